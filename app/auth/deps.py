@@ -1,0 +1,64 @@
+"""FastAPI dependencies: who is calling, and may they do this."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from app.auth import service as auth_service
+from app.auth.scopes import Scope
+from app.auth.service import Caller
+from app.db import SessionDep
+from app.errors import Forbidden, Unauthorized
+from app.ratelimit import api_limiter
+
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="lead-router"'}
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+async def get_caller(request: Request, session: SessionDep) -> Caller:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Send an API key as `Authorization: Bearer lr_…`.", headers=_CHALLENGE)
+    try:
+        key = await auth_service.authenticate(session, token.strip())
+    except Unauthorized as exc:
+        exc.headers = _CHALLENGE
+        raise
+    api_limiter.hit(str(key.id), request.app.state.settings.rate_limit_per_minute)
+    caller = Caller(
+        org_id=key.organization_id,
+        key_id=key.id,
+        scopes=frozenset(key.scopes),
+        request_id=getattr(request.state, "request_id", None),
+        client_ip=client_ip(request),
+    )
+    request.state.org_id = caller.org_id
+    return caller
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def require(scope: Scope) -> Callable[[Caller], Awaitable[Caller]]:
+    async def check(caller: CallerDep) -> Caller:
+        if not caller.has(scope):
+            raise Forbidden(f"This API key lacks the `{scope.value}` scope.")
+        return caller
+
+    return check
+
+
+AdminCaller = Annotated[Caller, Depends(require(Scope.ADMIN))]
+LeadsWriter = Annotated[Caller, Depends(require(Scope.LEADS_WRITE))]
+LeadsReader = Annotated[Caller, Depends(require(Scope.LEADS_READ))]
+AttemptsWriter = Annotated[Caller, Depends(require(Scope.ATTEMPTS_WRITE))]
+OutcomesWriter = Annotated[Caller, Depends(require(Scope.OUTCOMES_WRITE))]
+ConsentWriter = Annotated[Caller, Depends(require(Scope.CONSENT_WRITE))]
+ReportsReader = Annotated[Caller, Depends(require(Scope.REPORTS_READ))]

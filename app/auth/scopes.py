@@ -1,0 +1,14 @@
+from enum import StrEnum
+
+
+class Scope(StrEnum):
+    ADMIN = "admin"
+    LEADS_WRITE = "leads:write"
+    LEADS_READ = "leads:read"
+    ATTEMPTS_WRITE = "attempts:write"
+    OUTCOMES_WRITE = "outcomes:write"
+    CONSENT_WRITE = "consent:write"
+    REPORTS_READ = "reports:read"
+
+
+ALL_SCOPES = [s.value for s in Scope]

@@ -1,0 +1,201 @@
+"""`lead-router`: serve | migrate | worker | create-org | create-key | demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+from app.config import Settings, get_settings
+
+T = TypeVar("T")
+
+
+def _database_url(settings: Settings, migrate: bool = True) -> str:
+    from app.db import db
+    from app.ops import migrate as migrations
+
+    url = db.resolve_url(settings)
+    if migrate:
+        migrations.upgrade(url)
+    # Child processes (uvicorn workers) inherit the resolved URL, embedded server included.
+    os.environ["LEAD_ROUTER_DATABASE_URL"] = url
+    return url
+
+
+def _stop_embedded() -> None:
+    from app.db import db
+
+    if db.embedded is not None:
+        db.embedded.stop()
+
+
+def _with_session(settings: Settings, fn: Callable[..., Awaitable[T]]) -> T:
+    from app.db import db
+
+    async def run() -> T:
+        db.connect(settings)
+        assert db.sessionmaker is not None
+        try:
+            async with db.sessionmaker() as session, session.begin():
+                return await fn(session)
+        finally:
+            if db.engine is not None:
+                await db.engine.dispose()
+                db.engine = None
+
+    return asyncio.run(run())
+
+
+class _Terminated(Exception):
+    pass
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = get_settings()
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal with the handler it
+    # found; ours turns that into a normal exit so the embedded PostgreSQL is stopped cleanly.
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        _database_url(settings, migrate=settings.migrate_on_start and not args.no_migrate)
+        if args.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="lead-router-prom-")
+        if args.no_worker:
+            os.environ["LEAD_ROUTER_RUN_WORKER_IN_PROCESS"] = "false"
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=20,
+        )
+    except (_Terminated, KeyboardInterrupt):
+        pass
+    finally:
+        _stop_embedded()
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from app.db import db
+    from app.ops import migrate as migrations
+
+    try:
+        url = db.resolve_url(get_settings())
+        if args.revision.startswith("-") or args.down:
+            migrations.downgrade(url, args.revision)
+        else:
+            migrations.upgrade(url, args.revision)
+        print(f"database at {args.revision}")
+    finally:
+        _stop_embedded()
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from app import worker
+
+    settings = get_settings()
+    try:
+        _database_url(settings, migrate=not args.no_migrate)
+        asyncio.run(worker.run_forever(settings))
+    finally:
+        _stop_embedded()
+    return 0
+
+
+def cmd_create_org(args: argparse.Namespace) -> int:
+    from app.auth import service as auth_service
+    from app.auth.scopes import Scope
+
+    settings = get_settings()
+
+    async def create(session: object) -> tuple[str, str]:
+        from sqlalchemy.ext.asyncio import AsyncSession
+
+        assert isinstance(session, AsyncSession)
+        org = await auth_service.create_organization(session, args.name, args.time_zone)
+        _, token = await auth_service.create_key(session, org.id, "admin (cli)", [Scope.ADMIN])
+        return str(org.id), token
+
+    try:
+        _database_url(settings)
+        org_id, token = _with_session(settings, create)
+    finally:
+        _stop_embedded()
+    print(f"organization: {org_id}")
+    print(f"admin key (shown once): {token}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from app import demo
+
+    settings = get_settings()
+    try:
+        _database_url(settings)
+        info = _with_session(settings, demo.seed)
+        print(demo.banner(info, args.host, args.port), flush=True)
+    except BaseException:
+        _stop_embedded()
+        raise
+    args.no_migrate, args.no_worker = True, False
+    return cmd_serve(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lead-router", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def serve_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--host", default="127.0.0.1")
+        p.add_argument("--port", type=int, default=8000)
+        p.add_argument("--workers", type=int, default=1)
+
+    serve = sub.add_parser("serve", help="run the HTTP API (and the worker, unless disabled)")
+    serve_args(serve)
+    serve.add_argument("--no-migrate", action="store_true", help="skip migrations at start-up")
+    serve.add_argument("--no-worker", action="store_true", help="don't run the worker in-process")
+    serve.set_defaults(func=cmd_serve)
+
+    mig = sub.add_parser("migrate", help="apply migrations (default: to head)")
+    mig.add_argument("revision", nargs="?", default="head")
+    mig.add_argument("--down", action="store_true", help="downgrade to the revision")
+    mig.set_defaults(func=cmd_migrate)
+
+    work = sub.add_parser("worker", help="run the background worker only")
+    work.add_argument("--no-migrate", action="store_true")
+    work.set_defaults(func=cmd_worker)
+
+    org = sub.add_parser("create-org", help="create an organisation and print an admin key")
+    org.add_argument("name")
+    org.add_argument("--time-zone", default="America/Chicago")
+    org.set_defaults(func=cmd_create_org)
+
+    demo = sub.add_parser("demo", help="seed the demo practice and serve it")
+    serve_args(demo)
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

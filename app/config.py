@@ -1,0 +1,83 @@
+"""Settings: one class, read from `LEAD_ROUTER_*` environment variables and `.env`."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER = "change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LEAD_ROUTER_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str | None = Field(
+        default=None,
+        description="postgresql+asyncpg://… URL. Unset: an embedded PostgreSQL is started.",
+    )
+    data_dir: Path = Field(
+        default=Path(".lead-router"),
+        description="Embedded PostgreSQL lives in DATA_DIR/pgdata.",
+    )
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    secret_key: str = Field(
+        default=PLACEHOLDER,
+        description="Keys the hashes of API keys and of phone numbers and emails (lookups).",
+    )
+    encryption_keys: str = Field(
+        default=PLACEHOLDER,
+        description="Comma-separated `id:base64(32 bytes)`; the first encrypts, all decrypt.",
+    )
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    rate_limit_per_minute: int = Field(
+        default=600, ge=0, description="Requests per API key per minute; 0 disables."
+    )
+    webhook_rate_limit_per_minute: int = Field(
+        default=1200, ge=0, description="Inbound webhook deliveries per source per minute."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "console"] = "json"
+    migrate_on_start: bool = Field(default=True, description="Apply migrations at `serve`.")
+    run_worker_in_process: bool = Field(
+        default=True, description="`serve` also runs the background worker (single node)."
+    )
+    public_base_url: str = Field(
+        default="http://localhost:8000",
+        description="Public URL of this service, used in webhook URLs given to senders.",
+    )
+    allow_private_webhook_targets: bool = Field(
+        default=False, description="Allow outbound webhooks to loopback/private addresses."
+    )
+    worker_poll_seconds: float = Field(default=5.0, gt=0)
+    meta_graph_base_url: str = "https://graph.facebook.com"
+    meta_graph_version: str = "v25.0"
+    outbound_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _refuse_placeholders(self) -> Settings:
+        if self.environment == "development" or self.environment == "test":
+            return self
+        for name in ("secret_key", "encryption_keys"):
+            if getattr(self, name) == PLACEHOLDER:
+                raise ValueError(
+                    f"LEAD_ROUTER_{name.upper()} is a placeholder; set a real value outside "
+                    "development"
+                )
+        return self
+
+    @property
+    def pgdata(self) -> Path:
+        return self.data_dir / "pgdata"
+
+
+@functools.lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,46 @@
+"""The demo organisation: what `lead-router demo` seeds before serving."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import service as auth_service
+from app.auth.models import Organization
+from app.auth.scopes import Scope
+
+DEMO_ORG_NAME = "Lakeshore Orthopedics & Sleep (demo)"
+
+
+@dataclass(frozen=True)
+class DemoInfo:
+    org_id: str
+    admin_key: str
+    created: bool
+
+
+async def seed(session: AsyncSession) -> DemoInfo:
+    org = (
+        await session.execute(select(Organization).where(Organization.name == DEMO_ORG_NAME))
+    ).scalar_one_or_none()
+    created = org is None
+    if org is None:
+        org = await auth_service.create_organization(session, DEMO_ORG_NAME, "America/Chicago")
+    # Keys are shown once, so every demo start mints a fresh admin key.
+    _, token = await auth_service.create_key(session, org.id, "demo admin", [Scope.ADMIN])
+    return DemoInfo(str(org.id), token, created)
+
+
+def banner(info: DemoInfo, host: str, port: int) -> str:
+    base = f"http://{host}:{port}"
+    return "\n".join(
+        [
+            f"demo organisation {info.org_id} ({'created' if info.created else 'existing'})",
+            f"admin key (shown once): {info.admin_key}",
+            f"API docs: {base}/docs",
+            "try:",
+            f"  curl -s -H 'Authorization: Bearer {info.admin_key}' {base}/v1/api-keys",
+        ]
+    )

@@ -1,0 +1,52 @@
+"""create_app(): routers, lifespan, middleware, error handlers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app import errors
+from app.auth.router import router as api_keys_router
+from app.config import Settings, get_settings
+from app.db import db
+from app.ops import logging as ops_logging
+from app.ops.middleware import RequestContextMiddleware
+from app.ops.migrate import head_revision
+from app.ops.router import router as ops_router
+
+DESCRIPTION = """
+lead-router sits between a practice's lead sources (landing pages, Meta, Google and TikTok lead
+forms, call tracking, referral partners) and its intake teams. Authenticate with
+`Authorization: Bearer lr_…`. Every error is `application/problem+json` (RFC 9457).
+"""
+
+
+def create_app(settings: Settings | None = None, *, manage_database: bool = True) -> FastAPI:
+    settings = settings or get_settings()
+    ops_logging.configure(settings.log_level, settings.log_format)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.migration_head = head_revision()
+        if manage_database:
+            db.connect(settings)
+        try:
+            yield
+        finally:
+            if manage_database:
+                await db.dispose()
+
+    app = FastAPI(
+        title="lead-router",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    errors.install(app)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.include_router(ops_router)
+    app.include_router(api_keys_router)
+    return app

@@ -1,0 +1,139 @@
+"""Request id, body-size limit, access log and metrics, as one plain ASGI middleware.
+
+Plain ASGI rather than BaseHTTPMiddleware: it sits on every request, intake included.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+
+import structlog
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.errors import PROBLEM_BASE, PROBLEM_JSON
+from app.ops.metrics import LATENCY, REQUESTS
+
+log = structlog.get_logger("app.access")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_SKIP_LOG = {"/healthz", "/readyz", "/metrics"}
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        given = headers.get(b"x-request-id", b"").decode("latin-1")
+        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message).append("X-Request-ID", request_id)
+            await send(message)
+
+        try:
+            limited = await self._limit_body(scope, receive, headers, send_with_id)
+            if limited is not None:
+                await self.app(scope, limited, send_with_id)
+        finally:
+            self._observe(scope, status, time.perf_counter() - started)
+
+    async def _limit_body(
+        self, scope: Scope, receive: Receive, headers: dict[bytes, bytes], send: Send
+    ) -> Receive | None:
+        """Refuse bodies over the limit with 413 before the app reads them."""
+        length = headers.get(b"content-length")
+        if length is not None:
+            if not length.isdigit():
+                await _problem(send, scope, 400, "bad-request", "Invalid Content-Length header.")
+                return None
+            if int(length) > self.max_body:
+                await _problem(send, scope, 413, "payload-too-large", self._too_large())
+                return None
+            return receive
+        if headers.get(b"transfer-encoding", b"").lower() != b"chunked":
+            return receive
+        # Chunked body of unknown size: buffer up to the limit, then replay it.
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return receive
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                await _problem(send, scope, 413, "payload-too-large", self._too_large())
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return replay
+
+    def _too_large(self) -> str:
+        return f"The request body exceeds the limit of {self.max_body} bytes."
+
+    def _observe(self, scope: Scope, status: int, elapsed: float) -> None:
+        route = scope.get("route")
+        template = getattr(route, "path", None) or "unmatched"
+        method = scope["method"]
+        REQUESTS.labels(method, template, str(status)).inc()
+        LATENCY.labels(method, template).observe(elapsed)
+        if template not in _SKIP_LOG:
+            log.info(
+                "request",
+                method=method,
+                route=template,
+                status=status,
+                duration_ms=round(elapsed * 1000, 2),
+            )
+
+
+async def _problem(send: Send, scope: Scope, status: int, type_: str, detail: str) -> None:
+    body = json.dumps(
+        {
+            "type": PROBLEM_BASE + type_,
+            "title": detail.split(".")[0],
+            "status": status,
+            "detail": detail,
+            "instance": scope.get("path"),
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", PROBLEM_JSON.encode()),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
