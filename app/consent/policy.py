@@ -1,0 +1,357 @@
+"""The contact policy: may we contact this lead on this channel now, and if not, when?
+
+A pure function over plain data (no session, no clock, no I/O) so that the
+outreach service, the dialer queue and the tests all get the same answer.
+
+Where the lead is comes from two signals, the ZIP and the phone's area code.
+They can disagree (people move and keep their numbers), so every state and
+every zone either points to is applied and the contact must pass all of them:
+the stricter rule wins (checklist 9, 10). With no usable signal at all the
+policy assumes the worst: the window must hold in both Eastern and Pacific
+time, and every state rule in the rulebook applies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from app.consent.area_codes import PhoneLocation, phone_location, valid_zone, zip_location
+from app.consent.rulebook import TIMED_CHANNELS, Channel, JurisdictionRule, Rulebook, load_rulebook
+
+__all__ = [
+    "Channel",
+    "ChannelConsent",
+    "ConsentStatus",
+    "Direction",
+    "PastAttempt",
+    "PolicyDecision",
+    "PolicyLead",
+    "Purpose",
+    "Rule",
+    "Violation",
+    "evaluate",
+]
+
+FALLBACK_ZONES = ("America/New_York", "America/Los_Angeles")
+CAP_PERIOD = timedelta(hours=24)
+# 47 CFR 64.1200(a)(12): one confirmation text within 5 minutes is presumed compliant.
+CONFIRMATION_PERIOD = timedelta(minutes=5)
+_MAX_STEPS = 64
+
+_REVOKED_SOURCE = "47 CFR 64.1200(a)(10), (a)(12); FCC 24-24, 89 FR 15756 (5 Mar 2024)"
+_CONSENT_SOURCE = "47 CFR 64.1200(a)(2), (f)(9) (prior express written consent)"
+
+
+class Direction(StrEnum):
+    OUTBOUND = "outbound"
+    INBOUND = "inbound"
+
+
+class ConsentStatus(StrEnum):
+    GRANTED = "granted"
+    DENIED = "denied"
+    UNKNOWN = "unknown"
+
+
+class Purpose(StrEnum):
+    MARKETING = "marketing"
+    SCHEDULING = "scheduling"
+    OPT_OUT_CONFIRMATION = "opt-out-confirmation"
+
+
+class Rule(StrEnum):
+    """Problem `type` suffixes, in order of how decisive they are."""
+
+    REVOKED = "revoked"
+    NO_CONSENT = "no-consent"
+    ATTEMPT_CAP = "attempt-cap"
+    CALLING_HOURS = "calling-hours"
+
+
+_RULE_ORDER = {rule: i for i, rule in enumerate(Rule)}
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyLead:
+    """Where the lead is, as far as the ZIP and the phone number tell."""
+
+    zip_state: str | None = None
+    zip_time_zone: str | None = None
+    phone_e164: str | None = None
+
+    @classmethod
+    def from_contact(cls, zip_code: str | None, phone_e164: str | None) -> PolicyLead:
+        state, zone = zip_location(zip_code) if zip_code else (None, None)
+        return cls(zip_state=state, zip_time_zone=zone, phone_e164=phone_e164)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelConsent:
+    """Consent for one channel; `revoked_at` is the revocation currently in force."""
+
+    status: ConsentStatus = ConsentStatus.UNKNOWN
+    revoked_at: datetime | None = None
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class PastAttempt:
+    at: datetime
+    channel: Channel
+    direction: Direction = Direction.OUTBOUND
+    purpose: Purpose = Purpose.MARKETING
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    rule: Rule
+    jurisdiction: str
+    message: str  # never holds PHI: it may reach problem+json `detail`
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyDecision:
+    allowed: bool
+    reasons: tuple[Violation, ...]
+    # None: waiting will not help (revoked, no consent, or no common window).
+    next_allowed_at: datetime | None
+    applied: tuple[str, ...]
+    located_in: tuple[str, ...]
+    time_zones: tuple[str, ...]
+    rules_version: str
+
+    @property
+    def problem_type(self) -> Rule | None:
+        return self.reasons[0].rule if self.reasons else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Place:
+    states: tuple[str, ...]
+    zones: tuple[str, ...]
+    rules: tuple[JurisdictionRule, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Block:
+    violation: Violation
+    constraint: str  # window | sunday | holiday | cap: one reason per kind and jurisdiction
+    release: datetime  # earliest instant at which this one constraint passes
+
+
+def _aware(value: datetime, name: str) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware")
+    return value.astimezone(UTC)
+
+
+def _locate(lead: PolicyLead, rules: Rulebook) -> _Place:
+    phone = phone_location(lead.phone_e164) if lead.phone_e164 else PhoneLocation(None, ())
+    states = tuple(sorted({s.upper() for s in (lead.zip_state, phone.state) if s}))
+    zip_zone = valid_zone(lead.zip_time_zone)
+    zones = tuple(sorted({z for z in (zip_zone, *phone.time_zones) if z})) or FALLBACK_ZONES
+    if states:
+        state_rules = [rules.states[s] for s in states if s in rules.states]
+    else:
+        state_rules = [rules.states[s] for s in sorted(rules.states)]
+    return _Place(states, zones, (rules.federal, *state_rules))
+
+
+def _next_local(t: datetime, zone: ZoneInfo, at: time) -> datetime:
+    """The first instant after t (or t's day, if `at` is still ahead) at local `at`."""
+    local = t.astimezone(zone)
+    day = local.date() if local.time() < at else local.date() + timedelta(days=1)
+    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
+
+
+def _hour_blocks(rule: JurisdictionRule, zones: Iterable[str], t: datetime) -> list[_Block]:
+    blocks: list[_Block] = []
+    for name in zones:
+        zone = ZoneInfo(name)
+        local = t.astimezone(zone)
+        if rule.no_sunday and local.weekday() == 6:
+            text = f"{rule.code} forbids calls on Sunday ({name})"
+            blocks.append(_block("sunday", rule, text, _next_local(t, zone, time(0))))
+        if rule.is_holiday(local.date()):
+            text = f"{rule.code} forbids calls on holidays ({local.date()}, {name})"
+            blocks.append(_block("holiday", rule, text, _next_local(t, zone, time(0))))
+        window = rule.window
+        if window is not None and not window.start <= local.time() < window.end:
+            text = (
+                f"{rule.code} allows calls {window.start:%H:%M}-{window.end:%H:%M} local time;"
+                f" it is {local:%H:%M} in {name}"
+            )
+            blocks.append(_block("window", rule, text, _next_local(t, zone, window.start)))
+    return blocks
+
+
+def _cap_block(
+    rule: JurisdictionRule, channel: Channel, t: datetime, attempts: Sequence[PastAttempt]
+) -> _Block | None:
+    cap = rule.max_attempts_24h
+    if cap is None or channel not in rule.attempt_channels:
+        return None
+    counted = sorted(
+        (
+            a.at
+            for a in attempts
+            if a.direction is Direction.OUTBOUND
+            and a.purpose is not Purpose.OPT_OUT_CONFIRMATION
+            and a.channel in rule.attempt_channels
+            and t - CAP_PERIOD < a.at <= t
+        ),
+        reverse=True,
+    )
+    if len(counted) < cap:
+        return None
+    kinds = "/".join(sorted(rule.attempt_channels))
+    text = f"{rule.code} allows {cap} {kinds} attempts per 24 h; {len(counted)} already made"
+    # The window empties enough once the cap-th most recent attempt is 24 h old.
+    return _block("cap", rule, text, counted[cap - 1] + CAP_PERIOD)
+
+
+def _block(constraint: str, rule: JurisdictionRule, text: str, release: datetime) -> _Block:
+    kind = Rule.ATTEMPT_CAP if constraint == "cap" else Rule.CALLING_HOURS
+    return _Block(Violation(kind, rule.code, text, rule.source), constraint, release)
+
+
+def _time_blocks(
+    place: _Place, channel: Channel, t: datetime, attempts: Sequence[PastAttempt]
+) -> list[_Block]:
+    blocks: list[_Block] = []
+    for rule in place.rules:
+        cap = _cap_block(rule, channel, t, attempts)
+        if cap is not None:
+            blocks.append(cap)
+        if channel in TIMED_CHANNELS:
+            blocks.extend(_hour_blocks(rule, place.zones, t))
+    return blocks
+
+
+def _next_allowed(
+    place: _Place, channel: Channel, now: datetime, attempts: Sequence[PastAttempt]
+) -> datetime | None:
+    """Step to the latest release among current blocks until nothing blocks.
+
+    Each block's release is a lower bound for any allowed instant, so jumping
+    to the largest one never skips a valid time. Windows that never overlap
+    (zones half a day apart) keep bouncing; the step limit turns that into None.
+    """
+    t = now
+    for _ in range(_MAX_STEPS):
+        blocks = _time_blocks(place, channel, t, attempts)
+        if not blocks:
+            return t
+        t = max(b.release for b in blocks)
+    return None
+
+
+def _confirmation_allowed(
+    consent: ChannelConsent, now: datetime, attempts: Sequence[PastAttempt]
+) -> bool:
+    if consent.revoked_at is None:
+        return False
+    revoked_at = _aware(consent.revoked_at, "revoked_at")
+    if not revoked_at <= now <= revoked_at + CONFIRMATION_PERIOD:
+        return False
+    return not any(
+        a.purpose is Purpose.OPT_OUT_CONFIRMATION
+        and a.direction is Direction.OUTBOUND
+        and a.channel is Channel.SMS
+        and a.at >= revoked_at
+        for a in attempts
+    )
+
+
+def _consent_violations(
+    channel: Channel, consent: ChannelConsent, suppressed: frozenset[Channel]
+) -> list[Violation]:
+    found: list[Violation] = []
+    if consent.revoked:
+        found.append(Violation(Rule.REVOKED, "US", f"{channel} consent revoked", _REVOKED_SOURCE))
+    if channel in suppressed:
+        text = f"{channel} to this number is suppressed"
+        found.append(Violation(Rule.REVOKED, "US", text, _REVOKED_SOURCE))
+    # A revocation supersedes whatever status it revoked.
+    if not consent.revoked and consent.status is not ConsentStatus.GRANTED:
+        text = f"no {channel} consent on record ({consent.status})"
+        found.append(Violation(Rule.NO_CONSENT, "US", text, _CONSENT_SOURCE))
+    return found
+
+
+def _decision(
+    place: _Place,
+    rules: Rulebook,
+    reasons: Sequence[Violation],
+    next_allowed_at: datetime | None,
+) -> PolicyDecision:
+    ordered = sorted(reasons, key=lambda v: (_RULE_ORDER[v.rule], v.jurisdiction != "US"))
+    return PolicyDecision(
+        allowed=not ordered,
+        reasons=tuple(ordered),
+        next_allowed_at=next_allowed_at,
+        applied=tuple(r.code for r in place.rules),
+        located_in=place.states,
+        time_zones=place.zones,
+        rules_version=rules.version,
+    )
+
+
+def evaluate(
+    lead: PolicyLead,
+    channel: Channel,
+    now: datetime,
+    *,
+    direction: Direction = Direction.OUTBOUND,
+    consent: Mapping[Channel, ChannelConsent] | None = None,
+    suppressed: frozenset[Channel] = frozenset(),
+    past_attempts: Sequence[PastAttempt] = (),
+    purpose: Purpose = Purpose.MARKETING,
+    rules: Rulebook | None = None,
+) -> PolicyDecision:
+    """Decide one contact attempt; every reason is listed, the most decisive first.
+
+    Inbound contact (the person reached us) is always allowed. An outbound
+    opt-out confirmation text is allowed once, within 5 minutes of the SMS
+    revocation, at any hour. Everything else needs consent on the channel and
+    must pass the windows, day rules and attempt caps of every jurisdiction.
+    """
+    rules = rules if rules is not None else load_rulebook()
+    now = _aware(now, "now")
+    attempts = [
+        PastAttempt(_aware(a.at, "attempt time"), a.channel, a.direction, a.purpose)
+        for a in past_attempts
+    ]
+    place = _locate(lead, rules)
+    if direction is Direction.INBOUND:
+        return _decision(place, rules, (), now)
+    channel_consent = (consent or {}).get(channel, ChannelConsent())
+    confirming = purpose is Purpose.OPT_OUT_CONFIRMATION and channel is Channel.SMS
+    if confirming and _confirmation_allowed(channel_consent, now, attempts):
+        return _decision(place, rules, (), now)
+    consent_reasons = _consent_violations(channel, channel_consent, suppressed)
+    reasons = [
+        *consent_reasons,
+        *_first_per_constraint(_time_blocks(place, channel, now, attempts)),
+    ]
+    if consent_reasons:
+        return _decision(place, rules, reasons, None)
+    if not reasons:
+        return _decision(place, rules, (), now)
+    return _decision(place, rules, reasons, _next_allowed(place, channel, now, attempts))
+
+
+def _first_per_constraint(blocks: Iterable[_Block]) -> list[Violation]:
+    """When several zones fail the same constraint, the first one says enough."""
+    seen: dict[tuple[str, str], Violation] = {}
+    for block in blocks:
+        seen.setdefault((block.violation.jurisdiction, block.constraint), block.violation)
+    return list(seen.values())
