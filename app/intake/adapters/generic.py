@@ -1,0 +1,95 @@
+"""Web forms, referral partners and the JSON API.
+
+Without a mapping the body must already be a canonical lead (JSON) or carry
+canonical dotted paths as form field names, and unknown fields are rejected.
+With a mapping, `{sender field (dotted for nested JSON): canonical path}`
+picks the fields and everything else scalar goes to `custom`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from app.intake.adapters.base import (
+    AdapterError,
+    ParsedItem,
+    RawDelivery,
+    add_custom,
+    body_digest,
+    build_lead,
+    form_dict,
+    get_path,
+    is_form,
+    load_json_object,
+    set_path,
+)
+
+GenericChannel = Literal["web_form", "partner", "api"]
+MAX_EXTERNAL_ID = 200
+
+
+def _body(delivery: RawDelivery) -> dict[str, Any]:
+    if is_form(delivery.content_type):
+        return dict(form_dict(delivery.body))
+    return load_json_object(delivery.body)
+
+
+def _from_form_paths(body: Mapping[str, Any]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for key, value in body.items():
+        set_path(data, key, value)
+    return data
+
+
+def _mapped(body: Mapping[str, Any], mapping: Mapping[str, str]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    used_roots: set[str] = set()
+    for sender_field, path in mapping.items():
+        value = get_path(body, sender_field)
+        used_roots.add(sender_field.split(".", 1)[0])
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        set_path(data, path, value)
+    for key, value in body.items():
+        if key not in used_roots:
+            add_custom(data, key, value)
+    return data
+
+
+def to_canonical_data(delivery: RawDelivery, mapping: Mapping[str, str] | None) -> dict[str, Any]:
+    body = _body(delivery)
+    if mapping:
+        return _mapped(body, mapping)
+    if is_form(delivery.content_type):
+        return _from_form_paths(body)
+    return body
+
+
+def event_id(delivery: RawDelivery, mapping: Mapping[str, str] | None = None) -> str:
+    """`webhook-id` (Standard Webhooks), else the sender's external_id, else a body hash."""
+    header = delivery.header("webhook-id")
+    if header and header.strip():
+        return header.strip()[:MAX_EXTERNAL_ID]
+    try:
+        external = to_canonical_data(delivery, mapping).get("external_id")
+    except AdapterError:
+        external = None
+    if isinstance(external, str) and external.strip():
+        return external.strip()[:MAX_EXTERNAL_ID]
+    return body_digest(delivery.body)
+
+
+def parse(
+    delivery: RawDelivery,
+    mapping: Mapping[str, str] | None = None,
+    channel: GenericChannel = "web_form",
+) -> ParsedItem:
+    data = to_canonical_data(delivery, mapping)
+    data.setdefault("channel", channel)
+    lead = build_lead(data)
+    return ParsedItem(
+        external_id=lead.external_id or event_id(delivery, mapping),
+        lead=lead,
+        is_test=lead.is_test,
+    )

@@ -1,0 +1,105 @@
+"""Twilio Voice status callbacks for the calls we place (contact attempts).
+
+Outcome mapping (terminal statuses only; in-flight ones give None):
+- completed with AnsweredBy=machine_* -> voicemail (a machine picked up)
+- completed with CallDuration > 0     -> connected
+- completed with CallDuration == 0    -> no_answer (nobody was on the line)
+- busy -> busy; no-answer -> no_answer
+- canceled -> no_answer: we hung up before anyone answered
+- failed with SIP 404/410/484/604     -> invalid_number (number does not exist)
+- failed otherwise                    -> failed (carrier/network trouble, retryable)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+
+from app.intake.adapters.base import AdapterError, RawDelivery, body_digest, form_dict
+
+TERMINAL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
+KNOWN_STATUSES = TERMINAL_STATUSES | {"queued", "initiated", "ringing", "in-progress"}
+NUMBER_NOT_FOUND_SIP = frozenset({404, 410, 484, 604})
+
+
+@dataclass(frozen=True, slots=True)
+class TwilioCall:
+    call_sid: str
+    call_status: str
+    sequence_number: int | None
+    direction: str | None
+    from_number: str | None
+    to_number: str | None
+    call_duration: int | None
+    timestamp: datetime | None
+    answered_by: str | None
+    sip_response_code: int | None
+    account_sid: str | None
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _timestamp(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def parse_status_callback(body: bytes) -> TwilioCall:
+    form = form_dict(body)
+    call_sid = form.get("CallSid", "").strip()
+    status = form.get("CallStatus", "").strip()
+    if not call_sid:
+        raise AdapterError("missing CallSid", field="CallSid")
+    if status not in KNOWN_STATUSES:
+        raise AdapterError("unknown CallStatus", field="CallStatus")
+    return TwilioCall(
+        call_sid=call_sid,
+        call_status=status,
+        sequence_number=_int(form.get("SequenceNumber")),
+        direction=form.get("Direction") or None,
+        from_number=form.get("From") or None,
+        to_number=form.get("To") or None,
+        call_duration=_int(form.get("CallDuration")),
+        timestamp=_timestamp(form.get("Timestamp")),
+        answered_by=form.get("AnsweredBy") or None,
+        sip_response_code=_int(form.get("SipResponseCode")),
+        account_sid=form.get("AccountSid") or None,
+    )
+
+
+def attempt_outcome(call: TwilioCall) -> str | None:
+    status = call.call_status
+    if status not in TERMINAL_STATUSES:
+        return None
+    if status == "completed":
+        if (call.answered_by or "").startswith("machine"):
+            return "voicemail"
+        return "connected" if (call.call_duration or 0) > 0 else "no_answer"
+    if status == "busy":
+        return "busy"
+    if status == "failed":
+        sip = call.sip_response_code
+        return "invalid_number" if sip in NUMBER_NOT_FOUND_SIP else "failed"
+    return "no_answer"
+
+
+def call_event_id(call: TwilioCall) -> str:
+    suffix = str(call.sequence_number) if call.sequence_number is not None else call.call_status
+    return f"{call.call_sid}:{suffix}"
+
+
+def event_id(delivery: RawDelivery) -> str:
+    try:
+        return call_event_id(parse_status_callback(delivery.body))
+    except AdapterError:
+        return body_digest(delivery.body)
