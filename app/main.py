@@ -11,6 +11,8 @@ from app import errors
 from app.auth.router import router as api_keys_router
 from app.config import Settings, get_settings
 from app.db import db
+from app.intake.router import router as intake_router
+from app.leads.router import router as leads_router
 from app.ops import logging as ops_logging
 from app.ops.middleware import RequestContextMiddleware
 from app.ops.migrate import head_revision
@@ -49,4 +51,6 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(ops_router)
     app.include_router(api_keys_router)
+    app.include_router(intake_router)
+    app.include_router(leads_router)
     return app

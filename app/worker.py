@@ -1,21 +1,101 @@
-"""Background loop. Jobs arrive with later issues (retrieval retries, outbox, SLA sweeps)."""
+"""The background worker: runs queued jobs, woken by NOTIFY or by its poll interval.
+
+`lead-router worker` runs it alone; `lead-router serve` runs it in-process by default.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
+import asyncpg
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
+from app.db import db
+from app.jobs import service as jobs
+from app.jobs.models import Job
 
 log = structlog.get_logger("app.worker")
 
 
+def _register_handlers() -> None:
+    # Importing a domain's tasks module registers its job kinds.
+    import app.intake.tasks  # noqa: F401
+
+
+async def run_once(sessionmaker: async_sessionmaker[AsyncSession], limit: int = 20) -> int:
+    """Claim and run one batch; returns how many jobs ran."""
+    _register_handlers()
+    async with sessionmaker() as session, session.begin():
+        batch = await jobs.claim(session, limit)
+    for job in batch:
+        await _run(sessionmaker, job)
+    return len(batch)
+
+
+async def _run(sessionmaker: async_sessionmaker[AsyncSession], job: Job) -> None:
+    spec = jobs.registry.kinds.get(job.kind)
+    error: str
+    after = None
+    give_up = False
+    try:
+        if spec is None:
+            raise LookupError(f"no handler for job kind {job.kind}")
+        async with sessionmaker() as session, session.begin():
+            await spec.handler(session, job)
+            await jobs.complete(session, job.id)
+        return
+    except jobs.RetryLater as exc:
+        error, after = str(exc), exc.after
+    except jobs.GiveUp as exc:
+        error, give_up = str(exc), True
+    except Exception as exc:
+        # The exception text may quote personal data from a payload: keep the class only,
+        # unless the handler raised a message it wrote itself.
+        error = str(exc) if isinstance(exc, LookupError | RuntimeError) else type(exc).__name__
+    async with sessionmaker() as session, session.begin():
+        status = await jobs.fail(session, job, error, after, give_up=give_up)
+    log.warning("job_failed", kind=job.kind, job_id=job.id, attempts=job.attempts, status=status)
+
+
+async def _listen(url: str, wake: asyncio.Event) -> Any:
+    dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    conn = await asyncpg.connect(dsn)
+    await conn.add_listener(jobs.CHANNEL, lambda *_: wake.set())
+    return conn
+
+
 async def run_forever(settings: Settings, stop: asyncio.Event | None = None) -> None:
     stop = stop or asyncio.Event()
+    _register_handlers()
+    owns_engine = db.engine is None
+    db.connect(settings)
+    assert db.sessionmaker is not None and db.url is not None
+    wake = asyncio.Event()
+    listener = await _listen(db.url, wake)
     log.info("worker_started")
-    while not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), settings.worker_poll_seconds)
-    log.info("worker_stopped")
+    try:
+        while not stop.is_set():
+            wake.clear()
+            try:
+                ran = await run_once(db.sessionmaker)
+            except Exception as exc:  # a database blip must not kill the worker
+                log.error("worker_batch_failed", error_type=type(exc).__name__)
+                ran = 0
+            if ran:
+                continue
+            waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]
+            await asyncio.wait(
+                waiters, timeout=settings.worker_poll_seconds, return_when=asyncio.FIRST_COMPLETED
+            )
+            for w in waiters:
+                w.cancel()
+    finally:
+        with contextlib.suppress(Exception):
+            await listener.close()
+        if owns_engine:
+            await db.dispose()
+        log.info("worker_stopped")

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, IdMixin, TimestampMixin, utcnow
+from app.tenancy import TenantMixin
+
+SOURCE_KINDS = (
+    "meta_lead_ads",
+    "google_ads_lead_form",
+    "typeform",
+    "unbounce",
+    "web_form",
+    "partner",
+    "call_tracking",
+    "twilio_voice",
+    "api",
+)
+
+
+class Source(IdMixin, TimestampMixin, TenantMixin, Base):
+    __tablename__ = "sources"
+    __label__ = "source"
+
+    kind: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    # settings with secrets, encrypted; `public_settings` is the same minus secrets
+    settings_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    public_settings: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    mapping: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    default_service: Mapped[str | None] = mapped_column(String(64))
+    default_location_id: Mapped[uuid.UUID | None]
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class InboxDelivery(IdMixin, TenantMixin, Base):
+    """An authenticated delivery, stored raw before it is parsed (nothing lost)."""
+
+    __tablename__ = "inbox_deliveries"
+    __label__ = "inbox delivery"
+    __table_args__ = (
+        UniqueConstraint("source_id", "event_id"),
+        Index("ix_inbox_deliveries_org_status", "organization_id", "status", "received_at"),
+    )
+
+    source_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    event_id: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(24))  # processed|quarantined|pending_retrieval
+    reason: Mapped[str | None] = mapped_column(String(500))
+    content_type: Mapped[str | None] = mapped_column(String(200))
+    headers: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[dt.datetime | None]
+    response_status: Mapped[int] = mapped_column(SmallInteger, default=200)
+    response_body: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    replay_count: Mapped[int] = mapped_column(SmallInteger, default=0)
+
+
+class IdempotencyKey(IdMixin, TenantMixin, Base):
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("api_key_id", "key"),)
+
+    api_key_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    response_status: Mapped[int] = mapped_column(SmallInteger)
+    response_body: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]

@@ -1,0 +1,228 @@
+"""The one data path after an adapter: normalise → dedup → store → later steps.
+
+Every source kind (and `POST /v1/leads`) ends here with a canonical lead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import or_, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.crypto import cipher, keyed_hash
+from app.db import utcnow
+from app.intake import steps
+from app.intake.canonical import CanonicalLead
+from app.intake.models import Source
+from app.intake.normalize import NormalizedLead, normalize
+from app.leads.models import Lead, LeadSubmission
+
+DEFAULT_DUPLICATE_WINDOW = dt.timedelta(days=30)
+
+
+@dataclass
+class IngestResult:
+    lead: Lead
+    resubmission: bool
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "lead_id": str(self.lead.id),
+            "status": self.lead.status,
+            "resubmission": self.resubmission,
+        }
+        out.update(self.extra)
+        return out
+
+
+def pii_context(lead_id: uuid.UUID) -> str:
+    return f"lead-pii:{lead_id}"
+
+
+def phone_hash(e164: str) -> str:
+    return keyed_hash("phone", e164)
+
+
+def email_hash(email: str) -> str:
+    return keyed_hash("email", email.lower())
+
+
+def _pii(lead: CanonicalLead, norm: NormalizedLead) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "first_name": norm.first_name,
+        "last_name": norm.last_name,
+        "full_name": norm.full_name,
+        "phone": norm.phone_e164 or norm.phone_raw,
+        "phone_raw": norm.phone_raw,
+        "email": norm.email_normalized or norm.email_raw,
+        "date_of_birth": lead.date_of_birth.isoformat() if lead.date_of_birth else None,
+        "address": lead.address.model_dump(exclude_none=True) if lead.address else None,
+        "city": norm.city,
+        "reason": lead.reason,
+        "service_text": lead.service.text if lead.service else None,
+        "insurance": lead.insurance.model_dump(exclude_none=True) if lead.insurance else None,
+        "referral": lead.referral.model_dump(exclude_none=True) if lead.referral else None,
+        "custom": dict(lead.custom) if lead.custom else None,
+    }
+    return {k: v for k, v in doc.items() if v not in (None, {}, [])}
+
+
+def _attribution(lead: CanonicalLead) -> dict[str, Any]:
+    return lead.attribution.model_dump(exclude_none=True) if lead.attribution else {}
+
+
+def encrypt_pii(lead_id: uuid.UUID, doc: dict[str, Any]) -> bytes:
+    return cipher().encrypt(json.dumps(doc, separators=(",", ":")), pii_context(lead_id))
+
+
+def decrypt_pii(lead: Lead) -> dict[str, Any]:
+    if lead.pii is None:
+        return {}
+    return dict(json.loads(cipher().decrypt(lead.pii, pii_context(lead.id))))
+
+
+async def _lock_identity(session: AsyncSession, org_id: uuid.UUID, hashes: list[str]) -> None:
+    """Serialise concurrent submissions of one person, so they can't both create a lead."""
+    for h in sorted(hashes):
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+            {"k": f"lead-identity:{org_id}:{h}"},
+        )
+
+
+async def find_duplicate(
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    phone: str | None,
+    email: str | None,
+    since: dt.datetime,
+) -> Lead | None:
+    conds = []
+    if phone:
+        conds.append(Lead.phone_hash == phone)
+    if email:
+        conds.append(Lead.email_hash == email)
+    if not conds:
+        return None
+    stmt = (
+        select(Lead)
+        .where(
+            Lead.organization_id == org_id,
+            or_(*conds),
+            Lead.received_at >= since,
+            Lead.erased_at.is_(None),
+            Lead.status != "pending_retrieval",
+        )
+        .order_by(Lead.received_at)
+        .limit(1)
+        .with_for_update()
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def ingest(
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    lead_in: CanonicalLead,
+    *,
+    source: Source | None = None,
+    inbox_id: uuid.UUID | None = None,
+    received_at: dt.datetime | None = None,
+    placeholder: Lead | None = None,
+    duplicate_window: dt.timedelta = DEFAULT_DUPLICATE_WINDOW,
+) -> IngestResult:
+    """Store one canonical lead, as a new lead or as a resubmission of a recent one.
+
+    `placeholder` is a lead row created before its data was known (Meta retrieval); it is
+    filled in, or removed in favour of the existing lead when the person is a duplicate.
+    """
+    now = received_at or utcnow()
+    norm = normalize(lead_in)
+    ph = phone_hash(norm.phone_e164) if norm.phone_e164 else None
+    eh = email_hash(norm.email_normalized) if norm.email_normalized else None
+    await _lock_identity(session, org_id, [h for h in (ph, eh) if h])
+    existing = await find_duplicate(session, org_id, ph, eh, now - duplicate_window)
+    channel = lead_in.channel or (source.kind if source else "api")
+    submission = LeadSubmission(
+        id=uuid.uuid4(),
+        organization_id=org_id,
+        source_id=source.id if source else None,
+        inbox_id=inbox_id,
+        received_at=now,
+        external_id=lead_in.external_id,
+        channel=channel,
+        attribution=_attribution(lead_in),
+        normalization_flags=list(norm.flags),
+    )
+    if existing is not None:
+        if placeholder is not None:
+            await session.delete(placeholder)
+        existing.resubmission_count += 1
+        existing.last_submitted_at = now
+        submission.lead_id = existing.id
+        submission.is_resubmission = True
+        submission.payload = encrypt_pii(existing.id, _pii(lead_in, norm))
+        session.add(submission)
+        await session.flush()
+        extra = await steps.after_store(
+            steps.StepContext(session, existing, lead_in, source, now, resubmission=True)
+        )
+        return IngestResult(existing, resubmission=True, extra=extra)
+
+    lead = placeholder or Lead(id=uuid.uuid4(), organization_id=org_id, received_at=now)
+    _fill(lead, lead_in, norm, source, channel)
+    lead.phone_hash, lead.email_hash = ph, eh
+    lead.last_submitted_at = now
+    if placeholder is None:
+        session.add(lead)
+    submission.lead_id = lead.id
+    submission.payload = lead.pii
+    session.add(submission)
+    await session.flush()
+    extra = await steps.after_store(
+        steps.StepContext(session, lead, lead_in, source, now, resubmission=False)
+    )
+    return IngestResult(lead, resubmission=False, extra=extra)
+
+
+def _fill(
+    lead: Lead,
+    lead_in: CanonicalLead,
+    norm: NormalizedLead,
+    source: Source | None,
+    channel: str,
+) -> None:
+    lead.source_id = source.id if source else None
+    lead.status = "new"
+    lead.is_test = bool(lead_in.is_test)
+    lead.channel = channel
+    lead.external_id = lead_in.external_id
+    lead.pii = encrypt_pii(lead.id, _pii(lead_in, norm))
+    lead.postal_code = norm.postal_code
+    lead.state = norm.state
+    lead.phone_state = norm.phone_state
+    lead.time_zone = norm.time_zone
+    lead.latitude, lead.longitude = norm.latitude, norm.longitude
+    lead.normalization_flags = list(norm.flags)
+    service = lead_in.service
+    lead.service_requested = (service.code if service else None) or (
+        source.default_service if source else None
+    )
+    lead.urgency_requested = lead_in.urgency
+    lead.requested_timeframe = lead_in.requested_timeframe
+    lead.preferred_contact_method = lead_in.preferred_contact_method
+    lead.preferred_contact_time = lead_in.preferred_contact_time
+    lead.preferred_location = lead_in.preferred_location or (
+        str(source.default_location_id) if source and source.default_location_id else None
+    )
+    lead.language = lead_in.language
+    ins = lead_in.insurance
+    lead.insurance_plan = " ".join(p for p in (ins.carrier, ins.plan) if p) or None if ins else None
+    lead.new_patient = lead_in.new_patient
+    lead.attribution = _attribution(lead_in)

@@ -1,0 +1,205 @@
+from __future__ import annotations
+
+import hmac
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import ValidationError
+
+from app.audit import service as audit
+from app.auth.deps import AdminCaller, LeadsWriter
+from app.crypto import keyed_hash
+from app.db import SessionDep
+from app.errors import PROBLEM_JSON, Forbidden, Unprocessable, UnsupportedMediaType
+from app.intake import idempotency, pipeline, sources
+from app.intake import service as intake_service
+from app.intake.adapters.base import AdapterError, RawDelivery, load_json_object
+from app.intake.canonical import CanonicalLead, validation_problems
+from app.intake.models import InboxDelivery, Source
+from app.intake.schemas import (
+    InboxList,
+    InboxOut,
+    SourceCreate,
+    SourceList,
+    SourceOut,
+    SourcePatch,
+)
+from app.ratelimit import webhook_limiter
+from app.tenancy import get_owned, scoped
+
+router = APIRouter(tags=["intake"])
+
+
+def _answer(answer: intake_service.Answer) -> JSONResponse:
+    media = PROBLEM_JSON if answer.status >= 400 else "application/json"
+    return JSONResponse(answer.body, status_code=answer.status, media_type=media)
+
+
+@router.post("/v1/leads", status_code=status.HTTP_201_CREATED)
+async def create_lead(
+    request: Request,
+    caller: LeadsWriter,
+    session: SessionDep,
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    """Submit one canonical lead (the `api` source). Unknown fields are rejected.
+
+    Answers 201 with the new lead's id and status and what the pipeline decided, or 200 when
+    the person already has a lead inside the duplicate window (a resubmission, linked to it).
+    Send `Idempotency-Key` to make retries safe: the same key and body return the stored
+    answer for 24 hours; the same key with another body is 422; a retry while the first is
+    still in flight is 409.
+    """
+    if "json" not in request.headers.get("content-type", ""):
+        raise UnsupportedMediaType("Send the lead as `application/json`.")
+    body = await request.body()
+    digest = idempotency.request_hash("POST", "/v1/leads", body)
+    if idempotency_key is not None:
+        stored = await idempotency.lookup(session, caller, idempotency_key, digest)
+        if stored is not None:
+            return JSONResponse(stored[1], status_code=stored[0])
+    try:
+        lead_in = CanonicalLead.model_validate(load_json_object(body))
+    except AdapterError as exc:
+        raise Unprocessable(
+            "The body must be a JSON object.", type="malformed-json", status=400
+        ) from exc
+    except ValidationError as exc:
+        raise Unprocessable(
+            "The lead does not match the canonical schema; see `errors`.",
+            extra={"errors": validation_problems(exc)},
+        ) from None
+    result = await pipeline.ingest(session, caller.org_id, lead_in)
+    await audit.record(
+        session,
+        caller,
+        "lead.create",
+        "lead",
+        result.lead.id,
+        {"resubmission": result.resubmission},
+    )
+    code = 200 if result.resubmission else 201
+    answer = result.summary()
+    if idempotency_key is not None:
+        await idempotency.store(session, caller, idempotency_key, digest, code, answer)
+    return JSONResponse(answer, status_code=code)
+
+
+@router.post("/v1/sources", status_code=status.HTTP_201_CREATED, response_model=SourceOut)
+async def create_source(
+    body: SourceCreate, caller: AdminCaller, session: SessionDep, request: Request
+) -> SourceOut:
+    """Create a lead source. Give its `webhook_url` to the sender; secrets are write-only."""
+    source = await sources.create(session, caller.org_id, body)
+    await audit.record(session, caller, "source.create", "source", source.id, {"kind": body.kind})
+    return sources.to_out(source, request.app.state.settings)
+
+
+@router.get("/v1/sources", response_model=SourceList)
+async def list_sources(caller: AdminCaller, session: SessionDep, request: Request) -> SourceList:
+    """Every source of this organisation."""
+    rows = await sources.list_sources(session, caller.org_id)
+    return SourceList(data=[sources.to_out(s, request.app.state.settings) for s in rows])
+
+
+@router.get("/v1/sources/{source_id}", response_model=SourceOut)
+async def get_source(
+    source_id: uuid.UUID, caller: AdminCaller, session: SessionDep, request: Request
+) -> SourceOut:
+    """One source; secrets are shown only as `{"set": true}`."""
+    source = await get_owned(session, Source, source_id, caller.org_id)
+    return sources.to_out(source, request.app.state.settings)
+
+
+@router.patch("/v1/sources/{source_id}", response_model=SourceOut)
+async def update_source(
+    source_id: uuid.UUID,
+    body: SourcePatch,
+    caller: AdminCaller,
+    session: SessionDep,
+    request: Request,
+) -> SourceOut:
+    """Change a source. `settings` are merged: omit a secret to keep it, send it to rotate it."""
+    source = await sources.update(session, caller.org_id, source_id, body)
+    await audit.record(
+        session,
+        caller,
+        "source.update",
+        "source",
+        source.id,
+        {"fields": sorted(body.model_dump(exclude_unset=True))},
+    )
+    return sources.to_out(source, request.app.state.settings)
+
+
+@router.get("/v1/inbox", response_model=InboxList)
+async def list_inbox(
+    caller: AdminCaller,
+    session: SessionDep,
+    status_: Annotated[str | None, Query(alias="status")] = None,
+    source_id: uuid.UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> InboxList:
+    """Raw deliveries, newest first; `?status=quarantined` lists what needs attention."""
+    stmt = scoped(InboxDelivery, caller.org_id).order_by(InboxDelivery.received_at.desc())
+    if status_:
+        stmt = stmt.where(InboxDelivery.status == status_)
+    if source_id:
+        stmt = stmt.where(InboxDelivery.source_id == source_id)
+    rows = (await session.execute(stmt.limit(limit))).scalars()
+    return InboxList(data=[InboxOut.model_validate(r) for r in rows])
+
+
+@router.post("/v1/inbox/{inbox_id}/replay")
+async def replay_inbox(
+    inbox_id: uuid.UUID, caller: AdminCaller, session: SessionDep
+) -> JSONResponse:
+    """Process a quarantined delivery again with the source's current mapping."""
+    answer = await intake_service.replay(session, caller.org_id, inbox_id)
+    await audit.record(
+        session,
+        caller,
+        "inbox.replay",
+        "inbox_delivery",
+        inbox_id,
+        {"status": answer.body.get("status", "quarantined")},
+    )
+    return _answer(answer)
+
+
+def _raw(request: Request, body: bytes) -> RawDelivery:
+    return RawDelivery(
+        body=body,
+        content_type=request.headers.get("content-type", ""),
+        headers=dict(request.headers),
+        query=dict(request.query_params),
+    )
+
+
+@router.post("/v1/webhooks/{source_id}", tags=["webhooks"])
+async def receive_webhook(source_id: str, request: Request, session: SessionDep) -> JSONResponse:
+    """The URL given to a sender. Authenticated by the sender's own scheme (see the source
+    kind); the raw delivery is stored before it is parsed, and a redelivery answers like the
+    first. Unauthenticated deliveries get 401 and store nothing."""
+    source = await sources.get_public(session, source_id)
+    webhook_limiter.hit(str(source.id), request.app.state.settings.webhook_rate_limit_per_minute)
+    body = await request.body()
+    return _answer(await intake_service.receive_delivery(session, source, _raw(request, body)))
+
+
+@router.get("/v1/webhooks/{source_id}", tags=["webhooks"], response_model=None)
+async def verify_webhook(source_id: str, request: Request, session: SessionDep) -> Response:
+    """Meta's subscription handshake: echoes `hub.challenge` when `hub.verify_token` matches."""
+    source = await sources.get_public(session, source_id)
+    q = request.query_params
+    if source.kind != "meta_lead_ads":
+        raise Forbidden("This source has no subscription handshake.")
+    expected = sources.secret_settings(source).get("verify_token", "")
+    given = q.get("hub.verify_token", "")
+    if q.get("hub.mode") != "subscribe" or not hmac.compare_digest(
+        keyed_hash("verify", given), keyed_hash("verify", expected)
+    ):
+        raise Forbidden("Verification token mismatch.")
+    return PlainTextResponse(q.get("hub.challenge", ""))

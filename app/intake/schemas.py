@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.intake.source_settings import Kind
+
+
+class SourceCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Kind
+    name: str = Field(min_length=1, max_length=200)
+    settings: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Kind-specific; secrets are write-only and never returned.",
+    )
+    mapping: dict[str, str] | None = Field(
+        default=None,
+        description="Sender field → canonical path (e.g. `phone`, `service.text`, "
+        "`attribution.utm_source`). Without one, canonical field names are expected.",
+    )
+    default_service: str | None = Field(default=None, max_length=64)
+    default_location_id: uuid.UUID | None = None
+    active: bool = True
+
+
+class SourcePatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    settings: dict[str, Any] | None = Field(
+        default=None, description="Merged into the current settings; omit secrets to keep them."
+    )
+    mapping: dict[str, str] | None = None
+    default_service: str | None = Field(default=None, max_length=64)
+    default_location_id: uuid.UUID | None = None
+    active: bool | None = None
+
+
+class SourceOut(BaseModel):
+    id: uuid.UUID
+    kind: str
+    name: str
+    settings: dict[str, Any]
+    mapping: dict[str, str] | None
+    default_service: str | None
+    default_location_id: uuid.UUID | None
+    active: bool
+    webhook_url: str = Field(description="Give this URL to the sender.")
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class SourceList(BaseModel):
+    data: list[SourceOut]
+
+
+class InboxOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    source_id: uuid.UUID
+    event_id: str
+    status: str = Field(description="`processed`, `quarantined` or `pending_retrieval`.")
+    reason: str | None
+    content_type: str | None
+    received_at: dt.datetime
+    processed_at: dt.datetime | None
+    replay_count: int
+
+
+class InboxList(BaseModel):
+    data: list[InboxOut]
+    next_cursor: str | None = None

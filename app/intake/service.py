@@ -1,0 +1,223 @@
+"""Webhook deliveries: authenticate → store raw in the inbox → parse → pipeline → answer.
+
+A redelivery (same source and sender event id) answers exactly like the first delivery.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.crypto import cipher
+from app.db import utcnow
+from app.errors import PROBLEM_BASE, Conflict
+from app.intake import pipeline, receive
+from app.intake.adapters.base import AdapterError, IgnoredDelivery, ParsedItem, RawDelivery
+from app.intake.models import InboxDelivery, Source
+from app.intake.sources import secret_settings
+from app.jobs import service as jobs
+from app.leads.models import Lead
+from app.tenancy import get_owned
+
+log = structlog.get_logger("app.intake")
+META_RETRIEVE = "meta.retrieve"
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: dict[str, Any]
+
+
+def body_context(inbox_id: uuid.UUID) -> str:
+    return f"inbox-body:{inbox_id}"
+
+
+async def receive_delivery(
+    session: AsyncSession, source: Source, raw: RawDelivery, now: dt.datetime | None = None
+) -> Answer:
+    now = now or utcnow()
+    settings = secret_settings(source)
+    receive.authenticate(source.kind, settings, raw, now)
+    event = receive.event_id(source.kind, raw)
+    inbox_id = uuid.uuid4()
+    inserted = await session.execute(
+        insert(InboxDelivery)
+        .values(
+            id=inbox_id,
+            organization_id=source.organization_id,
+            source_id=source.id,
+            event_id=event,
+            status="received",
+            content_type=raw.content_type[:200],
+            headers=receive.stored_headers(raw.headers),
+            body=cipher().encrypt(raw.body, body_context(inbox_id)),
+            received_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["source_id", "event_id"])
+        .returning(InboxDelivery.id)
+    )
+    if inserted.scalar_one_or_none() is None:
+        first = (
+            await session.execute(
+                select(InboxDelivery).where(
+                    InboxDelivery.source_id == source.id, InboxDelivery.event_id == event
+                )
+            )
+        ).scalar_one()
+        return Answer(first.response_status, first.response_body)
+    inbox = await session.get_one(InboxDelivery, inbox_id)
+    return await process(session, source, inbox, raw, now)
+
+
+async def process(
+    session: AsyncSession, source: Source, inbox: InboxDelivery, raw: RawDelivery, now: dt.datetime
+) -> Answer:
+    """Parse and run the pipeline; any failure leaves the delivery quarantined, not lost."""
+    try:
+        async with session.begin_nested():
+            parsed = receive.parse(source.kind, raw, source.mapping)
+            if isinstance(parsed, IgnoredDelivery):
+                answer = Answer(
+                    200, {"inbox_id": str(inbox.id), "status": "ignored", "reason": parsed.reason}
+                )
+                inbox.status = "ignored"
+            else:
+                leads = [await _ingest_item(session, source, inbox, item, now) for item in parsed]
+                inbox.status = "processed"
+                answer = Answer(
+                    200, {"inbox_id": str(inbox.id), "status": "processed", "leads": leads}
+                )
+    except AdapterError as exc:
+        answer = _quarantine(inbox, source, exc.reason, exc.field, list(exc.problems))
+    except Exception as exc:  # never lose an authenticated delivery to a bug
+        log.error("intake_processing_failed", error_type=type(exc).__name__, inbox_id=str(inbox.id))
+        answer = _quarantine(
+            inbox,
+            source,
+            f"processing failed ({type(exc).__name__})",
+            None,
+            [],
+            type_="processing-failed",
+        )
+    inbox.processed_at = now
+    inbox.response_status, inbox.response_body = answer.status, answer.body
+    await session.flush()
+    return answer
+
+
+def _quarantine(
+    inbox: InboxDelivery,
+    source: Source,
+    reason: str,
+    field: str | None,
+    problems: list[Mapping[str, str]],
+    type_: str = "unprocessable-delivery",
+) -> Answer:
+    inbox.status = "quarantined"
+    inbox.reason = (reason + (f" ({field})" if field else ""))[:500]
+    status = receive.QUARANTINE_STATUS.get(source.kind, 422)
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + type_,
+        "title": "Delivery quarantined",
+        "status": status,
+        "detail": f"The delivery was stored but could not be processed: {inbox.reason}. "
+        "Fix the source's mapping and replay it.",
+        "instance": f"/v1/inbox/{inbox.id}",
+        "inbox_id": str(inbox.id),
+    }
+    if problems:
+        body["errors"] = [dict(p) for p in problems]
+    return Answer(status, body)
+
+
+async def _ingest_item(
+    session: AsyncSession, source: Source, inbox: InboxDelivery, item: ParsedItem, now: dt.datetime
+) -> dict[str, Any]:
+    if item.needs_retrieval is not None:
+        return await _meta_placeholder(session, source, inbox, item, now)
+    assert item.lead is not None
+    result = await pipeline.ingest(
+        session,
+        source.organization_id,
+        item.lead,
+        source=source,
+        inbox_id=inbox.id,
+        received_at=now,
+    )
+    return result.summary()
+
+
+async def _meta_placeholder(
+    session: AsyncSession, source: Source, inbox: InboxDelivery, item: ParsedItem, now: dt.datetime
+) -> dict[str, Any]:
+    """The lead exists from now on; its data comes from the Graph API in the background."""
+    known = (
+        await session.execute(
+            select(Lead.id, Lead.status).where(
+                Lead.source_id == source.id, Lead.external_id == item.external_id
+            )
+        )
+    ).first()
+    if known is not None:  # the same leadgen_id in another batch
+        return {"lead_id": str(known.id), "status": known.status, "resubmission": False}
+    ids = dict(item.needs_retrieval or {})
+    lead = Lead(
+        id=uuid.uuid4(),
+        organization_id=source.organization_id,
+        source_id=source.id,
+        received_at=now,
+        last_submitted_at=now,
+        status="pending_retrieval",
+        is_test=item.is_test,
+        channel="lead_form",
+        external_id=item.external_id,
+        attribution={
+            k: v
+            for k, v in {
+                "ad_id": ids.get("ad_id"),
+                "adset_id": ids.get("adgroup_id"),
+                "form_id": ids.get("form_id"),
+            }.items()
+            if v
+        },
+        normalization_flags=[],
+    )
+    session.add(lead)
+    await session.flush()
+    await jobs.enqueue(
+        session,
+        META_RETRIEVE,
+        {
+            "lead_id": str(lead.id),
+            "source_id": str(source.id),
+            "inbox_id": str(inbox.id),
+            "leadgen_id": item.external_id,
+        },
+        org_id=source.organization_id,
+        dedupe_key=f"{source.id}:{item.external_id}",
+    )
+    return {"lead_id": str(lead.id), "status": lead.status, "resubmission": False}
+
+
+async def replay(session: AsyncSession, org_id: uuid.UUID, inbox_id: uuid.UUID) -> Answer:
+    inbox = await get_owned(session, InboxDelivery, inbox_id, org_id, for_update=True)
+    if inbox.status != "quarantined":
+        raise Conflict(f"Only quarantined deliveries can be replayed; this one is {inbox.status}.")
+    source = await session.get_one(Source, inbox.source_id)
+    raw = RawDelivery(
+        body=cipher().decrypt(inbox.body, body_context(inbox.id)),
+        content_type=inbox.content_type or "application/json",
+        headers=inbox.headers,
+    )
+    inbox.replay_count += 1
+    inbox.reason = None
+    return await process(session, source, inbox, raw, utcnow())

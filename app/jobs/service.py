@@ -1,0 +1,151 @@
+"""A job queue in PostgreSQL.
+
+Jobs are inserted in the transaction of the change that causes them and announced with
+NOTIFY (delivered on commit). Workers claim them with FOR UPDATE SKIP LOCKED, so any number
+of workers on any number of machines never take the same job; a claim is a lease, so a job
+whose worker died is taken again once the lease expires.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import utcnow
+from app.jobs.models import Job
+
+CHANNEL = "lead_router_jobs"
+LEASE = dt.timedelta(minutes=5)
+DEFAULT_SCHEDULE = (5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200, 86400)
+
+Handler = Callable[[AsyncSession, Job], Awaitable[None]]
+
+
+class RetryLater(Exception):
+    """Raised by a handler to be run again after `after` (or the kind's schedule)."""
+
+    def __init__(self, reason: str, after: dt.timedelta | None = None) -> None:
+        super().__init__(reason)
+        self.after = after
+
+
+class GiveUp(Exception):
+    """Raised by a handler when retrying cannot help: the job is kept as `dead` at once."""
+
+
+@dataclass(frozen=True)
+class JobKind:
+    handler: Handler
+    schedule: Sequence[float] = DEFAULT_SCHEDULE
+    max_attempts: int = 12
+
+
+@dataclass
+class Registry:
+    kinds: dict[str, JobKind] = field(default_factory=dict)
+
+    def register(
+        self, kind: str, *, schedule: Sequence[float] = DEFAULT_SCHEDULE, max_attempts: int = 12
+    ) -> Callable[[Handler], Handler]:
+        def deco(fn: Handler) -> Handler:
+            self.kinds[kind] = JobKind(fn, schedule, max_attempts)
+            return fn
+
+        return deco
+
+
+registry = Registry()
+
+
+async def enqueue(
+    session: AsyncSession,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    org_id: uuid.UUID | None = None,
+    run_at: dt.datetime | None = None,
+    dedupe_key: str | None = None,
+) -> None:
+    """Queue a job in the caller's transaction; a queued job with the same dedupe key wins."""
+    spec = registry.kinds.get(kind)
+    stmt = insert(Job).values(
+        organization_id=org_id,
+        kind=kind,
+        payload=payload,
+        dedupe_key=dedupe_key,
+        run_at=run_at or utcnow(),
+        max_attempts=spec.max_attempts if spec else 12,
+    )
+    if dedupe_key is not None:
+        stmt = stmt.on_conflict_do_nothing(
+            index_elements=["kind", "dedupe_key"],
+            index_where=text("dedupe_key IS NOT NULL AND status IN ('queued', 'running')"),
+        )
+    await session.execute(stmt)
+    await session.execute(select(func.pg_notify(CHANNEL, kind)))
+
+
+async def claim(session: AsyncSession, limit: int = 10, kinds: Sequence[str] = ()) -> list[Job]:
+    now = utcnow()
+    due = (Job.status == "queued") & (Job.run_at <= now) | (
+        (Job.status == "running") & (Job.locked_until < now)
+    )
+    pick = select(Job.id).where(due).order_by(Job.run_at).limit(limit)
+    if kinds:
+        pick = pick.where(Job.kind.in_(kinds))
+    stmt = (
+        update(Job)
+        .where(Job.id.in_(pick.with_for_update(skip_locked=True).scalar_subquery()))
+        .values(status="running", locked_until=now + LEASE, attempts=Job.attempts + 1)
+        .returning(Job)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def complete(session: AsyncSession, job_id: int) -> None:
+    await session.execute(
+        update(Job)
+        .where(Job.id == job_id)
+        .values(status="done", finished_at=utcnow(), locked_until=None, last_error=None)
+    )
+
+
+def retry_delay(schedule: Sequence[float], attempts: int) -> dt.timedelta:
+    """The schedule's step for this attempt, with ±20 % jitter so retries don't stampede."""
+    base = schedule[min(max(attempts - 1, 0), len(schedule) - 1)]
+    return dt.timedelta(seconds=base * random.uniform(0.8, 1.2))
+
+
+async def fail(
+    session: AsyncSession,
+    job: Job,
+    error: str,
+    after: dt.timedelta | None = None,
+    *,
+    give_up: bool = False,
+) -> str:
+    """Reschedule with backoff, or keep the job as `dead` after its last attempt."""
+    spec = registry.kinds.get(job.kind)
+    schedule = spec.schedule if spec else DEFAULT_SCHEDULE
+    dead = give_up or job.attempts >= job.max_attempts
+    status = "dead" if dead else "queued"
+    await session.execute(
+        update(Job)
+        .where(Job.id == job.id)
+        .values(
+            status=status,
+            last_error=error[:1000],
+            locked_until=None,
+            run_at=utcnow() + (after or retry_delay(schedule, job.attempts)),
+            finished_at=utcnow() if dead else None,
+        )
+    )
+    return status

@@ -1,0 +1,125 @@
+"""The lead: one person's expression of interest from one source, after de-duplication.
+
+Personal data lives only in `pii` (AES-GCM, see app.crypto); lookups use keyed hashes.
+Columns written by later pipeline steps (scoring, routing, handoff) live here too, so the
+lead list and reports read one row per lead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, IdMixin, utcnow
+from app.tenancy import TenantMixin
+
+
+class Lead(IdMixin, TenantMixin, Base):
+    __tablename__ = "leads"
+    __label__ = "lead"
+    __table_args__ = (
+        Index("ix_leads_org_received", "organization_id", "received_at"),
+        Index("ix_leads_org_phone_hash", "organization_id", "phone_hash", "received_at"),
+        Index("ix_leads_org_email_hash", "organization_id", "email_hash", "received_at"),
+        Index("ix_leads_org_status", "organization_id", "status"),
+        Index("ix_leads_source_external", "source_id", "external_id"),
+    )
+
+    source_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("sources.id", ondelete="SET NULL")
+    )
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_submitted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(32), default="new")
+    is_test: Mapped[bool] = mapped_column(Boolean, default=False)
+    channel: Mapped[str] = mapped_column(String(32), default="api")
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    # personal data, encrypted as one JSON document
+    pii: Mapped[bytes | None] = mapped_column(LargeBinary)
+    phone_hash: Mapped[str | None] = mapped_column(String(64))
+    email_hash: Mapped[str | None] = mapped_column(String(64))
+    # location facts derived from the ZIP (not identifiers by themselves)
+    postal_code: Mapped[str | None] = mapped_column(String(10))
+    state: Mapped[str | None] = mapped_column(String(2))
+    phone_state: Mapped[str | None] = mapped_column(String(2))
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    normalization_flags: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list)
+    # what was asked for
+    service_requested: Mapped[str | None] = mapped_column(String(200))
+    urgency_requested: Mapped[str | None] = mapped_column(String(16))
+    requested_timeframe: Mapped[str | None] = mapped_column(String(200))
+    preferred_contact_method: Mapped[str | None] = mapped_column(String(8))
+    preferred_contact_time: Mapped[str | None] = mapped_column(String(200))
+    preferred_location: Mapped[str | None] = mapped_column(String(200))
+    language: Mapped[str | None] = mapped_column(String(16))
+    insurance_plan: Mapped[str | None] = mapped_column(String(200))
+    new_patient: Mapped[bool | None] = mapped_column(Boolean)
+    attribution: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    resubmission_count: Mapped[int] = mapped_column(Integer, default=0)
+    # scoring and qualification (issue: practice model)
+    service_code: Mapped[str | None] = mapped_column(String(64))
+    location_id: Mapped[uuid.UUID | None]
+    distance_miles: Mapped[float | None] = mapped_column(Float)
+    urgency: Mapped[str | None] = mapped_column(String(16))
+    emergency: Mapped[bool] = mapped_column(Boolean, default=False)
+    qualified: Mapped[bool | None] = mapped_column(Boolean)
+    score: Mapped[int | None] = mapped_column(SmallInteger)
+    score_band: Mapped[str | None] = mapped_column(String(8))
+    assessment: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    scoring_version: Mapped[str | None] = mapped_column(String(32))
+    # routing
+    team_id: Mapped[uuid.UUID | None]
+    member_id: Mapped[uuid.UUID | None]
+    ruleset_version: Mapped[int | None] = mapped_column(Integer)
+    rule_id: Mapped[str | None] = mapped_column(String(64))
+    routing_trace: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    routed_at: Mapped[dt.datetime | None]
+    callback_at: Mapped[dt.datetime | None]
+    sla_due_at: Mapped[dt.datetime | None]
+    # contact and outcomes
+    do_not_contact: Mapped[list[str]] = mapped_column(ARRAY(String(8)), default=list)
+    first_attempt_at: Mapped[dt.datetime | None]
+    first_connected_at: Mapped[dt.datetime | None]
+    sla_breached_at: Mapped[dt.datetime | None]
+    escalation_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    erased_at: Mapped[dt.datetime | None]
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class LeadSubmission(IdMixin, TenantMixin, Base):
+    """Each delivery that produced or repeated a lead; resubmissions are counted apart."""
+
+    __tablename__ = "lead_submissions"
+    __table_args__ = (Index("ix_lead_submissions_lead", "lead_id", "received_at"),)
+
+    lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    source_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("sources.id", ondelete="SET NULL")
+    )
+    inbox_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("inbox_deliveries.id", ondelete="SET NULL")
+    )
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    is_resubmission: Mapped[bool] = mapped_column(Boolean, default=False)
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(32), default="api")
+    attribution: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    normalization_flags: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list)
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary)
