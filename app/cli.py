@@ -110,9 +110,17 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from app import worker
 
     settings = get_settings()
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await worker.run_forever(settings, stop)
+
     try:
         _database_url(settings, migrate=not args.no_migrate)
-        asyncio.run(worker.run_forever(settings))
+        asyncio.run(run())
     finally:
         _stop_embedded()
     return 0

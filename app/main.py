@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app import errors
+from app import errors, worker
 from app.auth.router import router as api_keys_router
 from app.config import Settings, get_settings
 from app.db import db
@@ -32,11 +33,18 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.migration_head = head_revision()
+        stop = asyncio.Event()
+        background = None
         if manage_database:
             db.connect(settings)
+            if settings.run_worker_in_process:
+                background = asyncio.create_task(worker.run_forever(settings, stop))
         try:
             yield
         finally:
+            stop.set()
+            if background is not None:
+                await asyncio.wait_for(background, 30)
             if manage_database:
                 await db.dispose()
 

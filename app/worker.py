@@ -72,10 +72,10 @@ async def run_forever(settings: Settings, stop: asyncio.Event | None = None) -> 
     stop = stop or asyncio.Event()
     _register_handlers()
     owns_engine = db.engine is None
-    db.connect(settings)
-    assert db.sessionmaker is not None and db.url is not None
+    engine = db.connect(settings)
+    assert db.sessionmaker is not None
     wake = asyncio.Event()
-    listener = await _listen(db.url, wake)
+    listener = await _listen(engine.url.render_as_string(hide_password=False), wake)
     log.info("worker_started")
     try:
         while not stop.is_set():
