@@ -407,7 +407,8 @@ async def test_meta_delivery_retrieves_leads_from_the_graph_api(
     job = (
         await session.execute(
             text(
-                "SELECT status, attempts, last_error FROM jobs WHERE payload->>'leadgen_id' = '2345678901234567'"
+                "SELECT status, attempts, last_error FROM jobs "
+                "WHERE payload->>'leadgen_id' = '2345678901234567'"
             )
         )
     ).one()
