@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth import service as auth_service
 from app.auth.models import Organization
 from app.auth.scopes import Scope
+from app.intake import demo as intake_demo
 
 DEMO_ORG_NAME = "Lakeshore Orthopedics & Sleep (demo)"
 
@@ -28,9 +29,18 @@ async def seed(session: AsyncSession) -> DemoInfo:
     created = org is None
     if org is None:
         org = await auth_service.create_organization(session, DEMO_ORG_NAME, "America/Chicago")
+        await intake_demo.seed_sources(session, org.id)
     # Keys are shown once, so every demo start mints a fresh admin key.
     _, token = await auth_service.create_key(session, org.id, "demo admin", [Scope.ADMIN])
     return DemoInfo(str(org.id), token, created)
+
+
+SAMPLE_LEAD = (
+    '{"first_name": "Maria", "last_name": "Gonzalez", "phone": "+1 773-555-0119", '
+    '"postal_code": "60614", "service": {"text": "knee pain doctor"}, '
+    '"consent": {"checked": true, "channels": ["voice", "sms"], "disclosure_text": '
+    '"I agree that Lakeshore Orthopedics & Sleep may call and text me."}}'
+)
 
 
 def banner(info: DemoInfo, host: str, port: int) -> str:
@@ -41,6 +51,8 @@ def banner(info: DemoInfo, host: str, port: int) -> str:
             f"admin key (shown once): {info.admin_key}",
             f"API docs: {base}/docs",
             "try:",
-            f"  curl -s -H 'Authorization: Bearer {info.admin_key}' {base}/v1/api-keys",
+            f"  curl -s -H 'Authorization: Bearer {info.admin_key}' {base}/v1/sources",
+            f"  curl -s -H 'Authorization: Bearer {info.admin_key}' -H 'Content-Type: "
+            f"application/json' {base}/v1/leads -d '{SAMPLE_LEAD}'",
         ]
     )
