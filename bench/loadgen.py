@@ -1,0 +1,84 @@
+"""A small HTTP/1.1 load generator: N keep-alive connections replaying pre-built requests.
+
+Runs in its own process (multiprocessing) so the server's CPU is not shared with it more
+than it must be; raw asyncio streams rather than an HTTP client library keep its own cost low.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+
+@dataclass
+class Result:
+    latencies_ms: list[float]
+    statuses: dict[int, int]
+    elapsed_s: float
+    rate_schedule: list[float] | None = None  # send times, for open-loop runs
+
+
+def build_request(method: str, path: str, host: str, headers: dict[str, str], body: bytes) -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", f"Content-Length: {len(body)}"]
+    lines += [f"{k}: {v}" for k, v in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+async def _read_response(reader: asyncio.StreamReader) -> int:
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line[:15].lower() == b"content-length:":
+            length = int(line[15:].strip())
+    if length:
+        await reader.readexactly(length)
+    return status
+
+
+async def _run(
+    host: str, port: int, requests: list[bytes], connections: int, duration: float
+) -> Result:
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    next_index = 0
+    deadline = time.perf_counter() + duration
+
+    async def worker() -> None:
+        nonlocal next_index
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            while time.perf_counter() < deadline and next_index < len(requests):
+                req = requests[next_index]
+                next_index += 1
+                started = time.perf_counter()
+                try:
+                    writer.write(req)
+                    status = await _read_response(reader)
+                except (ConnectionError, asyncio.IncompleteReadError):
+                    # The server closed the connection (e.g. after a 500): count, reconnect.
+                    status = 0
+                    writer.close()
+                    reader, writer = await asyncio.open_connection(host, port)
+                latencies.append((time.perf_counter() - started) * 1000)
+                statuses[status] = statuses.get(status, 0) + 1
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    return Result(latencies, statuses, time.perf_counter() - started)
+
+
+def run(host: str, port: int, requests: list[bytes], connections: int, duration: float) -> Result:
+    return asyncio.run(_run(host, port, requests, connections, duration))
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
