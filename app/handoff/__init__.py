@@ -1,0 +1,1 @@
+"""Handoff: the outbox, outbound webhooks (Standard Webhooks) and the lead timeline."""

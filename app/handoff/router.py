@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+
+from app.audit import service as audit
+from app.auth.deps import AdminCaller, LeadsReader
+from app.db import SessionDep
+from app.handoff import subscriptions, timeline
+from app.handoff.models import WebhookSubscription
+from app.handoff.schemas import (
+    DeliveryList,
+    DeliveryOut,
+    SubscriptionCreate,
+    SubscriptionCreated,
+    SubscriptionList,
+    SubscriptionOut,
+    SubscriptionPatch,
+    Timeline,
+)
+from app.handoff.service import EventType
+from app.tenancy import get_owned
+
+router = APIRouter(tags=["webhooks (outbound)"])
+
+
+@router.post(
+    "/v1/webhook-subscriptions",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SubscriptionCreated,
+)
+async def create_subscription(
+    body: SubscriptionCreate, caller: AdminCaller, session: SessionDep, request: Request
+) -> SubscriptionCreated:
+    """Subscribe a URL to events. Deliveries follow Standard Webhooks: verify
+    `webhook-signature` with the `secret` (shown once), deduplicate on `webhook-id`.
+    Payloads are thin (`{"type", "timestamp", "data"}` with ids and codes): fetch the lead
+    with `GET /v1/leads/{id}`. URLs must be https:// and resolve to public addresses."""
+    sub, secret = await subscriptions.create(
+        session, caller.org_id, body, request.app.state.settings
+    )
+    await audit.record(
+        session, caller, "webhook_subscription.create", "webhook_subscription", sub.id,
+        {"event_types": sub.event_types},
+    )  # fmt: skip
+    return SubscriptionCreated(**SubscriptionOut.model_validate(sub).model_dump(), secret=secret)
+
+
+@router.get("/v1/webhook-subscriptions", response_model=SubscriptionList)
+async def list_subscriptions(caller: AdminCaller, session: SessionDep) -> SubscriptionList:
+    """Every subscription of this organisation. Secrets are never shown again."""
+    rows = await subscriptions.list_subscriptions(session, caller.org_id)
+    return SubscriptionList(data=[SubscriptionOut.model_validate(s) for s in rows])
+
+
+@router.get("/v1/webhook-subscriptions/{subscription_id}", response_model=SubscriptionOut)
+async def get_subscription(
+    subscription_id: uuid.UUID, caller: AdminCaller, session: SessionDep
+) -> SubscriptionOut:
+    """One subscription; `disabled_reason` says why it stopped (e.g. the endpoint answered 410)."""
+    sub = await get_owned(session, WebhookSubscription, subscription_id, caller.org_id)
+    return SubscriptionOut.model_validate(sub)
+
+
+@router.patch("/v1/webhook-subscriptions/{subscription_id}", response_model=SubscriptionOut)
+async def update_subscription(
+    subscription_id: uuid.UUID,
+    body: SubscriptionPatch,
+    caller: AdminCaller,
+    session: SessionDep,
+    request: Request,
+) -> SubscriptionOut:
+    """Change the URL, events or description, or (re-)enable or disable the subscription."""
+    sub = await subscriptions.update(
+        session, caller.org_id, subscription_id, body, request.app.state.settings
+    )
+    await audit.record(
+        session, caller, "webhook_subscription.update", "webhook_subscription", sub.id,
+        {"fields": sorted(body.model_dump(exclude_unset=True))},
+    )  # fmt: skip
+    return SubscriptionOut.model_validate(sub)
+
+
+@router.delete(
+    "/v1/webhook-subscriptions/{subscription_id}", status_code=status.HTTP_204_NO_CONTENT
+)
+async def delete_subscription(
+    subscription_id: uuid.UUID, caller: AdminCaller, session: SessionDep
+) -> Response:
+    """Delete the subscription and its delivery history; nothing more is sent to it."""
+    sub = await get_owned(session, WebhookSubscription, subscription_id, caller.org_id)
+    await session.delete(sub)
+    await audit.record(
+        session, caller, "webhook_subscription.delete", "webhook_subscription", subscription_id
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/v1/webhook-deliveries", response_model=DeliveryList)
+async def list_deliveries(
+    caller: AdminCaller,
+    session: SessionDep,
+    status_: Annotated[str | None, Query(alias="status")] = None,
+    subscription_id: uuid.UUID | None = None,
+    event_type: EventType | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> DeliveryList:
+    """Deliveries, newest first: status (pending, retrying, succeeded, dead), attempts and
+    the last error. `?status=dead` lists what gave up after about three days of retries."""
+    rows, next_cursor = await subscriptions.list_deliveries(
+        session,
+        caller.org_id,
+        limit=limit,
+        cursor=cursor,
+        status=status_,
+        subscription_id=subscription_id,
+        event_type=event_type,
+    )
+    return DeliveryList(data=[DeliveryOut.model_validate(d) for d in rows], next_cursor=next_cursor)
+
+
+@router.post(
+    "/v1/webhook-deliveries/{delivery_id}/redeliver",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=DeliveryOut,
+)
+async def redeliver(
+    delivery_id: uuid.UUID, caller: AdminCaller, session: SessionDep
+) -> DeliveryOut:
+    """Send the message again now, with the same `webhook-id` and a fresh retry schedule."""
+    delivery = await subscriptions.redeliver(session, caller.org_id, delivery_id)
+    await audit.record(
+        session, caller, "webhook_delivery.redeliver", "webhook_delivery", delivery.id
+    )
+    return DeliveryOut.model_validate(delivery)
+
+
+@router.get("/v1/leads/{lead_id}/timeline", response_model=Timeline, tags=["leads"])
+async def lead_timeline(lead_id: uuid.UUID, caller: LeadsReader, session: SessionDep) -> Timeline:
+    """Everything that happened to the lead, in order: submissions, routing, contact,
+    consent and appointment events. Identifiers and codes only; reading it is audited."""
+    result = await timeline.timeline(session, caller.org_id, lead_id)
+    await audit.record(session, caller, "lead.timeline.read", "lead", lead_id)
+    return result

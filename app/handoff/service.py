@@ -1,0 +1,171 @@
+"""The outbox and the lead timeline: what every domain calls when something happens.
+
+`emit` writes the event, one delivery per matching active subscription and one job per
+delivery, all in the caller's transaction: the event leaves only if the change commits, and
+the job's NOTIFY wakes a worker on commit. Payloads are thin (ids, codes, times), never
+contact details or free text; integrators fetch the lead through the audited API.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any, Literal, get_args
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import utcnow
+from app.handoff.models import LeadEvent, WebhookDelivery, WebhookMessage, WebhookSubscription
+from app.jobs import service as jobs
+from app.leads.models import Lead
+from app.tenancy import scoped
+
+EventType = Literal[
+    "lead.received",
+    "lead.routed",
+    "lead.reassigned",
+    "lead.sla_breached",
+    "contact.attempted",
+    "consent.revoked",
+    "appointment.booked",
+    "appointment.updated",
+]
+EVENT_TYPES: tuple[str, ...] = get_args(EventType)
+DELIVER = "webhook.deliver"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+async def record_event(
+    session: AsyncSession,
+    lead: Lead,
+    type: str,
+    data: dict[str, Any] | None = None,
+    *,
+    at: dt.datetime | None = None,
+) -> None:
+    """Append a fact to the lead's timeline (identifiers and codes only, never PHI)."""
+    await _append(session, lead.organization_id, lead.id, type, data or {}, at)
+
+
+async def _append(
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    lead_id: uuid.UUID,
+    type: str,
+    data: dict[str, Any],
+    at: dt.datetime | None,
+) -> None:
+    await session.execute(
+        insert(LeadEvent).values(
+            organization_id=org_id,
+            lead_id=lead_id,
+            type=type,
+            data=_jsonable(data),
+            occurred_at=at or utcnow(),
+        )
+    )
+
+
+async def emit(
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    event_type: str,
+    data: dict[str, Any],
+    lead_id: uuid.UUID | None = None,
+    *,
+    at: dt.datetime | None = None,
+) -> str:
+    """Publish an event: outbox row, deliveries, jobs, and (with `lead_id`) a timeline entry.
+
+    Returns the message id (`msg_…`). `data` must hold identifiers, codes and times only.
+    """
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type}")
+    now = at or utcnow()
+    body = _jsonable({**data, "lead_id": lead_id} if lead_id else data)
+    message = WebhookMessage(
+        id=uuid.uuid4(),
+        organization_id=org_id,
+        event_type=event_type,
+        lead_id=lead_id,
+        payload={"type": event_type, "timestamp": now.isoformat(), "data": body},
+        created_at=now,
+    )
+    session.add(message)
+    await session.flush()
+    if lead_id is not None:
+        await _append(session, org_id, lead_id, event_type, body, now)
+    subs = (
+        await session.execute(
+            scoped(WebhookSubscription, org_id).where(
+                WebhookSubscription.active.is_(True),
+                WebhookSubscription.event_types.contains([event_type]),
+            )
+        )
+    ).scalars()
+    for sub in subs:
+        await _add_delivery(session, message, sub)
+    return message.msg_id
+
+
+async def _add_delivery(
+    session: AsyncSession, message: WebhookMessage, sub: WebhookSubscription
+) -> None:
+    delivery = WebhookDelivery(
+        id=uuid.uuid4(),
+        organization_id=message.organization_id,
+        message_id=message.id,
+        subscription_id=sub.id,
+        # Unique per message and subscription, the same on every retry: the receiver's
+        # idempotency key.
+        webhook_id=f"{message.msg_id}_{sub.id.hex[:12]}",
+        event_type=message.event_type,
+        status="pending",
+        next_attempt_at=message.created_at,
+        created_at=message.created_at,
+    )
+    session.add(delivery)
+    await session.flush()
+    await schedule(session, delivery, message.created_at)
+
+
+async def schedule(session: AsyncSession, delivery: WebhookDelivery, run_at: dt.datetime) -> None:
+    """Queue the next attempt; the dedupe key keeps one queued job per attempt."""
+    await jobs.enqueue(
+        session,
+        DELIVER,
+        {"delivery_id": str(delivery.id)},
+        org_id=delivery.organization_id,
+        run_at=run_at,
+        dedupe_key=f"{delivery.id}:{delivery.redeliveries}:{delivery.attempts}",
+    )
+
+
+def lead_data(lead: Lead) -> dict[str, Any]:
+    """The thin description of a lead carried by lead.* events: ids, codes and times only."""
+    return {
+        "status": lead.status,
+        "source_id": lead.source_id,
+        "channel": lead.channel,
+        "is_test": lead.is_test,
+        "received_at": lead.received_at,
+        "service_code": lead.service_code,
+        "location_id": lead.location_id,
+        "score_band": lead.score_band,
+        "team_id": lead.team_id,
+        "member_id": lead.member_id,
+        "routed_at": lead.routed_at,
+        "sla_due_at": lead.sla_due_at,
+    }

@@ -1,0 +1,151 @@
+"""Webhook subscriptions and their deliveries, as the organisation's admin manages them."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import and_, or_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.crypto import cipher
+from app.db import utcnow
+from app.errors import Conflict, Unprocessable
+from app.handoff import service
+from app.handoff.models import WebhookDelivery, WebhookSubscription
+from app.handoff.schemas import SubscriptionCreate, SubscriptionPatch
+from app.handoff.targets import validate_subscription_url
+from app.intake.signatures import generate_whsec
+from app.tenancy import get_owned, scoped
+
+
+def _context(sub_id: uuid.UUID) -> str:
+    return f"webhook-secret:{sub_id}"
+
+
+def secret_of(sub: WebhookSubscription) -> str:
+    return cipher().decrypt(sub.secret_enc, _context(sub.id)).decode()
+
+
+async def create(
+    session: AsyncSession, org_id: uuid.UUID, body: SubscriptionCreate, settings: Settings
+) -> tuple[WebhookSubscription, str]:
+    await validate_subscription_url(body.url, allow_private=settings.allow_private_webhook_targets)
+    sub_id = uuid.uuid4()
+    secret = generate_whsec()
+    sub = WebhookSubscription(
+        id=sub_id,
+        organization_id=org_id,
+        url=body.url,
+        description=body.description,
+        event_types=sorted(set(body.event_types)),
+        secret_enc=cipher().encrypt(secret, _context(sub_id)),
+        active=body.active,
+    )
+    session.add(sub)
+    await session.flush()
+    await session.refresh(sub)
+    return sub, secret
+
+
+async def update(
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    sub_id: uuid.UUID,
+    body: SubscriptionPatch,
+    settings: Settings,
+) -> WebhookSubscription:
+    sub = await get_owned(session, WebhookSubscription, sub_id, org_id, for_update=True)
+    changes = body.model_dump(exclude_unset=True)
+    if changes.get("url") is not None:
+        await validate_subscription_url(
+            changes["url"], allow_private=settings.allow_private_webhook_targets
+        )
+        sub.url = changes["url"]
+    if changes.get("event_types") is not None:
+        sub.event_types = sorted(set(changes["event_types"]))
+    if "description" in changes:
+        sub.description = changes["description"]
+    if changes.get("active") is not None:
+        sub.active = changes["active"]
+        if sub.active:
+            sub.disabled_reason = None
+    await session.flush()
+    await session.refresh(sub)
+    return sub
+
+
+async def list_subscriptions(
+    session: AsyncSession, org_id: uuid.UUID
+) -> Sequence[WebhookSubscription]:
+    stmt = scoped(WebhookSubscription, org_id).order_by(WebhookSubscription.created_at)
+    return (await session.execute(stmt)).scalars().all()
+
+
+def _encode_cursor(d: WebhookDelivery) -> str:
+    return base64.urlsafe_b64encode(f"{d.created_at.isoformat()}|{d.id}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
+    try:
+        at, _, key = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return dt.datetime.fromisoformat(at), uuid.UUID(key)
+    except ValueError:
+        raise Unprocessable("Invalid `cursor`.") from None
+
+
+async def list_deliveries(
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    *,
+    limit: int,
+    cursor: str | None = None,
+    status: str | None = None,
+    subscription_id: uuid.UUID | None = None,
+    event_type: str | None = None,
+) -> tuple[list[WebhookDelivery], str | None]:
+    stmt = scoped(WebhookDelivery, org_id).order_by(
+        WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc()
+    )
+    if cursor:
+        at, key = _decode_cursor(cursor)
+        stmt = stmt.where(
+            or_(
+                WebhookDelivery.created_at < at,
+                and_(WebhookDelivery.created_at == at, WebhookDelivery.id < key),
+            )
+        )
+    if status:
+        stmt = stmt.where(WebhookDelivery.status == status)
+    if subscription_id:
+        stmt = stmt.where(WebhookDelivery.subscription_id == subscription_id)
+    if event_type:
+        stmt = stmt.where(WebhookDelivery.event_type == event_type)
+    rows = list((await session.execute(stmt.limit(limit + 1))).scalars())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (_encode_cursor(rows[-1]) if more and rows else None)
+
+
+async def redeliver(
+    session: AsyncSession, org_id: uuid.UUID, delivery_id: uuid.UUID
+) -> WebhookDelivery:
+    """Start the delivery over (same `webhook-id`) with a fresh retry schedule."""
+    delivery = await get_owned(session, WebhookDelivery, delivery_id, org_id, for_update=True)
+    sub = await get_owned(session, WebhookSubscription, delivery.subscription_id, org_id)
+    if not sub.active:
+        raise Conflict(
+            "The subscription is disabled; re-enable it before redelivering.",
+            type="subscription-disabled",
+        )
+    now = utcnow()
+    delivery.redeliveries += 1
+    delivery.attempts = 0
+    delivery.status = "pending"
+    delivery.next_attempt_at = now
+    await session.flush()
+    await service.schedule(session, delivery, now)
+    return delivery

@@ -1,0 +1,143 @@
+"""A webhook receiver on 127.0.0.1 and helpers to run the real worker against it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from app.config import Settings
+from app.handoff import delivery
+from tests.conftest import Org
+from tests.conftest import test_settings as make_settings
+
+CLEANUP_TABLES = ("webhook_subscriptions", "webhook_messages", "jobs", "leads", "inbox_deliveries")
+FAST_SCHEDULE = (0.3, 0.5, 0.8, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0)
+
+
+@dataclass
+class Hit:
+    headers: dict[str, str]
+    body: bytes
+    at: float
+    status: int
+
+    @property
+    def webhook_id(self) -> str:
+        return self.headers.get("webhook-id", "")
+
+
+@dataclass
+class Receiver:
+    """Answers each POST with `decide(hit)`; records concurrency per `webhook-id`."""
+
+    decide: Callable[[Hit], int | tuple[int, dict[str, str]]] = lambda hit: 200
+    delay: float = 0.0
+    hits: list[Hit] = field(default_factory=list)
+    in_flight: Counter[str] = field(default_factory=Counter)
+    overlaps: list[str] = field(default_factory=list)
+    max_in_flight: int = 0
+    port: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    def ok(self) -> list[Hit]:
+        return [h for h in self.hits if 200 <= h.status < 300]
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")[1:]
+            headers = {
+                k.strip().lower(): v.strip()
+                for k, _, v in (line.partition(":") for line in lines if line)
+            }
+            body = await reader.readexactly(int(headers.get("content-length", "0")))
+            hit = Hit(headers, body, time.monotonic(), 0)
+            wid = hit.webhook_id
+            if self.in_flight[wid]:
+                self.overlaps.append(wid)
+            self.in_flight[wid] += 1
+            self.max_in_flight = max(self.max_in_flight, sum(self.in_flight.values()))
+            try:
+                if self.delay:
+                    await asyncio.sleep(self.delay)
+                decided = self.decide(hit)
+            finally:
+                self.in_flight[wid] -= 1
+            status, extra = decided if isinstance(decided, tuple) else (decided, {})
+            hit.status = status
+            self.hits.append(hit)
+            more = "".join(f"{k}: {v}\r\n" for k, v in extra.items())
+            head_out = f"HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n"
+            writer.write(f"{head_out}{more}\r\n".encode())
+            await writer.drain()
+        finally:
+            writer.close()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    rec = Receiver()
+    server = await asyncio.start_server(rec.handle, "127.0.0.1", 0)
+    rec.port = server.sockets[0].getsockname()[1]
+    try:
+        yield rec
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+@pytest.fixture
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """The worker's settings allow loopback targets, and retries come in seconds, not hours."""
+    cfg = make_settings(outbound_timeout_seconds=2.0)
+    monkeypatch.setattr(delivery, "_settings", lambda: cfg)
+    monkeypatch.setattr(delivery, "RETRY_SCHEDULE", FAST_SCHEDULE)
+    yield cfg
+
+
+@pytest.fixture
+async def cleanup_subscriptions(engine: AsyncEngine) -> AsyncIterator[list[Org]]:
+    """Committed tests register their org; what they committed goes at the end, so later
+    workers find nothing of ours to retry and later tests count only their own rows."""
+    orgs: list[Org] = []
+    yield orgs
+    async with AsyncSession(engine) as s, s.begin():
+        for org in orgs:
+            for table in CLEANUP_TABLES:
+                await s.execute(
+                    text(f"DELETE FROM {table} WHERE organization_id = :org"),  # noqa: S608
+                    {"org": org.id},
+                )
+
+
+async def subscribe(
+    client: httpx.AsyncClient, org: Org, url: str, events: list[str] | None = None
+) -> dict[str, Any]:
+    r = await client.post(
+        "/v1/webhook-subscriptions",
+        json={"url": url, "event_types": events or ["lead.received", "lead.routed"]},
+        headers=org.headers,
+    )
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+async def wait_for(predicate: Callable[[], bool], timeout: float, step: float = 0.02) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(step)
+    return predicate()
