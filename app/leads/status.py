@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.appointments.core import summarize
+from app.appointments.models import Appointment
+from app.handoff.service import record_event
 from app.leads.models import Lead
+from app.tenancy import scoped
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +28,7 @@ class History:
     lost: bool = False  # closed without booking (e.g. declined)
 
 
-def derive(lead: Lead, history: History = History()) -> str:  # noqa: B008 - immutable default
+def derive(lead: Lead, history: History = History()) -> str:
     if lead.pii is None and lead.status == "pending_retrieval":
         return "pending_retrieval"
     appt = history.appointment_status
@@ -45,6 +51,29 @@ def derive(lead: Lead, history: History = History()) -> str:  # noqa: B008 - imm
     return "new"
 
 
-def refresh(lead: Lead, history: History = History()) -> str:  # noqa: B008
+def refresh(lead: Lead, history: History = History()) -> str:
     lead.status = derive(lead, history)
     return lead.status
+
+
+async def load_history(session: AsyncSession, lead: Lead) -> History:
+    """The facts outside the lead row. Contact attempts add `unreachable`/`lost` here."""
+    statuses = (
+        await session.execute(
+            scoped(Appointment, lead.organization_id)
+            .with_only_columns(Appointment.status)
+            .where(Appointment.lead_id == lead.id)
+            .order_by(Appointment.created_at, Appointment.id)
+        )
+    ).scalars()
+    appointment_status, had_no_show = summarize(list(statuses))
+    return History(appointment_status=appointment_status, had_no_show=had_no_show)
+
+
+async def recompute(session: AsyncSession, lead: Lead) -> str:
+    """Load the history, derive the status, and put a change on the lead's timeline."""
+    before = lead.status
+    after = refresh(lead, await load_history(session, lead))
+    if after != before:
+        await record_event(session, lead, "lead.status_changed", {"from": before, "to": after})
+    return after
