@@ -45,8 +45,9 @@ def _service(service: ServiceMatch, facts: LeadFacts, weight: int) -> Factor:
         evidence = f"service matched '{service.matched_phrase}' → {service.code}: +{weight}"
         return Factor("service", weight, weight, evidence)
     points = _round(weight * service.confidence)
+    # Name the practice's phrase, never the person's own words: evidence is stored unencrypted.
     evidence = (
-        f"service matched '{service.matched_text}' ≈ '{service.matched_phrase}' → "
+        f"service approximately matched '{service.matched_phrase}' → "
         f"{service.code} (confidence {service.confidence:.2f}): +{points}"
     )
     return Factor("service", points, weight, evidence)

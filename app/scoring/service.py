@@ -219,7 +219,6 @@ def _assessment_doc(
             "method": s.method,
             "confidence": s.confidence,
             "matched_phrase": s.matched_phrase,
-            "matched_text": s.matched_text,
             "other_codes": list(s.other_codes),
         },
         "location_match": {

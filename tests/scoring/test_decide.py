@@ -183,3 +183,9 @@ def test_unusable_definitions_are_refused(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         compile_practice(services, locations)
+
+
+def test_fuzzy_evidence_names_the_practice_phrase_not_the_persons_words() -> None:
+    facts = lead(service_text="kne pain", reason_text=None)
+    text = " ".join(f.evidence for f in decide(facts, PRACTICE).score.factors)
+    assert "'knee pain'" in text and "kne " not in text
