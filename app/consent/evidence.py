@@ -1,0 +1,269 @@
+"""Consent evidence: disclosures stored once and byte-exact, capture at intake, the read view.
+
+The disclosure is not PHI and is kept as the submitted UTF-8 bytes (not encrypted), so that
+its SHA-256 proves it is the wording the person saw (TSR: "in the same manner and format").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit
+from app.auth.service import Caller
+from app.consent.models import CHANNELS, ConsentDisclosure, ConsentEvent
+from app.consent.schemas import ConsentView, CurrentConsent, DisclosureOut, EventOut
+from app.consent.service import (
+    EventSpec,
+    Identity,
+    current_consent,
+    lead_events,
+    mark_do_not_contact,
+    open_evidence,
+    record_events,
+    summary,
+    suppressed_channels,
+)
+from app.intake.canonical import CanonicalLead
+from app.intake.models import Source
+from app.intake.source_settings import FormConsent
+from app.leads.models import Lead
+from app.tenancy import get_owned, scoped
+
+
+def disclosure_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+async def store_disclosure(
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    text: str,
+    *,
+    source_id: uuid.UUID | None = None,
+    form_id: str | None = None,
+    version: str | None = None,
+) -> ConsentDisclosure:
+    """The disclosure row for this exact wording, created on first sight (once per hash)."""
+    digest = disclosure_hash(text)
+    found = await _disclosure_by_hash(session, org_id, digest)
+    if found is not None:
+        return found
+    label = version or await _next_version(session, org_id, source_id, form_id)
+    await session.execute(
+        pg_insert(ConsentDisclosure)
+        .values(
+            id=uuid.uuid4(),
+            organization_id=org_id,
+            sha256=digest,
+            text=text.encode("utf-8"),
+            source_id=source_id,
+            form_id=form_id,
+            version=label,
+        )
+        .on_conflict_do_nothing(index_elements=["organization_id", "sha256"])
+    )
+    stored = await _disclosure_by_hash(session, org_id, digest)
+    assert stored is not None
+    return stored
+
+
+async def _disclosure_by_hash(
+    session: AsyncSession, org_id: uuid.UUID, digest: str
+) -> ConsentDisclosure | None:
+    stmt = scoped(ConsentDisclosure, org_id).where(ConsentDisclosure.sha256 == digest)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def _next_version(
+    session: AsyncSession, org_id: uuid.UUID, source_id: uuid.UUID | None, form_id: str | None
+) -> str:
+    """`v<n>` counted per source and form: wording changes show up as new versions."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(ConsentDisclosure)
+        .where(
+            ConsentDisclosure.organization_id == org_id,
+            ConsentDisclosure.source_id.is_not_distinct_from(source_id),
+            ConsentDisclosure.form_id.is_not_distinct_from(form_id),
+        )
+    )
+    return f"v{(count or 0) + 1}"
+
+
+# --- capture at intake ---------------------------------------------------------------------
+
+
+def _form_consent(source: Source | None) -> FormConsent | None:
+    raw = source.public_settings.get("consent") if source else None
+    if not isinstance(raw, dict):
+        return None
+    try:
+        return FormConsent.model_validate(raw)
+    except ValidationError:
+        return None
+
+
+def _unique(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(values))
+
+
+def _intake_spec(
+    lead_in: CanonicalLead, source: Source | None, now: dt.datetime
+) -> tuple[EventSpec, str | None, str | None] | None:
+    """What the delivery's consent block (completed by the source's form settings) says."""
+    consent = lead_in.consent
+    if consent is None:
+        return None
+    form = _form_consent(source)
+    from_form = not consent.disclosure_text and form is not None
+    text = form.disclosure_text if from_form and form else consent.disclosure_text
+    # A ticked box without the wording shown proves nothing: recorded, but not a grant.
+    decision = "denied" if not consent.checked else "granted" if text else "incomplete"
+    captured = consent.captured_at or lead_in.submitted_at or now
+    attribution_form = lead_in.attribution.form_id if lead_in.attribution else None
+    spec = EventSpec(
+        decision=decision,
+        channels=_unique(consent.channels or (form.channels if form else CHANNELS)),
+        purposes=_unique(consent.purposes or (form.purposes if form else ("scheduling",))),
+        origin="source_settings" if from_form else "lead",
+        # A client clock ahead of ours must not order its grant after a later revocation.
+        captured_at=min(captured, now),
+        seller=consent.seller or (form.seller if form else None),
+        form_id=attribution_form or (form.form_id if form else None),
+        method=consent.method,
+        source_id=source.id if source else None,
+        details={
+            "ip": consent.ip,
+            "user_agent": consent.user_agent,
+            "page_url": consent.page_url,
+            "certificate_url": consent.certificate_url,
+            "leadid_token": consent.leadid_token,
+        },
+    )
+    return spec, text, form.version if from_form and form else None
+
+
+async def capture_intake_consent(
+    session: AsyncSession,
+    lead: Lead,
+    lead_in: CanonicalLead,
+    source: Source | None,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """Pipeline step: record the submission's consent, apply the suppression list, summarise.
+
+    Every submission is recorded, resubmissions included: each is its own evidence.
+    """
+    who = Identity.parse(lead_in.phone, lead_in.email)
+    found = _intake_spec(lead_in, source, now)
+    if found is not None:
+        spec, text, version = found
+        if text:
+            disclosure = await store_disclosure(
+                session,
+                lead.organization_id,
+                text,
+                source_id=spec.source_id,
+                form_id=spec.form_id,
+                version=version,
+            )
+            spec = EventSpec(**{**spec.__dict__, "disclosure_id": disclosure.id})
+        await record_events(session, lead.organization_id, lead.id, who, spec)
+    hashes = {
+        "phone": [h for h in (lead.phone_hash, who.phone_hash) if h],
+        "email": [h for h in (lead.email_hash, who.email_hash) if h],
+    }
+    blocked = await suppressed_channels(session, lead.organization_id, hashes)
+    mark_do_not_contact(lead, blocked)
+    current = current_consent(await lead_events(session, lead))
+    return {"consent": summary(current, lead.do_not_contact)}
+
+
+# --- the read view -------------------------------------------------------------------------
+
+
+def _event_out(event: ConsentEvent) -> EventOut:
+    return EventOut(
+        id=event.id,
+        lead_id=event.lead_id,
+        channel=event.channel,
+        purpose=event.purpose,
+        decision=event.decision,
+        captured_at=event.captured_at,
+        recorded_at=event.created_at,
+        retain_until=event.retain_until,
+        origin=event.origin,
+        method=event.method,
+        via=event.via,
+        keyword=event.keyword,
+        seller=event.seller,
+        form_id=event.form_id,
+        source_id=event.source_id,
+        disclosure_id=event.disclosure_id,
+        evidence=open_evidence(event),
+    )
+
+
+def _disclosure_out(row: ConsentDisclosure) -> DisclosureOut:
+    return DisclosureOut(
+        id=row.id,
+        sha256=row.sha256,
+        text=row.text.decode("utf-8"),
+        source_id=row.source_id,
+        form_id=row.form_id,
+        version=row.version,
+        first_seen_at=row.first_seen_at,
+    )
+
+
+async def disclosures_by_id(
+    session: AsyncSession, org_id: uuid.UUID, ids: Iterable[uuid.UUID]
+) -> list[ConsentDisclosure]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return []
+    stmt = (
+        scoped(ConsentDisclosure, org_id)
+        .where(ConsentDisclosure.id.in_(wanted))
+        .order_by(ConsentDisclosure.first_seen_at, ConsentDisclosure.id)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def consent_view(
+    session: AsyncSession, caller: Caller, lead_id: uuid.UUID, *, format: str = "json"
+) -> ConsentView:
+    """Events, the current consent derived from them, and the disclosures they cite. Audited."""
+    lead = await get_owned(session, Lead, lead_id, caller.org_id)
+    events = await lead_events(session, lead)
+    disclosures = await disclosures_by_id(
+        session, caller.org_id, (e.disclosure_id for e in events if e.disclosure_id)
+    )
+    current = {
+        channel: {
+            purpose: CurrentConsent(
+                status=e.decision,
+                since=e.captured_at,
+                evidence_id=e.id,
+            )
+            for purpose, e in sorted(per.items())
+        }
+        for channel, per in current_consent(events).items()
+    }
+    await audit.record(session, caller, "consent.read", "lead", lead.id, {"format": format})
+    return ConsentView(
+        lead_id=lead.id,
+        current=current,
+        do_not_contact=sorted(lead.do_not_contact or ()),
+        events=[_event_out(e) for e in events],
+        disclosures=[_disclosure_out(d) for d in disclosures],
+    )

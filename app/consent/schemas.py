@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
+
+ChannelName = Literal["voice", "sms", "email"]
+PurposeName = Literal["scheduling", "marketing"]
+Via = Literal["sms_reply", "call", "email", "form", "agent", "api"]
+
+
+class RevocationIn(BaseModel):
+    """Who revoked (one or more of lead id, phone, email), on which channels, and how."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    lead_id: uuid.UUID | None = None
+    phone: Annotated[str, StringConstraints(max_length=50)] | None = None
+    email: Annotated[str, StringConstraints(max_length=320)] | None = None
+    channel: ChannelName | Literal["all"] | None = None
+    purpose: PurposeName | Literal["all"] = "all"
+    words: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    via: Via
+
+    @model_validator(mode="after")
+    def _someone(self) -> RevocationIn:
+        if self.lead_id is None and not self.phone and not self.email:
+            raise ValueError("give `lead_id`, `phone` or `email`")
+        return self
+
+
+class RevocationOut(BaseModel):
+    channels: list[ChannelName]
+    purposes: list[PurposeName]
+    keyword: str | None
+    via: Via
+    lead_ids: list[uuid.UUID]
+    suppressed: list[Literal["phone", "email"]]
+    recorded_at: dt.datetime
+
+
+class ReasonOut(BaseModel):
+    rule: str
+    jurisdiction: str
+    message: str
+    source: str
+
+
+class EligibilityOut(BaseModel):
+    lead_id: uuid.UUID
+    allowed: bool
+    channel: ChannelName
+    purpose: str
+    direction: str
+    at: dt.datetime
+    reasons: list[ReasonOut]
+    next_allowed_at: dt.datetime | None
+    applied: list[str]
+    located_in: list[str]
+    time_zones: list[str]
+    rules_version: str
+
+
+class CurrentConsent(BaseModel):
+    status: Literal["granted", "denied", "revoked", "incomplete"]
+    since: dt.datetime
+    evidence_id: uuid.UUID
+
+
+class EventOut(BaseModel):
+    id: uuid.UUID
+    lead_id: uuid.UUID | None
+    channel: ChannelName
+    purpose: PurposeName
+    decision: str
+    captured_at: dt.datetime
+    recorded_at: dt.datetime
+    retain_until: dt.datetime
+    origin: str
+    method: str | None
+    via: str | None
+    keyword: str | None
+    seller: str | None
+    form_id: str | None
+    source_id: uuid.UUID | None
+    disclosure_id: uuid.UUID | None
+    evidence: dict[str, Any]
+
+
+class DisclosureOut(BaseModel):
+    id: uuid.UUID
+    sha256: str
+    text: str
+    source_id: uuid.UUID | None
+    form_id: str | None
+    version: str
+    first_seen_at: dt.datetime
+
+
+class ConsentView(BaseModel):
+    lead_id: uuid.UUID
+    current: dict[str, dict[str, CurrentConsent]]
+    do_not_contact: list[str]
+    events: list[EventOut]
+    disclosures: list[DisclosureOut]

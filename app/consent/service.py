@@ -1,0 +1,417 @@
+"""Consent evidence, revocation and the suppression list.
+
+Events are inserted, never changed; "current consent" is derived from them on read. The
+contact policy applied to stored leads lives in `app.consent.eligibility`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, insert, or_, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit
+from app.auth.scopes import Scope
+from app.auth.service import Caller
+from app.consent.models import CHANNELS, ConsentEvent, Suppression
+from app.consent.policy import (
+    CAP_PERIOD,
+    Channel,
+    ChannelConsent,
+    ConsentStatus,
+    Direction,
+    PastAttempt,
+    PolicyDecision,
+    PolicyLead,
+    Purpose,
+    Rule,
+    Violation,
+    evaluate,
+)
+from app.crypto import cipher
+from app.db import utcnow
+from app.errors import AppError, Forbidden
+from app.intake.normalize import normalize_email, normalize_phone
+from app.intake.pipeline import decrypt_pii, email_hash, phone_hash
+from app.leads.models import Lead
+from app.tenancy import scoped
+
+# TSR 16 CFR 310.5(a)(8) asks for 5 years; 5 * 366 days covers the leap days.
+RETENTION = dt.timedelta(days=5 * 366)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The number and address a decision is about: hashes for lookups, plaintext sealed."""
+
+    phone: str | None = None
+    email: str | None = None
+
+    @property
+    def phone_hash(self) -> str | None:
+        return phone_hash(self.phone) if self.phone else None
+
+    @property
+    def email_hash(self) -> str | None:
+        return email_hash(self.email) if self.email else None
+
+    @classmethod
+    def parse(cls, phone: str | None, email: str | None) -> Identity:
+        return cls(normalize_phone(phone).e164 if phone else None, normalize_email(email))
+
+    @classmethod
+    def of_lead(cls, lead: Lead) -> Identity:
+        pii = decrypt_pii(lead)
+        phone, email = pii.get("phone"), pii.get("email")
+        # pii["phone"] is the raw text when the number did not normalise: not an identity.
+        return cls(phone if lead.phone_hash else None, email if lead.email_hash else None)
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    """One decision, recorded once per channel and purpose."""
+
+    decision: str
+    channels: tuple[str, ...]
+    purposes: tuple[str, ...]
+    origin: str
+    captured_at: dt.datetime
+    disclosure_id: uuid.UUID | None = None
+    seller: str | None = None
+    form_id: str | None = None
+    method: str | None = None
+    via: str | None = None
+    keyword: str | None = None
+    source_id: uuid.UUID | None = None
+    actor_key_id: uuid.UUID | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def evidence_context(event_id: uuid.UUID) -> str:
+    return f"consent-evidence:{event_id}"
+
+
+def open_evidence(event: ConsentEvent) -> dict[str, Any]:
+    return dict(json.loads(cipher().decrypt(event.evidence, evidence_context(event.id))))
+
+
+async def record_events(
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    lead_id: uuid.UUID | None,
+    who: Identity,
+    spec: EventSpec,
+) -> list[uuid.UUID]:
+    sealed = {"phone": who.phone, "email": who.email, **spec.details}
+    sealed = {k: v for k, v in sealed.items() if v is not None}
+    rows: list[dict[str, Any]] = []
+    for channel in spec.channels:
+        for purpose in spec.purposes:
+            event_id = uuid.uuid4()
+            rows.append(
+                {
+                    "id": event_id,
+                    "organization_id": org_id,
+                    "lead_id": lead_id,
+                    "phone_hash": who.phone_hash,
+                    "email_hash": who.email_hash,
+                    "channel": channel,
+                    "purpose": purpose,
+                    "decision": spec.decision,
+                    "disclosure_id": spec.disclosure_id,
+                    "seller": spec.seller,
+                    "form_id": spec.form_id,
+                    "method": spec.method,
+                    "origin": spec.origin,
+                    "via": spec.via,
+                    "keyword": spec.keyword,
+                    "source_id": spec.source_id,
+                    "actor_key_id": spec.actor_key_id,
+                    "evidence": cipher().encrypt(
+                        json.dumps(sealed, separators=(",", ":")), evidence_context(event_id)
+                    ),
+                    "captured_at": spec.captured_at,
+                    "retain_until": spec.captured_at + RETENTION,
+                }
+            )
+    if rows:
+        await session.execute(insert(ConsentEvent), rows)
+    return [uuid.UUID(str(r["id"])) for r in rows]
+
+
+# --- current consent -----------------------------------------------------------------------
+
+
+async def lead_events(session: AsyncSession, lead: Lead) -> list[ConsentEvent]:
+    stmt = (
+        scoped(ConsentEvent, lead.organization_id)
+        .where(ConsentEvent.lead_id == lead.id)
+        .order_by(ConsentEvent.captured_at, ConsentEvent.created_at, ConsentEvent.id)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+def current_consent(events: Sequence[ConsentEvent]) -> dict[str, dict[str, ConsentEvent]]:
+    """Latest decision per channel and purpose; a revocation stands until a newer grant."""
+    current: dict[str, dict[str, ConsentEvent]] = {}
+    for event in sorted(events, key=lambda e: (e.captured_at, e.decision == "revoked")):
+        per = current.setdefault(event.channel, {})
+        held = per.get(event.purpose)
+        if held is not None and held.decision == "revoked" and event.decision != "granted":
+            continue
+        per[event.purpose] = event
+    return current
+
+
+def summary(current: dict[str, dict[str, ConsentEvent]], dnc: Sequence[str]) -> dict[str, Any]:
+    """Per channel: suppressed, else the most permissive decision among purposes."""
+    channels: dict[str, str] = {}
+    for channel in CHANNELS:
+        decisions = {e.decision for e in current.get(channel, {}).values()}
+        if channel in dnc:
+            channels[channel] = "suppressed"
+            continue
+        order = ("granted", "revoked", "denied", "incomplete")
+        channels[channel] = next((d for d in order if d in decisions), "none")
+    granted = any(s == "granted" for s in channels.values())
+    return {
+        "status": "granted" if granted else "none",
+        "channels": channels,
+        "do_not_contact": sorted(dnc),
+    }
+
+
+# --- suppression ---------------------------------------------------------------------------
+
+
+async def suppressed_channels(
+    session: AsyncSession, org_id: uuid.UUID, hashes: dict[str, list[str]]
+) -> frozenset[str]:
+    conds = [
+        and_(Suppression.kind == kind, Suppression.value_hash.in_(values))
+        for kind, values in hashes.items()
+        if values
+    ]
+    if not conds:
+        return frozenset()
+    stmt = scoped(Suppression, org_id).where(or_(*conds))
+    rows = (await session.execute(stmt)).scalars()
+    return frozenset(c for row in rows for c in row.channels)
+
+
+def mark_do_not_contact(lead: Lead, channels: Iterable[str]) -> None:
+    merged = sorted(set(lead.do_not_contact or ()) | set(channels))
+    if merged != sorted(lead.do_not_contact or ()):
+        lead.do_not_contact = merged
+
+
+async def suppress(
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    kind: str,
+    value_hash: str,
+    channels: Sequence[str],
+    via: str | None,
+) -> None:
+    """Upsert one suppression row; its channels only ever grow."""
+    stmt = pg_insert(Suppression).values(
+        id=uuid.uuid4(),
+        organization_id=org_id,
+        kind=kind,
+        value_hash=value_hash,
+        channels=sorted(set(channels)),
+        via=via,
+        updated_at=utcnow(),
+    )
+    merged = text(
+        "ARRAY(SELECT DISTINCT c FROM unnest(suppressions.channels || excluded.channels) AS c"
+        " ORDER BY c)"
+    )
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["organization_id", "kind", "value_hash"],
+            set_={"channels": merged, "updated_at": stmt.excluded.updated_at},
+        )
+    )
+
+
+# --- the contact policy on stored leads ----------------------------------------------------
+
+
+class ContactRefused(AppError):
+    """422 whose `type` is the decisive rule: calling-hours, no-consent, revoked, attempt-cap."""
+
+    status, title = 422, "Contact not allowed"
+
+    def __init__(self, decision: PolicyDecision) -> None:
+        rule = decision.problem_type or Rule.NO_CONSENT
+        super().__init__(
+            "; ".join(v.message for v in decision.reasons),
+            type=rule.value,
+            extra={
+                "rule": rule.value,
+                "reasons": [reason_dict(v) for v in decision.reasons],
+                "next_allowed_at": (
+                    decision.next_allowed_at.isoformat() if decision.next_allowed_at else None
+                ),
+                "rules_version": decision.rules_version,
+            },
+        )
+
+
+def reason_dict(violation: Violation) -> dict[str, str]:
+    return {
+        "rule": violation.rule.value,
+        "jurisdiction": violation.jurisdiction,
+        "message": violation.message,
+        "source": violation.source,
+    }
+
+
+def channel_consents(
+    current: dict[str, dict[str, ConsentEvent]], purpose: Purpose
+) -> dict[Channel, ChannelConsent]:
+    """The policy's view of each channel for one purpose."""
+    statuses = {"granted": ConsentStatus.GRANTED, "denied": ConsentStatus.DENIED}
+    out: dict[Channel, ChannelConsent] = {}
+    for channel in Channel:
+        per = current.get(channel.value, {})
+        if purpose is Purpose.OPT_OUT_CONFIRMATION:
+            # The confirmation text answers the latest revocation, whatever its purpose.
+            times = [e.captured_at for e in per.values() if e.decision == "revoked"]
+            out[channel] = ChannelConsent(revoked_at=max(times) if times else None)
+            continue
+        event = per.get(purpose.value)
+        if event is None:
+            continue
+        out[channel] = ChannelConsent(
+            status=statuses.get(event.decision, ConsentStatus.UNKNOWN),
+            revoked_at=event.captured_at if event.decision == "revoked" else None,
+        )
+    return out
+
+
+async def check_policy(
+    session: AsyncSession,
+    lead: Lead,
+    channel: Channel,
+    direction: Direction,
+    now: dt.datetime,
+    past_attempts: Sequence[PastAttempt],
+    *,
+    purpose: Purpose = Purpose.SCHEDULING,
+) -> PolicyDecision:
+    """May we contact this stored lead now? Consent from events, location from ZIP and phone,
+    suppression from the lead's do-not-contact channels and the suppression list."""
+    who = Identity.of_lead(lead)
+    blocked = await suppressed_channels(
+        session,
+        lead.organization_id,
+        {"phone": [lead.phone_hash] if lead.phone_hash else [],
+         "email": [lead.email_hash] if lead.email_hash else []},
+    )  # fmt: skip
+    names = set(blocked) | set(lead.do_not_contact or ())
+    return evaluate(
+        PolicyLead.from_contact(lead.postal_code, who.phone),
+        channel,
+        now,
+        direction=direction,
+        consent=channel_consents(current_consent(await lead_events(session, lead)), purpose),
+        suppressed=frozenset(c for c in Channel if c.value in names),
+        past_attempts=past_attempts,
+        purpose=purpose,
+    )
+
+
+async def enforce_policy(
+    session: AsyncSession,
+    caller: Caller,
+    lead: Lead,
+    channel: Channel,
+    direction: Direction,
+    now: dt.datetime,
+    past_attempts: Sequence[PastAttempt],
+    *,
+    purpose: Purpose = Purpose.SCHEDULING,
+    override_reason: str | None = None,
+) -> PolicyDecision:
+    """`check_policy`, raising ContactRefused (422) when it refuses.
+
+    An `override_reason` from an `admin` key lets the contact through and is audited (rules
+    and channel only: the reason itself may name the patient, so the caller stores it).
+    """
+    decision = await check_policy(
+        session, lead, channel, direction, now, past_attempts, purpose=purpose
+    )
+    if decision.allowed:
+        return decision
+    if override_reason is None or not override_reason.strip():
+        raise ContactRefused(decision)
+    if not caller.has(Scope.ADMIN):
+        raise Forbidden("Overriding the contact policy needs the `admin` scope.")
+    await audit.record(
+        session,
+        caller,
+        "contact.policy_override",
+        "lead",
+        lead.id,
+        {
+            "channel": channel.value,
+            "purpose": purpose.value,
+            "rules": sorted({v.rule.value for v in decision.reasons}),
+            "rules_version": decision.rules_version,
+        },
+    )
+    return decision
+
+
+_ATTEMPT_COLUMNS = text(
+    "SELECT column_name FROM information_schema.columns"
+    " WHERE table_schema = current_schema() AND table_name = 'contact_attempts'"
+)
+
+
+async def load_past_attempts(
+    session: AsyncSession, lead: Lead, now: dt.datetime
+) -> tuple[PastAttempt, ...]:
+    """This lead's attempts in the 24 h before `now`, from the outreach domain's table.
+
+    `contact_attempts` belongs to another domain and may not exist yet; this reads its
+    contract columns (lead_id, channel, attempted_at; direction and purpose if present)
+    so the eligibility answer is right before and after that table lands.
+    """
+    columns = set((await session.execute(_ATTEMPT_COLUMNS)).scalars())
+    if not {"organization_id", "lead_id", "channel", "attempted_at"} <= columns:
+        return ()
+    direction = "direction" if "direction" in columns else "'outbound'"
+    purpose = "purpose" if "purpose" in columns else "NULL"
+    stmt = text(
+        f"SELECT attempted_at, channel, {direction}, {purpose} FROM contact_attempts"  # noqa: S608
+        " WHERE organization_id = :org AND lead_id = :lead"
+        " AND attempted_at > :since AND attempted_at <= :now"
+    )
+    rows = await session.execute(
+        stmt, {"org": lead.organization_id, "lead": lead.id, "since": now - CAP_PERIOD, "now": now}
+    )
+    return tuple(a for row in rows if (a := _attempt(*row)) is not None)
+
+
+def _attempt(
+    at: dt.datetime, channel: str, direction: str, purpose: str | None
+) -> PastAttempt | None:
+    try:
+        return PastAttempt(
+            at=at,
+            channel=Channel(channel),
+            direction=Direction(direction),
+            purpose=Purpose(purpose) if purpose else Purpose.MARKETING,
+        )
+    except ValueError:
+        return None  # a channel or code the policy does not know cannot count against a cap
