@@ -1,0 +1,216 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Response, status
+
+from app.audit import service as audit
+from app.auth.deps import AdminCaller, LeadsWriter
+from app.db import SessionDep
+from app.errors import Unprocessable
+from app.routing import reassign as reassign_service
+from app.routing import rulesets, service, simulate, teams
+from app.routing.models import Member, Ruleset, Team
+from app.routing.schemas import (
+    MemberCreate,
+    MemberList,
+    MemberOut,
+    MemberPatch,
+    ReassignIn,
+    RulesetCreate,
+    RulesetList,
+    RulesetOut,
+    RulesetPatch,
+    SimulateIn,
+    TeamCreate,
+    TeamList,
+    TeamOut,
+    TeamPatch,
+)
+from app.tenancy import get_owned
+
+router = APIRouter(tags=["routing"])
+
+
+@router.post("/v1/teams", status_code=status.HTTP_201_CREATED, response_model=TeamOut)
+async def create_team(body: TeamCreate, caller: AdminCaller, session: SessionDep) -> TeamOut:
+    """Create an intake team (front desk, call-center queue, coordinator, nurse line…).
+
+    Hours are evaluated in `time_zone`; a lead that arrives while the team is closed, or
+    when nobody can take it, waits with `callback_at` at the next opening, or goes to
+    `overflow_team_id`."""
+    team = await teams.create_team(session, caller.org_id, body)
+    await audit.record(session, caller, "team.create", "team", team.id)
+    return teams.to_out(team, [])
+
+
+@router.get("/v1/teams", response_model=TeamList)
+async def list_teams(caller: AdminCaller, session: SessionDep) -> TeamList:
+    """Every team of the organisation with its members, in rotation order."""
+    rows = await teams.list_teams(session, caller.org_id)
+    members = await teams.list_members(session, caller.org_id)
+    return TeamList(data=[teams.to_out(t, members) for t in rows])
+
+
+@router.get("/v1/teams/{team_id}", response_model=TeamOut)
+async def get_team(team_id: uuid.UUID, caller: AdminCaller, session: SessionDep) -> TeamOut:
+    """One team with its members."""
+    team = await get_owned(session, Team, team_id, caller.org_id)
+    return teams.to_out(team, await teams.list_members(session, caller.org_id, [team.id]))
+
+
+@router.patch("/v1/teams/{team_id}", response_model=TeamOut)
+async def update_team(
+    team_id: uuid.UUID, body: TeamPatch, caller: AdminCaller, session: SessionDep
+) -> TeamOut:
+    """Change a team; only the fields sent change. Takes effect for the next lead."""
+    team = await teams.update_team(session, caller.org_id, team_id, body)
+    await audit.record(
+        session, caller, "team.update", "team", team.id, {"fields": sorted(body.model_fields_set)}
+    )
+    return teams.to_out(team, await teams.list_members(session, caller.org_id, [team.id]))
+
+
+@router.post(
+    "/v1/teams/{team_id}/members", status_code=status.HTTP_201_CREATED, response_model=MemberOut
+)
+async def create_member(
+    team_id: uuid.UUID, body: MemberCreate, caller: AdminCaller, session: SessionDep
+) -> MemberOut:
+    """Add a member to a team; new members join the end of the rotation.
+    `external_id` (the agent's id in the call-center system) is unique per organisation."""
+    member = await teams.create_member(session, caller.org_id, team_id, body)
+    await audit.record(session, caller, "member.create", "member", member.id)
+    return MemberOut.model_validate(member)
+
+
+@router.get("/v1/teams/{team_id}/members", response_model=MemberList)
+async def list_members(team_id: uuid.UUID, caller: AdminCaller, session: SessionDep) -> MemberList:
+    """A team's members in rotation order."""
+    team = await get_owned(session, Team, team_id, caller.org_id)
+    rows = await teams.list_members(session, caller.org_id, [team.id])
+    return MemberList(data=[MemberOut.model_validate(m) for m in rows])
+
+
+@router.get("/v1/members/{member_id}", response_model=MemberOut)
+async def get_member(member_id: uuid.UUID, caller: AdminCaller, session: SessionDep) -> MemberOut:
+    """One member."""
+    return MemberOut.model_validate(await get_owned(session, Member, member_id, caller.org_id))
+
+
+@router.patch("/v1/members/{member_id}", response_model=MemberOut)
+async def update_member(
+    member_id: uuid.UUID, body: MemberPatch, caller: AdminCaller, session: SessionDep
+) -> MemberOut:
+    """Change a member: `status` `away` with `away_until` (back automatically), `inactive`
+    to stop assignments, weight, daily cap, languages, or move them to another team."""
+    member = await teams.update_member(session, caller.org_id, member_id, body)
+    await audit.record(
+        session,
+        caller,
+        "member.update",
+        "member",
+        member.id,
+        {"fields": sorted(body.model_fields_set)},
+    )
+    return MemberOut.model_validate(member)
+
+
+@router.post("/v1/routing/rulesets", status_code=status.HTTP_201_CREATED, response_model=RulesetOut)
+async def create_ruleset(
+    body: RulesetCreate, caller: AdminCaller, session: SessionDep
+) -> RulesetOut:
+    """Create a draft rule set (it gets the next version number). Rules are tried in order,
+    the first match wins, and the last rule has no conditions. Invalid rules answer 422 with
+    `errors[{field: JSON pointer, message}]`."""
+    ruleset = await rulesets.create(session, caller.org_id, body)
+    await audit.record(
+        session, caller, "ruleset.create", "ruleset", ruleset.id, {"version": ruleset.version}
+    )
+    return RulesetOut.model_validate(ruleset)
+
+
+@router.get("/v1/routing/rulesets", response_model=RulesetList)
+async def list_rulesets(caller: AdminCaller, session: SessionDep) -> RulesetList:
+    """All rule sets, newest version first; at most one is `published`."""
+    rows = await rulesets.list_rulesets(session, caller.org_id)
+    return RulesetList(data=[RulesetOut.model_validate(r) for r in rows])
+
+
+@router.get("/v1/routing/rulesets/{ruleset_id}", response_model=RulesetOut)
+async def get_ruleset(
+    ruleset_id: uuid.UUID, caller: AdminCaller, session: SessionDep
+) -> RulesetOut:
+    """One rule set."""
+    return RulesetOut.model_validate(await get_owned(session, Ruleset, ruleset_id, caller.org_id))
+
+
+@router.patch("/v1/routing/rulesets/{ruleset_id}", response_model=RulesetOut)
+async def update_ruleset(
+    ruleset_id: uuid.UUID, body: RulesetPatch, caller: AdminCaller, session: SessionDep
+) -> RulesetOut:
+    """Edit a draft. Published and archived rule sets never change (409)."""
+    ruleset = await rulesets.update_draft(session, caller.org_id, ruleset_id, body)
+    await audit.record(session, caller, "ruleset.update", "ruleset", ruleset.id)
+    return RulesetOut.model_validate(ruleset)
+
+
+@router.delete("/v1/routing/rulesets/{ruleset_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_ruleset(
+    ruleset_id: uuid.UUID, caller: AdminCaller, session: SessionDep
+) -> Response:
+    """Delete a draft (409 for a published or archived version: leads refer to it)."""
+    await rulesets.delete_draft(session, caller.org_id, ruleset_id)
+    await audit.record(session, caller, "ruleset.delete", "ruleset", ruleset_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/v1/routing/rulesets/{ruleset_id}/publish", response_model=RulesetOut)
+async def publish_ruleset(
+    ruleset_id: uuid.UUID, caller: AdminCaller, session: SessionDep
+) -> RulesetOut:
+    """Make this rule set live, atomically archiving the previous one. The next lead is
+    routed by it; leads already routed keep their decision. Publishing an archived version
+    rolls back to it."""
+    ruleset = await rulesets.publish(session, caller.org_id, ruleset_id)
+    await audit.record(
+        session, caller, "ruleset.publish", "ruleset", ruleset.id, {"version": ruleset.version}
+    )
+    return RulesetOut.model_validate(ruleset)
+
+
+@router.post("/v1/routing/simulate")
+async def simulate_routing(
+    body: SimulateIn, caller: AdminCaller, session: SessionDep
+) -> dict[str, Any]:
+    """Route without changing anything.
+
+    - `{lead, ruleset_id?}`: the lead goes through the real intake pipeline (normalise,
+      de-duplicate, score, route) and everything is rolled back; the answer is the decision
+      and trace posting the lead now would get (with `ruleset_id`, as if that rule set were
+      live).
+    - `{ruleset_id, from, to}`: replays the leads received in [from, to) with that rule set
+      against the current teams and returns the distribution by team and member, actual vs
+      simulated. Open-lead capacity and sticky owners are not replayed.
+    """
+    if body.lead is not None:
+        if body.from_ is not None or body.to is not None:
+            raise Unprocessable("Send either `lead` or a `from`/`to` range, not both.")
+        return await simulate.simulate_lead(session, caller.org_id, body.lead, body.ruleset_id)
+    if body.ruleset_id is None or body.from_ is None or body.to is None:
+        raise Unprocessable("Send `lead`, or `ruleset_id` with `from` and `to`.")
+    if body.from_.tzinfo is None or body.to.tzinfo is None or body.to <= body.from_:
+        raise Unprocessable("`from` and `to` need time zone offsets and from < to.")
+    return await simulate.replay(session, caller.org_id, body.ruleset_id, body.from_, body.to)
+
+
+@router.post("/v1/leads/{lead_id}/reassign")
+async def reassign_lead(
+    lead_id: uuid.UUID, body: ReassignIn, caller: LeadsWriter, session: SessionDep
+) -> dict[str, Any]:
+    """Move a lead to a member, or to a team whose strategy picks a member (or queues it).
+    Needs `leads:write` (supervisors do this, not only admins). The move and its reason are
+    appended to the lead's routing trace; the audit log records who moved it where."""
+    lead = await reassign_service.reassign(session, caller, lead_id, body)
+    return {"lead_id": str(lead.id), "status": lead.status, **service.answer(lead)}

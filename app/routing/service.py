@@ -1,0 +1,350 @@
+"""Routing a stored lead: load teams, lock the rotations involved, decide, persist.
+
+Concurrency: the member choice of a team is serialised by `SELECT … FOR UPDATE` on the
+team's rotation row, held until the request commits. Every team the lead could land on
+(the rule's team and its overflow chain) is locked, in sorted id order so two requests
+never wait on each other in a cycle. Member loads (open leads, assigned today) are read
+after the lock, so a capacity check never sees a count another worker is about to change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, cast
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.intake.models import Source
+from app.leads.models import Lead
+from app.leads.status import refresh
+from app.routing import rulesets
+from app.routing.core import Decision, RoutingError, Trace, route
+from app.routing.models import Member, Team, TeamRotation
+from app.routing.rules import CompiledRuleset, LeadFacts
+from app.routing.strategies import MemberState, MemberStatus, RotationState, Strategy, TeamState
+from app.routing.teams import list_members, list_teams, team_hours
+
+if TYPE_CHECKING:
+    from app.intake.steps import StepContext
+
+# A lead stops counting against its member's capacity once its intake work is over.
+CLOSED_STATUSES = ("booked", "completed", "lost", "unreachable", "no_show")
+
+# Simulation routes with a draft through the unchanged intake pipeline.
+_ruleset_override: ContextVar[CompiledRuleset | None] = ContextVar(
+    "routing_ruleset_override", default=None
+)
+
+
+@contextmanager
+def using_ruleset(ruleset: CompiledRuleset) -> Iterator[None]:
+    token = _ruleset_override.set(ruleset)
+    try:
+        yield
+    finally:
+        _ruleset_override.reset(token)
+
+
+def facts_for(lead: Lead, source_kind: str | None, sticky: str | None = None) -> LeadFacts:
+    attribution = lead.attribution or {}
+    return LeadFacts(
+        received_at=lead.received_at,
+        service=lead.service_code,
+        location_id=str(lead.location_id) if lead.location_id else None,
+        state=lead.state,
+        zip=lead.postal_code,
+        distance_miles=lead.distance_miles,
+        score=lead.score,
+        band=lead.score_band,
+        # Before scoring has judged urgency, the sender's own word is the best we have.
+        urgency=lead.urgency or lead.urgency_requested,
+        emergency=bool(lead.emergency),
+        qualified=lead.qualified,
+        language=lead.language,
+        source_id=str(lead.source_id) if lead.source_id else None,
+        source_kind=source_kind,
+        campaign=attribution.get("utm_campaign") or attribution.get("campaign"),
+        insurance=lead.insurance_plan,
+        new_patient=lead.new_patient,
+        sticky_member_id=sticky,
+    )
+
+
+def member_state(member: Member, load: tuple[int, int] = (0, 0)) -> MemberState:
+    return MemberState(
+        member_id=str(member.id),
+        name=member.display_name,
+        status=cast(MemberStatus, member.status),
+        away_until=member.away_until,
+        languages=frozenset(member.languages),
+        weight=member.weight,
+        daily_cap=member.daily_cap,
+        open_leads=load[0],
+        assigned_today=load[1],
+    )
+
+
+def team_state(
+    team: Team,
+    members: Sequence[Member],
+    rotation: RotationState | None = None,
+    loads: Mapping[uuid.UUID, tuple[int, int]] | None = None,
+) -> TeamState:
+    loads = loads or {}
+    return TeamState(
+        team_id=str(team.id),
+        name=team.name,
+        strategy=cast(Strategy, team.strategy),
+        hours=team_hours(team),
+        languages=frozenset(team.languages),
+        capacity_per_member=team.capacity_per_member,
+        overflow_team_id=str(team.overflow_team_id) if team.overflow_team_id else None,
+        sla_minutes={str(k): int(v) for k, v in team.sla_minutes.items()},
+        is_urgent_team=team.is_urgent_team,
+        members=tuple(
+            member_state(m, loads.get(m.id, (0, 0))) for m in members if m.team_id == team.id
+        ),
+        rotation=rotation or RotationState(),
+    )
+
+
+def overflow_chain(start: str, teams: Mapping[str, Team]) -> list[str]:
+    chain = [start]
+    nxt = teams[start].overflow_team_id
+    while nxt is not None and str(nxt) in teams and str(nxt) not in chain:
+        chain.append(str(nxt))
+        nxt = teams[str(nxt)].overflow_team_id
+    return chain
+
+
+def day_start(team: Team, now: dt.datetime) -> dt.datetime:
+    zone = ZoneInfo(team.time_zone)
+    local = now.astimezone(zone).date()
+    return dt.datetime(local.year, local.month, local.day, tzinfo=zone)
+
+
+async def member_loads(
+    session: AsyncSession, org_id: uuid.UUID, member_ids: list[uuid.UUID], since: dt.datetime
+) -> dict[uuid.UUID, tuple[int, int]]:
+    """(open leads, routed since `since`) per member, from the two partial indexes on leads."""
+    if not member_ids:
+        return {}
+    is_open = Lead.status.notin_(CLOSED_STATUSES)
+    today = Lead.routed_at >= since
+    stmt = (
+        select(
+            Lead.member_id,
+            func.count().filter(is_open),
+            func.count().filter(today),
+        )
+        .where(Lead.organization_id == org_id, Lead.member_id.in_(member_ids), or_(is_open, today))
+        .group_by(Lead.member_id)
+    )
+    rows = (await session.execute(stmt)).all()
+    return {row[0]: (int(row[1]), int(row[2])) for row in rows if row[0] is not None}
+
+
+async def _lock_rotations(
+    session: AsyncSession, org_id: uuid.UUID, team_ids: Sequence[str]
+) -> dict[str, TeamRotation]:
+    stmt = (
+        select(TeamRotation)
+        .where(
+            TeamRotation.organization_id == org_id,
+            TeamRotation.team_id.in_([uuid.UUID(t) for t in team_ids]),
+        )
+        .order_by(TeamRotation.team_id)
+        .with_for_update()
+        # The state read must be the locked row's, not a copy already in the session.
+        .execution_options(populate_existing=True)
+    )
+    return {str(r.team_id): r for r in (await session.execute(stmt)).scalars()}
+
+
+async def decide(
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    facts: LeadFacts,
+    ruleset: CompiledRuleset,
+    now: dt.datetime,
+    *,
+    exclude: Collection[str] = (),
+) -> tuple[Decision, dict[str, TeamRotation]]:
+    """The decision with rotations locked; the caller persists `new_rotation`.
+
+    Members in `exclude` (ids) are treated as inactive: skipped, their rotation credit kept
+    (SLA escalation moves a lead away from the member who let it wait).
+    """
+    teams = {str(t.id): t for t in await list_teams(session, org_id)}
+    members = await list_members(session, org_id)
+    states = {tid: team_state(t, members) for tid, t in teams.items()}
+    # A first pass without loads finds the rule's team: rule matching never reads them.
+    start = route(facts, ruleset, states, now).trace.teams[0].team_id
+    chain = sorted(overflow_chain(start, teams))
+    rows = await _lock_rotations(session, org_id, chain)
+    for tid in chain:
+        team = teams[tid]
+        ids = [m.id for m in members if m.team_id == team.id]
+        loads = await member_loads(session, org_id, ids, day_start(team, now))
+        rotation = RotationState.from_json(rows[tid].state if tid in rows else None)
+        states[tid] = _excluding(team_state(team, members, rotation, loads), exclude)
+    return route(facts, ruleset, states, now), rows
+
+
+def _excluding(state: TeamState, exclude: Collection[str]) -> TeamState:
+    if not exclude:
+        return state
+    members = tuple(
+        dataclasses.replace(m, status="inactive") if m.member_id in exclude else m
+        for m in state.members
+    )
+    return dataclasses.replace(state, members=members)
+
+
+def save_rotation(decision: Decision, rows: Mapping[str, TeamRotation]) -> None:
+    row = rows.get(decision.team_id)
+    if row is not None and decision.new_rotation.position != int(row.state.get("position", 0)):
+        row.state = decision.new_rotation.to_json()
+
+
+# Rules listed in a stored trace; the rest are counted. With 1,000 rules a full list would
+# make every lead row hundreds of kilobytes.
+MAX_TRACE_RULES = 50
+
+
+def _rule_entry(trace: Trace, index: int, failed: int) -> dict[str, Any]:
+    assert trace.ruleset is not None
+    compiled = trace.ruleset.rules[index]
+    rule = compiled.rule
+    last = len(compiled.checks) - 1 if failed < 0 else failed
+    conditions = [
+        {"field": cond.field, "op": cond.op, "expected": cond.value,
+         "actual": trace.values.get(key), "matched": ci != failed}
+        for ci, (cond, (key, _)) in enumerate(zip(rule.conditions, compiled.checks, strict=True))
+        if ci <= last
+    ]  # fmt: skip
+    return {"rule_id": rule.rule_id, "name": rule.name, "team_id": rule.team_id,
+            "matched": failed < 0, "conditions": conditions}  # fmt: skip
+
+
+def decision_doc(decision: Decision) -> dict[str, Any]:
+    """The decision as stored on the lead, listing only the rules actually evaluated.
+
+    Rules the rule index ruled out (their first eq/in condition cannot match) and any past
+    the cap are counted in `rules_omitted`; `Trace.rules_tried` would list every rule."""
+    match = decision.trace.rule_match
+    trace = dataclasses.replace(decision.trace, rule_match=None)
+    doc = dataclasses.replace(decision, trace=trace).to_json()
+    del doc["new_rotation"]
+    if match is not None:
+        evaluated = sorted({*match.failures, *([] if match.index is None else [match.index])})
+        kept = evaluated[-MAX_TRACE_RULES:]
+        doc["trace"]["rules"] = [
+            _rule_entry(decision.trace, i, -1 if i == match.index else match.failures[i])
+            for i in kept
+        ]
+        doc["trace"]["rules_omitted"] = match.tried - len(kept)
+    return doc
+
+
+def answer(lead: Lead) -> dict[str, Any]:
+    """What the sender's answer to an intake request carries about routing."""
+    if lead.routed_at is None:
+        status = "unrouted"
+    else:
+        status = "assigned" if lead.member_id is not None else "queued"
+    return {
+        "team_id": str(lead.team_id) if lead.team_id else None,
+        "member_id": str(lead.member_id) if lead.member_id else None,
+        "routing_status": status,
+        "callback_at": lead.callback_at.isoformat() if lead.callback_at else None,
+        "sla_due_at": lead.sla_due_at.isoformat() if lead.sla_due_at else None,
+    }
+
+
+async def _previous_member(session: AsyncSession, lead: Lead) -> str | None:
+    """The member who handled this person's earlier lead: a returning person goes back."""
+    same_person = [
+        c
+        for c in (
+            Lead.phone_hash == lead.phone_hash if lead.phone_hash else None,
+            Lead.email_hash == lead.email_hash if lead.email_hash else None,
+        )
+        if c is not None
+    ]
+    if not same_person:
+        return None
+    found = await session.scalar(
+        select(Lead.member_id)
+        .where(
+            Lead.organization_id == lead.organization_id,
+            Lead.id != lead.id,
+            Lead.member_id.is_not(None),
+            or_(*same_person),
+        )
+        .order_by(Lead.received_at.desc())
+        .limit(1)
+    )
+    return str(found) if found else None
+
+
+def _unrouted(lead: Lead, note: str) -> dict[str, Any]:
+    lead.routing_trace = {"status": "unrouted", "notes": [note]}
+    refresh(lead)
+    return answer(lead)
+
+
+async def route_lead(
+    session: AsyncSession,
+    lead: Lead,
+    source_kind: str | None,
+    now: dt.datetime,
+    *,
+    ruleset: CompiledRuleset | None = None,
+) -> dict[str, Any]:
+    """Route a stored (and scored) lead and persist the decision on it."""
+    ruleset = (
+        ruleset or _ruleset_override.get() or await rulesets.live(session, lead.organization_id)
+    )
+    if ruleset is None:
+        return _unrouted(lead, "no published rule set; the lead waits unrouted")
+    facts = facts_for(lead, source_kind, await _previous_member(session, lead))
+    try:
+        decision, rows = await decide(session, lead.organization_id, facts, ruleset, now)
+    except RoutingError as exc:
+        return _unrouted(lead, f"routing failed: {exc}")
+    save_rotation(decision, rows)
+    lead.team_id = uuid.UUID(decision.team_id)
+    lead.member_id = uuid.UUID(decision.member_id) if decision.member_id else None
+    lead.ruleset_version = decision.ruleset_version
+    lead.rule_id = decision.rule_id
+    lead.routing_trace = decision_doc(decision)
+    lead.routed_at = now
+    lead.callback_at = decision.callback_at
+    lead.sla_due_at = decision.sla_due_at
+    refresh(lead)
+    await session.flush()
+    return answer(lead)
+
+
+async def source_kind(session: AsyncSession, lead: Lead) -> str:
+    if lead.source_id is None:
+        return "api"
+    kind = await session.scalar(select(Source.kind).where(Source.id == lead.source_id))
+    return kind or "api"
+
+
+async def route_step(ctx: StepContext) -> dict[str, Any]:
+    """The pipeline's routing step. A resubmission keeps its member (sticky); a lead that
+    was never routed, or waits in a queue without a member, is routed now."""
+    if ctx.resubmission and ctx.lead.member_id is not None:
+        return answer(ctx.lead)
+    kind = ctx.source.kind if ctx.source is not None else "api"
+    return await route_lead(ctx.session, ctx.lead, kind, ctx.now)
