@@ -55,7 +55,11 @@ class WebhookMessage(IdMixin, TenantMixin, Base):
 
     @property
     def msg_id(self) -> str:
-        return f"msg_{self.id.hex}"
+        return self.format_id(self.id)
+
+    @staticmethod
+    def format_id(message_id: uuid.UUID) -> str:
+        return f"msg_{message_id.hex}"
 
 
 class WebhookDelivery(IdMixin, TenantMixin, Base):

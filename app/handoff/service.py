@@ -95,8 +95,15 @@ async def emit(
         raise ValueError(f"unknown event type {event_type}")
     now = at or utcnow()
     body = _jsonable({**data, "lead_id": lead_id} if lead_id else data)
+    message_id = uuid.uuid4()
+    if lead_id is not None:
+        await _append(session, org_id, lead_id, event_type, body, now)
+    subs = await _subscribers(session, org_id, event_type)
+    if not subs:
+        # Nobody to deliver to: an outbox row would only be dead weight on intake.
+        return WebhookMessage.format_id(message_id)
     message = WebhookMessage(
-        id=uuid.uuid4(),
+        id=message_id,
         organization_id=org_id,
         event_type=event_type,
         lead_id=lead_id,
@@ -105,19 +112,22 @@ async def emit(
     )
     session.add(message)
     await session.flush()
-    if lead_id is not None:
-        await _append(session, org_id, lead_id, event_type, body, now)
-    subs = (
-        await session.execute(
-            scoped(WebhookSubscription, org_id).where(
-                WebhookSubscription.active.is_(True),
-                WebhookSubscription.event_types.contains([event_type]),
-            )
-        )
-    ).scalars()
     for sub in subs:
         await _add_delivery(session, message, sub)
     return message.msg_id
+
+
+async def _subscribers(
+    session: AsyncSession, org_id: uuid.UUID, event_type: str
+) -> list[WebhookSubscription]:
+    """Active subscriptions for the event, loaded once per transaction (intake emits twice)."""
+    cache: dict[uuid.UUID, list[WebhookSubscription]] = session.info.setdefault(
+        "webhook_subscriptions", {}
+    )
+    if org_id not in cache:
+        stmt = scoped(WebhookSubscription, org_id).where(WebhookSubscription.active.is_(True))
+        cache[org_id] = list((await session.execute(stmt)).scalars())
+    return [s for s in cache[org_id] if event_type in s.event_types]
 
 
 async def _add_delivery(

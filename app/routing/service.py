@@ -189,10 +189,16 @@ async def decide(
     start = route(facts, ruleset, states, now).trace.teams[0].team_id
     chain = sorted(overflow_chain(start, teams))
     rows = await _lock_rotations(session, org_id, chain)
+    # One load query per distinct local day (teams on a chain usually share a time zone).
+    by_day: dict[dt.datetime, list[uuid.UUID]] = {}
+    for tid in chain:
+        ids = [m.id for m in members if m.team_id == teams[tid].id]
+        by_day.setdefault(day_start(teams[tid], now), []).extend(ids)
+    loads: dict[uuid.UUID, tuple[int, int]] = {}
+    for since, ids in by_day.items():
+        loads.update(await member_loads(session, org_id, ids, since))
     for tid in chain:
         team = teams[tid]
-        ids = [m.id for m in members if m.team_id == team.id]
-        loads = await member_loads(session, org_id, ids, day_start(team, now))
         rotation = RotationState.from_json(rows[tid].state if tid in rows else None)
         states[tid] = _excluding(team_state(team, members, rotation, loads), exclude)
     return route(facts, ruleset, states, now), rows
