@@ -8,6 +8,8 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_BASE = "https://lead-router.dev/problems/"
@@ -125,6 +127,31 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     return out
 
 
+_UNAVAILABLE = (
+    "TooManyConnectionsError",
+    "CannotConnectNowError",
+    "ConnectionDoesNotExistError",
+    "ConnectionRefusedError",
+    "QueryCanceledError",
+)
+
+
+def _unavailable(exc: Exception) -> bool:
+    """Pool exhaustion, refused or dropped connections: temporary, not the caller's fault."""
+    if isinstance(exc, SATimeoutError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    cause: BaseException | None = exc
+    while cause is not None:
+        if type(cause).__name__ in _UNAVAILABLE or isinstance(cause, OSError):
+            return True
+        cause = cause.__cause__ or getattr(cause, "orig", None)
+        if cause is exc:
+            break
+    return False
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> JSONResponse:
@@ -164,6 +191,22 @@ def install(app: FastAPI) -> None:
             _instance(request),
             headers=getattr(exc, "headers", None),
         )
+
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(SATimeoutError)
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
+        if _unavailable(exc):
+            # Nothing was committed: the caller may retry the same request safely.
+            log.warning("database_unavailable", error_type=type(exc).__name__)
+            return problem(
+                503,
+                "database-unavailable",
+                "Service unavailable",
+                "The database is busy or unreachable; retry shortly.",
+                _instance(request),
+                headers={"Retry-After": "1"},
+            )
+        return await _unhandled(request, exc)
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:

@@ -57,18 +57,12 @@ def machine() -> dict[str, Any]:
             if line.startswith("MemTotal"):
                 mem = int(line.split()[1]) // 1024
     cpu = platform.processor() or ""
-    try:
-        cpu = next(
-            line.split(":", 1)[1].strip()
-            for line in open("/proc/cpuinfo")
-            if line.startswith("model name")
-        )
-    except StopIteration:
-        pass
+    with open("/proc/cpuinfo") as f:
+        names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
     return {
         "cores": os.cpu_count(),
         "memory_mib": mem,
-        "cpu": cpu,
+        "cpu": names[0] if names else cpu,
         "python": sys.version.split()[0],
     }
 
@@ -108,7 +102,7 @@ def env_for(url: str) -> dict[str, str]:
         LEAD_ROUTER_RATE_LIMIT_PER_MINUTE="0",
         LEAD_ROUTER_WEBHOOK_RATE_LIMIT_PER_MINUTE="0",
         LEAD_ROUTER_BENCH_ENDPOINTS="true",
-        LEAD_ROUTER_DB_POOL_SIZE="20",
+        LEAD_ROUTER_DB_POOL_SIZE="10",
     )
     return env
 

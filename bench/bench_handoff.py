@@ -1,0 +1,178 @@
+"""Handoff latency: from the intake response to receipt by a local webhook receiver.
+
+    python bench/bench_handoff.py [--rate 100] [--duration 20]
+
+Runs `lead-router serve` (one worker per core, the outbox worker in-process, INFO logs) on
+PostgreSQL, subscribes a receiver on 127.0.0.1 to `lead.received` and `lead.routed`, sends
+canonical leads open-loop at `--rate` per second, and measures, per lead, the time from the
+moment its intake response arrived to the moment its first event arrived at the receiver
+(signature verified). Prints a table and writes bench/results/handoff.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.bench_intake import (
+    RESULTS,
+    ROOT,
+    database,
+    env_for,
+    free_port,
+    machine,
+    people,
+    seed_demo,
+    start_server,
+)
+from bench.loadgen import percentile
+
+
+class Receiver:
+    """A minimal HTTP/1.1 server: records arrival times of events by lead id."""
+
+    def __init__(self, secret_holder: dict[str, str]) -> None:
+        self.arrivals: dict[str, float] = {}
+        self.bad_signatures = 0
+        self.secret = secret_holder
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        from app.intake.signatures import SignatureError, verify_standard_webhook
+
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                arrived = time.perf_counter()
+                headers = {}
+                for line in head.split(b"\r\n")[1:]:
+                    if b":" in line:
+                        k, v = line.split(b":", 1)
+                        headers[k.decode().strip().lower()] = v.decode().strip()
+                body = await reader.readexactly(int(headers.get("content-length", "0")))
+                try:
+                    verify_standard_webhook(body, headers, [self.secret["value"]], _now())
+                    lead_id = json.loads(body)["data"]["lead_id"]
+                    self.arrivals.setdefault(lead_id, arrived)
+                except (SignatureError, KeyError, ValueError):
+                    self.bad_signatures += 1
+                writer.write(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+
+def _now() -> Any:
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC)
+
+
+async def run(args: argparse.Namespace, port: int, key: str) -> dict[str, Any]:
+    secret: dict[str, str] = {}
+    receiver = Receiver(secret)
+    server = await asyncio.start_server(receiver.handle, "127.0.0.1", 0)
+    rport = server.sockets[0].getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(
+        base_url=base, headers=headers, timeout=30, limits=httpx.Limits(max_connections=64)
+    ) as client:
+        sub = await client.post(
+            "/v1/webhook-subscriptions",
+            json={
+                "url": f"http://127.0.0.1:{rport}/hooks",
+                "event_types": ["lead.received", "lead.routed"],
+            },
+        )
+        assert sub.status_code == 201, sub.text
+        secret["value"] = sub.json()["secret"]
+        total = int(args.rate * args.duration)
+        crowd = people(total, int(time.time()))
+        answered: dict[str, float] = {}
+        statuses: dict[int, int] = {}
+
+        async def send(i: int) -> None:
+            r = await client.post("/v1/leads", json=crowd[i])
+            statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+            if r.status_code in (200, 201):
+                answered[r.json()["lead_id"]] = time.perf_counter()
+
+        start = time.perf_counter()
+        tasks = []
+        for i in range(total):
+            delay = start + i / args.rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(send(i)))
+        await asyncio.gather(*tasks)
+        sent_for = time.perf_counter() - start
+        deadline = time.perf_counter() + 15
+        while time.perf_counter() < deadline and not set(answered) <= set(receiver.arrivals):
+            await asyncio.sleep(0.1)
+    server.close()
+    lat = [(receiver.arrivals[k] - t) * 1000 for k, t in answered.items() if k in receiver.arrivals]
+    return {
+        "leads_sent": total,
+        "achieved_rate": round(total / sent_for, 1),
+        "statuses": statuses,
+        "delivered": len(lat),
+        "missing": len(answered) - len(lat),
+        "bad_signatures": receiver.bad_signatures,
+        "p50_ms": round(percentile(lat, 0.5), 1),
+        "p95_ms": round(percentile(lat, 0.95), 1),
+        "p99_ms": round(percentile(lat, 0.99), 1),
+        "max_ms": round(max(lat), 1) if lat else None,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--rate", type=float, default=100.0)
+    ap.add_argument("--duration", type=float, default=20.0)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--database-url")
+    args = ap.parse_args()
+    url, embedded = database(args)
+    env = env_for(url)
+    env["LEAD_ROUTER_ALLOW_PRIVATE_WEBHOOK_TARGETS"] = "true"
+    key = seed_demo(env)
+    port = free_port()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    server = start_server(env, port, args.workers, RESULTS / "server-handoff.log")
+    try:
+        result = asyncio.run(run(args, port, key))
+    finally:
+        server.terminate()
+        server.wait(30)
+        if embedded is not None:
+            embedded.cleanup()
+    print(
+        f"\n{'rate':>6} {'sent':>6} {'delivered':>9} {'missing':>7} {'p50 ms':>8} "
+        f"{'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}"
+    )
+    print(
+        f"{result['achieved_rate']:>6} {result['leads_sent']:>6} {result['delivered']:>9} "
+        f"{result['missing']:>7} {result['p50_ms']:>8} {result['p95_ms']:>8} "
+        f"{result['p99_ms']:>8} {result['max_ms']:>8}"
+    )
+    out = RESULTS / "handoff.json"
+    out.write_text(
+        json.dumps(
+            {"machine": machine(), "rate": args.rate, "workers": args.workers, "result": result},
+            indent=2,
+        )
+    )
+    print(f"written {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
