@@ -1,0 +1,215 @@
+"""`/v1/reports/*` (scope `reports:read`) and `/v1/spend` (import: scope `admin`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+
+from app.audit import service as audit
+from app.auth.deps import AdminCaller, ReportsReader
+from app.db import SessionDep
+from app.errors import UnsupportedMediaType
+from app.reports import csv as report_csv
+from app.reports import period as periods
+from app.reports import service as reports
+from app.reports import spend as spend_service
+from app.reports.period import Dimension
+from app.reports.schemas import (
+    CalibrationReport,
+    CostReport,
+    DropoffReport,
+    FunnelReport,
+    SpeedReport,
+)
+
+router = APIRouter(tags=["reports"])
+
+From = Annotated[
+    dt.date,
+    Query(
+        alias="from",
+        description="First day of the period (YYYY-MM-DD), inclusive, in the organisation's "
+        "time zone: it starts at local midnight.",
+    ),
+]
+To = Annotated[
+    dt.date,
+    Query(description="Last day of the period, inclusive (up to local midnight after it)."),
+]
+AsOf = Annotated[
+    dt.datetime | None,
+    Query(
+        description="Judge 'visit time passed', SLA outcomes and ages at this instant "
+        "(ISO 8601 with offset); default now. Set it to reproduce an earlier report."
+    ),
+]
+GroupBy = Annotated[
+    Dimension | None,
+    Query(description="Group rows by this dimension; omitted: the total only."),
+]
+CSV_DOC: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {"schema": {"type": "string"}}}}
+}
+
+
+def _answer(
+    request: Request,
+    report: BaseModel,
+    rows: Callable[[Any], list[dict[str, Any]]],
+    name: str,
+    columns: list[str] | None = None,
+) -> Response:
+    headers = {"Vary": "Accept"}
+    if report_csv.MEDIA_TYPE in request.headers.get("accept", ""):
+        headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+        body = report_csv.render(rows(report), columns)
+        return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
+    return JSONResponse(report.model_dump(mode="json", by_alias=True), headers=headers)
+
+
+@router.get("/v1/reports/funnel", response_model=FunnelReport, responses=CSV_DOC)
+async def funnel(
+    request: Request,
+    caller: ReportsReader,
+    session: SessionDep,
+    from_: From,
+    to: To,
+    group_by: GroupBy = None,
+    as_of: AsOf = None,
+) -> Response:
+    """The funnel of leads received in the period, from lead to completed first visit, with
+    rates and speed to lead, optionally grouped. Test leads are excluded, emergencies counted.
+
+    Counts follow each lead of the period to its outcome, whenever that happened (a cohort).
+    Send `Accept: text/csv` for CSV: one row per group (`row=group`) then `row=total`,
+    columns named after the JSON fields (`first_attempt.median_seconds`).
+    """
+    period = await periods.resolve(session, caller.org_id, from_, to, as_of)
+    report = await reports.funnel(session, period, group_by)
+    return _answer(request, report, report_csv.funnel_rows, "funnel")
+
+
+@router.get("/v1/reports/cost", response_model=CostReport, responses=CSV_DOC)
+async def cost(
+    request: Request,
+    caller: ReportsReader,
+    session: SessionDep,
+    from_: From,
+    to: To,
+    as_of: AsOf = None,
+) -> Response:
+    """Spend (imported with `POST /v1/spend`) for days in the period, against the leads of the
+    period from the same source and campaign: cost per lead, qualified lead, booked
+    appointment and completed first visit, by source and campaign, with subtotals."""
+    period = await periods.resolve(session, caller.org_id, from_, to, as_of)
+    report = await reports.cost(session, period)
+    return _answer(request, report, report_csv.cost_rows, "cost")
+
+
+@router.get("/v1/reports/speed-to-lead", response_model=SpeedReport, responses=CSV_DOC)
+async def speed_to_lead(
+    request: Request,
+    caller: ReportsReader,
+    session: SessionDep,
+    from_: From,
+    to: To,
+    as_of: AsOf = None,
+) -> Response:
+    """First-attempt delay distribution by local hour and weekday of receipt, by team and by
+    member, with SLA results, breaches and escalations. CSV: one row per (dimension, key)."""
+    period = await periods.resolve(session, caller.org_id, from_, to, as_of)
+    report = await reports.speed(session, period)
+    return _answer(request, report, report_csv.speed_rows, "speed-to-lead")
+
+
+@router.get("/v1/reports/drop-off", response_model=DropoffReport, responses=CSV_DOC)
+async def drop_off(
+    request: Request,
+    caller: ReportsReader,
+    session: SessionDep,
+    from_: From,
+    to: To,
+    group_by: GroupBy = None,
+    as_of: AsOf = None,
+) -> Response:
+    """Where the period's leads stalled: never attempted, attempted but not reached, reached
+    but not booked, booked but not shown, with counts and ages (`as_of - received_at`), and
+    the stage to fix first. CSV: one row per (group, stage)."""
+    period = await periods.resolve(session, caller.org_id, from_, to, as_of)
+    report = await reports.dropoff(session, period, group_by)
+    return _answer(request, report, report_csv.dropoff_rows, "drop-off")
+
+
+@router.get("/v1/reports/score-calibration", response_model=CalibrationReport, responses=CSV_DOC)
+async def score_calibration(
+    request: Request,
+    caller: ReportsReader,
+    session: SessionDep,
+    from_: From,
+    to: To,
+    as_of: AsOf = None,
+) -> Response:
+    """Booked and completed rates by score band and by score factor level, to check that the
+    score predicts outcomes. CSV: `kind` is `band` or `factor`."""
+    period = await periods.resolve(session, caller.org_id, from_, to, as_of)
+    report = await reports.calibration(session, period)
+    return _answer(
+        request,
+        report,
+        report_csv.calibration_rows,
+        "score-calibration",
+        report_csv.CALIBRATION_COLUMNS,
+    )
+
+
+@router.post(
+    "/v1/spend",
+    response_model=spend_service.SpendImportResult,
+    tags=["spend"],
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/json": {
+                    "schema": {"type": "array", "items": spend_service.SpendIn.model_json_schema()}
+                },
+                "text/csv": {"schema": {"type": "string"}},
+            }
+        }
+    },
+)
+async def import_spend(
+    request: Request, caller: AdminCaller, session: SessionDep
+) -> spend_service.SpendImportResult:
+    """Import ad spend as a JSON list of `{date, source, campaign, amount, currency}` or as CSV
+    with the header `date,source,campaign,amount,currency`.
+
+    Re-importing replaces: for every (date, source) present in the body, all stored rows of
+    that day and source are deleted and the body's rows stored, so a corrected export for a day
+    can be sent again; other days and sources are untouched. Rows with the same date, source
+    and campaign are summed (ad-level exports). Any invalid row rejects the whole import with
+    422 and the row numbers. One currency per organisation.
+    """
+    ctype = request.headers.get("content-type", "")
+    raw = await request.body()
+    if ctype.startswith("text/csv"):
+        items = spend_service.parse_csv(raw)
+    elif "json" in ctype:
+        items = spend_service.parse_json(raw)
+    else:
+        raise UnsupportedMediaType("Send `application/json` or `text/csv`.")
+    result = await spend_service.replace(session, caller.org_id, spend_service.validate(items))
+    await audit.record(session, caller, "spend.import", "spend", None, result.model_dump())
+    return result
+
+
+@router.get("/v1/spend", response_model=spend_service.SpendList, tags=["spend"])
+async def list_spend(
+    caller: ReportsReader, session: SessionDep, from_: From, to: To
+) -> spend_service.SpendList:
+    """Stored spend rows for days in the period."""
+    return await spend_service.list_rows(session, caller.org_id, from_, to)

@@ -1,0 +1,175 @@
+"""Spend import: JSON or CSV rows, validated per row, replacing whole (day, source) sets."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import uuid
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from sqlalchemy import delete, func, insert, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import BadRequest, Unprocessable
+from app.reports.models import Spend
+from app.tenancy import scoped
+
+MAX_ROWS = 10_000
+COLUMNS = ("date", "source", "campaign", "amount", "currency")
+REQUIRED = frozenset({"date", "source", "amount", "currency"})
+
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Campaign = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+Currency = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z]{3}$")]
+
+
+class SpendIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    date: dt.date = Field(description="The local day the money was spent (YYYY-MM-DD).")
+    source: Label = Field(
+        description="A source id, or the label JSON API leads carry in `attribution.source` "
+        "(or `utm_source`); labels are matched case-insensitively."
+    )
+    campaign: Campaign = Field(
+        default="",
+        description="`attribution.campaign` (else `utm_campaign`) of the leads it bought; "
+        "empty: spend not tied to a campaign, matched to the source's leads without one.",
+    )
+    amount: Decimal = Field(ge=0, max_digits=12, decimal_places=2)
+    currency: Currency = Field(description="ISO 4217 code; one currency per organisation.")
+
+
+class SpendOut(BaseModel):
+    date: dt.date
+    source: str
+    campaign: str
+    amount: Decimal
+    currency: str
+
+
+class SpendImportResult(BaseModel):
+    rows: int = Field(description="Rows stored (same date, source and campaign are summed).")
+    days: int = Field(description="Distinct (date, source) sets replaced.")
+    replaced: int = Field(description="Previously stored rows deleted by this import.")
+
+
+class SpendList(BaseModel):
+    rows: list[SpendOut]
+
+
+def _problem(errors: list[dict[str, Any]]) -> Unprocessable:
+    return Unprocessable(
+        "Some spend rows are invalid; see `errors` (rows count from 1, the CSV header excluded).",
+        extra={"errors": errors[:100]},
+    )
+
+
+def parse_json(raw: bytes) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise BadRequest("The body is not valid JSON.", type="malformed-json") from None
+    if isinstance(data, dict) and isinstance(data.get("rows"), list):
+        data = data["rows"]
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        raise _problem([{"row": 0, "field": "body", "message": "expected a list of objects"}])
+    return data
+
+
+def parse_csv(raw: bytes) -> list[dict[str, Any]]:
+    try:
+        reader = csv.DictReader(io.StringIO(raw.decode("utf-8-sig")))
+        header = [h.strip().lower() for h in reader.fieldnames or []]
+        reader.fieldnames = header
+        rows = list(reader)
+    except (UnicodeDecodeError, csv.Error):
+        raise _problem([{"row": 0, "field": "body", "message": "not UTF-8 CSV"}]) from None
+    unknown = [h for h in header if h not in COLUMNS]
+    missing = sorted(REQUIRED - set(header))
+    if unknown or missing:
+        message = f"header must be {','.join(COLUMNS)}"
+        raise _problem([{"row": 0, "field": "header", "message": message}])
+    return [{k: v for k, v in r.items() if k is not None and v is not None} for r in rows]
+
+
+def validate(items: list[dict[str, Any]]) -> list[SpendIn]:
+    if not items:
+        raise _problem([{"row": 0, "field": "body", "message": "no rows"}])
+    if len(items) > MAX_ROWS:
+        raise _problem([{"row": 0, "field": "body", "message": f"at most {MAX_ROWS} rows"}])
+    out: list[SpendIn] = []
+    errors: list[dict[str, Any]] = []
+    for n, item in enumerate(items, start=1):
+        try:
+            out.append(SpendIn.model_validate(item))
+        except ValidationError as exc:
+            errors.extend(
+                {
+                    "row": n,
+                    "field": ".".join(str(p) for p in e["loc"]) or "row",
+                    "message": e["msg"],
+                }
+                for e in exc.errors(include_input=False)
+            )
+    if errors:
+        raise _problem(errors)
+    return out
+
+
+def _merge(rows: Iterable[SpendIn]) -> dict[tuple[dt.date, str, str], tuple[Decimal, str]]:
+    merged: dict[tuple[dt.date, str, str], tuple[Decimal, str]] = {}
+    for r in rows:
+        key = (r.date, r.source.lower(), r.campaign)
+        amount, _ = merged.get(key, (Decimal(0), r.currency))
+        merged[key] = (amount + r.amount, r.currency.upper())
+    return merged
+
+
+async def replace(
+    session: AsyncSession, org_id: uuid.UUID, rows: list[SpendIn]
+) -> SpendImportResult:
+    """Each (date, source) in the import replaces all stored rows of that day and source."""
+    merged = _merge(rows)
+    if len({currency for _, currency in merged.values()}) > 1:
+        raise _problem([{"row": 0, "field": "currency", "message": "one currency per import"}])
+    days = sorted({(d, s) for d, s, _ in merged})
+    deleted = await session.execute(
+        delete(Spend).where(
+            Spend.organization_id == org_id, tuple_(Spend.date, Spend.source).in_(days)
+        )
+    )
+    await session.execute(
+        insert(Spend),
+        [
+            {"id": uuid.uuid4(), "organization_id": org_id, "date": d, "source": s,
+             "campaign": c, "amount": amount, "currency": currency}
+            for (d, s, c), (amount, currency) in merged.items()
+        ],
+    )  # fmt: skip
+    currencies = await session.execute(
+        select(func.count(func.distinct(Spend.currency))).where(Spend.organization_id == org_id)
+    )
+    if currencies.scalar_one() > 1:
+        raise _problem(
+            [{"row": 0, "field": "currency", "message": "differs from stored spend's currency"}]
+        )
+    replaced = int(getattr(deleted, "rowcount", 0) or 0)
+    return SpendImportResult(rows=len(merged), days=len(days), replaced=replaced)
+
+
+async def list_rows(
+    session: AsyncSession, org_id: uuid.UUID, first_day: dt.date, last_day: dt.date
+) -> SpendList:
+    stmt = (
+        scoped(Spend, org_id)
+        .where(Spend.date >= first_day, Spend.date <= last_day)
+        .order_by(Spend.date, Spend.source, Spend.campaign)
+    )
+    found = (await session.execute(stmt)).scalars().all()
+    return SpendList(rows=[SpendOut.model_validate(s, from_attributes=True) for s in found])
