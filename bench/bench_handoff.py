@@ -27,6 +27,7 @@ from bench.bench_intake import (
     RESULTS,
     ROOT,
     database,
+    drop_database,
     env_for,
     free_port,
     machine,
@@ -155,6 +156,8 @@ def main() -> None:
         server.wait(30)
         if embedded is not None:
             embedded.cleanup()
+        elif not args.database_url:
+            asyncio.run(drop_database(url))
     print(
         f"\n{'rate':>6} {'sent':>6} {'delivered':>9} {'missing':>7} {'p50 ms':>8} "
         f"{'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}"

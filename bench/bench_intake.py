@@ -67,6 +67,16 @@ def machine() -> dict[str, Any]:
     }
 
 
+async def drop_database(url: str) -> None:
+    """Drop a database this benchmark created on the local server."""
+    name = url.rsplit("/", 1)[-1]
+    if not name.startswith("lr_bench_"):
+        return
+    conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await conn.close()
+
+
 async def local_postgres() -> str | None:
     try:
         conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres", timeout=2)
@@ -409,6 +419,8 @@ def main() -> None:
         server.wait(30)
         if embedded is not None:
             embedded.cleanup()
+        elif not args.database_url:
+            asyncio.run(drop_database(url))
     floor = next((r["rps"] for r in rows if r["scenario"].startswith("floor: validate")), None)
     for r in rows:
         r["ratio_to_insert_floor"] = round(r["rps"] / floor, 3) if floor else None
