@@ -11,6 +11,8 @@ from app.auth import service as auth_service
 from app.auth.models import Organization
 from app.auth.scopes import Scope
 from app.intake import demo as intake_demo
+from app.practice import demo as practice_demo
+from app.routing import demo as routing_demo
 
 DEMO_ORG_NAME = "Lakeshore Orthopedics & Sleep (demo)"
 
@@ -29,7 +31,9 @@ async def seed(session: AsyncSession) -> DemoInfo:
     created = org is None
     if org is None:
         org = await auth_service.create_organization(session, DEMO_ORG_NAME, "America/Chicago")
+        await practice_demo.seed(session, org.id)
         await intake_demo.seed_sources(session, org.id)
+        await routing_demo.seed(session, org.id)
     # Keys are shown once, so every demo start mints a fresh admin key.
     _, token = await auth_service.create_key(session, org.id, "demo admin", [Scope.ADMIN])
     return DemoInfo(str(org.id), token, created)

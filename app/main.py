@@ -9,15 +9,24 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import errors, worker
+from app.appointments.router import router as appointments_router
 from app.auth.router import router as api_keys_router
 from app.config import Settings, get_settings
+from app.consent.router import router as consent_router
 from app.db import db
+from app.handoff.queue_router import router as handoff_queue_router
+from app.handoff.router import router as handoff_router
 from app.intake.router import router as intake_router
 from app.leads.router import router as leads_router
 from app.ops import logging as ops_logging
 from app.ops.middleware import RequestContextMiddleware
 from app.ops.migrate import head_revision
 from app.ops.router import router as ops_router
+from app.outreach.router import router as outreach_router
+from app.practice.router import router as practice_router
+from app.reports.router import router as reports_router
+from app.routing.router import router as routing_router
+from app.scoring.router import router as scoring_router
 
 DESCRIPTION = """
 lead-router sits between a practice's lead sources (landing pages, Meta, Google and TikTok lead
@@ -58,7 +67,20 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     errors.install(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(ops_router)
+    if settings.bench_endpoints:
+        from app.ops.bench import router as bench_router
+
+        app.include_router(bench_router)
     app.include_router(api_keys_router)
     app.include_router(intake_router)
     app.include_router(leads_router)
+    app.include_router(consent_router)
+    app.include_router(practice_router)
+    app.include_router(scoring_router)
+    app.include_router(routing_router)
+    app.include_router(handoff_router)
+    app.include_router(handoff_queue_router)
+    app.include_router(outreach_router)
+    app.include_router(appointments_router)
+    app.include_router(reports_router)
     return app

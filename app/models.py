@@ -1,21 +1,46 @@
 """Every model, imported so that `Base.metadata` knows all tables (Alembic, tests)."""
 
+from app.appointments.models import Appointment
 from app.audit.models import AuditEvent
 from app.auth.models import ApiKey, Organization
+from app.consent.models import ConsentDisclosure, ConsentEvent, Suppression
 from app.db import Base
+from app.handoff.models import LeadEvent, WebhookDelivery, WebhookMessage, WebhookSubscription
 from app.intake.models import IdempotencyKey, InboxDelivery, Source
 from app.jobs.models import Job
 from app.leads.models import Lead, LeadSubmission
+from app.outreach.models import ContactAttempt
+from app.practice.models import Location, ScoringConfig, Service
+from app.reports.models import LeadMetric, Spend
+from app.routing.models import Member, Ruleset, Team, TeamRotation
 
 __all__ = [
     "ApiKey",
+    "Appointment",
     "AuditEvent",
     "Base",
+    "ConsentDisclosure",
+    "ConsentEvent",
+    "ContactAttempt",
     "IdempotencyKey",
     "InboxDelivery",
     "Job",
     "Lead",
+    "LeadEvent",
+    "LeadMetric",
     "LeadSubmission",
+    "Location",
+    "Member",
     "Organization",
+    "Ruleset",
+    "ScoringConfig",
+    "Service",
     "Source",
+    "Spend",
+    "Suppression",
+    "Team",
+    "TeamRotation",
+    "WebhookDelivery",
+    "WebhookMessage",
+    "WebhookSubscription",
 ]

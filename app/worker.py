@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -23,14 +24,18 @@ log = structlog.get_logger("app.worker")
 
 def _register_handlers() -> None:
     # Importing a domain's tasks module registers its job kinds.
+    import app.handoff.delivery
     import app.intake.tasks  # noqa: F401
+    from app.outreach import sla as _sla  # noqa: F401
 
 
-async def run_once(sessionmaker: async_sessionmaker[AsyncSession], limit: int = 20) -> int:
-    """Claim and run one batch; returns how many jobs ran."""
+async def run_once(
+    sessionmaker: async_sessionmaker[AsyncSession], limit: int = 20, kinds: Sequence[str] = ()
+) -> int:
+    """Claim and run one batch (of `kinds`, default all); returns how many jobs ran."""
     _register_handlers()
     async with sessionmaker() as session, session.begin():
-        batch = await jobs.claim(session, limit)
+        batch = await jobs.claim(session, limit, kinds)
     for job in batch:
         await _run(sessionmaker, job)
     return len(batch)
@@ -77,6 +82,12 @@ async def run_forever(settings: Settings, stop: asyncio.Event | None = None) -> 
     wake = asyncio.Event()
     listener = await _listen(engine.url.render_as_string(hide_password=False), wake)
     log.info("worker_started")
+    from app.outreach import sla  # the periodic sweep queues its successor; this starts it
+
+    try:
+        await sla.ensure_scheduled(db.sessionmaker)
+    except Exception as exc:  # a later start, or the next worker, schedules it
+        log.error("sla_sweep_not_scheduled", error_type=type(exc).__name__)
     try:
         while not stop.is_set():
             wake.clear()

@@ -72,6 +72,11 @@ DEMO_SOURCES: list[dict[str, Any]] = [
         "name": "CallRail tracking numbers",
         "settings": {"signing_key": "demo-callrail-signing-key"},
     },
+    {
+        "kind": "twilio_voice",
+        "name": "Twilio dialer: call status",
+        "settings": {"auth_token": "demo-twilio-auth-token"},
+    },
 ]
 
 

@@ -94,7 +94,7 @@ async def _lock_identity(session: AsyncSession, org_id: uuid.UUID, hashes: list[
     # One round trip; sorted keys give every transaction the same lock order (no deadlock).
     keys = {f"k{i}": f"lead-identity:{org_id}:{h}" for i, h in enumerate(sorted(hashes))}
     locks = ", ".join(f"pg_advisory_xact_lock(hashtextextended(:{k}, 0))" for k in keys)
-    await session.execute(text(f"SELECT {locks}"), keys)  # noqa: S608 - only bind names
+    await session.execute(text(f"SELECT {locks}"), keys)
 
 
 async def find_duplicate(

@@ -27,6 +27,7 @@ from app.intake.schemas import (
     SourcePatch,
 )
 from app.ratelimit import webhook_limiter
+from app.scoring import service as scoring_service
 from app.tenancy import get_owned, scoped
 
 router = APIRouter(tags=["intake"])
@@ -71,7 +72,8 @@ async def create_lead(
             "The lead does not match the canonical schema; see `errors`.",
             extra={"errors": validation_problems(exc)},
         ) from None
-    result = await pipeline.ingest(session, caller.org_id, lead_in)
+    window = await scoring_service.duplicate_window(session, caller.org_id)
+    result = await pipeline.ingest(session, caller.org_id, lead_in, duplicate_window=window)
     await audit.record(
         session,
         caller,
@@ -186,6 +188,11 @@ async def receive_webhook(source_id: str, request: Request, session: SessionDep)
     source = await sources.get_public(session, source_id)
     webhook_limiter.hit(str(source.id), request.app.state.settings.webhook_rate_limit_per_minute)
     body = await request.body()
+    if source.kind == "twilio_voice":
+        # Call status, not leads: recorded as a contact attempt (app.outreach.twilio).
+        from app.outreach import twilio as outreach_twilio
+
+        return await outreach_twilio.receive_status(session, source, request, body)
     return _answer(await intake_service.receive_delivery(session, source, _raw(request, body)))
 
 

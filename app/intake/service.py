@@ -25,6 +25,7 @@ from app.intake.models import InboxDelivery, Source
 from app.intake.sources import secret_settings
 from app.jobs import service as jobs
 from app.leads.models import Lead
+from app.scoring import service as scoring_service
 from app.tenancy import get_owned
 
 log = structlog.get_logger("app.intake")
@@ -152,7 +153,14 @@ async def _ingest_item(
         source=source,
         inbox_id=inbox.id,
         received_at=now,
+        duplicate_window=await scoring_service.duplicate_window(session, source.organization_id),
     )
+    call = item.kind_specific.get("call")
+    if result.resubmission and call is not None:
+        # A known person called: a contact on their lead, not a new lead.
+        from app.outreach import service as outreach_service
+
+        await outreach_service.record_call(session, result.lead, call, now)
     return result.summary()
 
 

@@ -14,6 +14,7 @@ Kind = Literal[
     "web_form",
     "partner",
     "call_tracking",
+    "twilio_voice",
     "api",
 ]
 
@@ -77,6 +78,19 @@ class CallTrackingSettings(_Settings):
     signing_key: Secret = Field(min_length=8, max_length=200)
 
 
+class TwilioVoiceSettings(_Settings):
+    """Status callbacks of the calls we place (contact attempts), not leads."""
+
+    auth_token: Secret = Field(min_length=8, max_length=200)
+    public_url: str | None = Field(
+        default=None,
+        max_length=2000,
+        pattern=r"^https?://",
+        description="The callback URL exactly as configured in Twilio (scheme, host, path), "
+        "when a proxy makes it differ from the source's `webhook_url`.",
+    )
+
+
 class ApiSettings(_Settings):
     pass
 
@@ -89,6 +103,7 @@ SETTINGS_MODELS: dict[str, type[_Settings]] = {
     "web_form": StandardWebhookSettings,
     "partner": StandardWebhookSettings,
     "call_tracking": CallTrackingSettings,
+    "twilio_voice": TwilioVoiceSettings,
     "api": ApiSettings,
 }
 

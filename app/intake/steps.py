@@ -27,5 +27,31 @@ class StepContext:
 
 async def after_store(ctx: StepContext) -> dict[str, Any]:
     """Run the decision steps for a stored submission; a resubmission keeps its decisions."""
+    # Imported here: app.scoring.service reads leads through app.intake.pipeline.
+    from app.consent import evidence as consent_evidence
+    from app.routing import service as routing_service
+    from app.scoring import service as scoring_service
+
     answer: dict[str, Any] = {}
+    answer.update(await scoring_service.assess_lead(ctx.session, ctx))
+    answer.update(await routing_service.route_step(ctx))
+    answer.update(
+        await consent_evidence.capture_intake_consent(
+            ctx.session, ctx.lead, ctx.lead_in, ctx.source, ctx.now
+        )
+    )
+    await emit_events(ctx)
     return answer
+
+
+async def emit_events(ctx: StepContext) -> None:
+    """Last step: the outbox events, in the same transaction as the lead they announce."""
+    from app.handoff import service as handoff
+
+    if ctx.resubmission:
+        return
+    lead, org_id = ctx.lead, ctx.lead.organization_id
+    data = handoff.lead_data(lead)
+    await handoff.emit(ctx.session, org_id, "lead.received", data, lead_id=lead.id, at=ctx.now)
+    if lead.team_id is not None:
+        await handoff.emit(ctx.session, org_id, "lead.routed", data, lead_id=lead.id)

@@ -99,6 +99,9 @@ class Lead(IdMixin, TenantMixin, Base):
     first_connected_at: Mapped[dt.datetime | None]
     sla_breached_at: Mapped[dt.datetime | None]
     escalation_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # pull queue and SLA escalation (app.handoff.queue, app.outreach.sla)
+    claimed_at: Mapped[dt.datetime | None]
+    escalation_due_at: Mapped[dt.datetime | None]
     erased_at: Mapped[dt.datetime | None]
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -15,6 +15,7 @@ from app.appointments.core import summarize
 from app.appointments.models import Appointment
 from app.handoff.service import record_event
 from app.leads.models import Lead
+from app.outreach.history import attempt_facts
 from app.tenancy import scoped
 
 
@@ -67,7 +68,13 @@ async def load_history(session: AsyncSession, lead: Lead) -> History:
         )
     ).scalars()
     appointment_status, had_no_show = summarize(list(statuses))
-    return History(appointment_status=appointment_status, had_no_show=had_no_show)
+    unreachable, lost = await attempt_facts(session, lead)
+    return History(
+        appointment_status=appointment_status,
+        had_no_show=had_no_show,
+        unreachable=unreachable,
+        lost=lost,
+    )
 
 
 async def recompute(session: AsyncSession, lead: Lead) -> str:

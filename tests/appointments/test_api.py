@@ -99,10 +99,14 @@ async def test_booked_noshow_then_new_fulfilled_completes_the_lead(
 
     # With no subscriber nothing goes to the outbox; the timeline above holds the events.
     outbox = (
-        await session.execute(
-            select(WebhookMessage.event_type).where(WebhookMessage.organization_id == org.id)
+        (
+            await session.execute(
+                select(WebhookMessage.event_type).where(WebhookMessage.organization_id == org.id)
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     assert outbox == []
 
 

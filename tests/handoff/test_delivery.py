@@ -140,7 +140,7 @@ async def test_signed_form_lead_arrives_as_signed_lead_routed_within_2s(
     data = payload["data"]
     assert isinstance(data, dict) and data["lead_id"] == lead_id and data["team_id"]
     assert hit.webhook_id.startswith("msg_") and hit.headers["webhook-timestamp"].isdigit()
-    for phi in (b"Maria", b"Gonzalez", b"555", b"example.com", b"Knee pain"):
+    for phi in (b"Maria", b"Gonzalez", b"5550119", b"773-555", b"example.com", b"Knee pain"):
         assert phi not in hit.body
 
 

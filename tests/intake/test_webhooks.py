@@ -37,8 +37,10 @@ def b64_hmac(body: bytes, secret: str, algo: Any = hashlib.sha256) -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, algo).digest()).decode()
 
 
-async def count(session: AsyncSession, table: str) -> int:
-    return int((await session.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one())  # noqa: S608
+async def count(session: AsyncSession, table: str, org: Org) -> int:
+    """Rows of this test's organisation (committed tests may leave rows of their own)."""
+    stmt = text(f"SELECT count(*) FROM {table} WHERE organization_id = :o")  # noqa: S608
+    return int((await session.execute(stmt, {"o": org.id})).scalar_one())
 
 
 async def lead_detail(client: httpx.AsyncClient, org: Org, lead_id: str) -> dict[str, Any]:
@@ -97,8 +99,8 @@ async def test_google_wrong_key_is_401_and_stores_nothing(
         doc["google_key"] = key
     r = await client.post(webhook_path(source), json=doc)
     assert r.status_code == 401 and r.headers["content-type"] == PROBLEM
-    assert await count(session, "inbox_deliveries") == 0
-    assert await count(session, "leads") == 0
+    assert await count(session, "inbox_deliveries", org) == 0
+    assert await count(session, "leads", org) == 0
 
 
 async def test_redelivery_is_one_lead_with_the_same_answer(
@@ -112,8 +114,8 @@ async def test_redelivery_is_one_lead_with_the_same_answer(
     second = await client.post(webhook_path(source), content=body)
     assert first.status_code == second.status_code == 200
     assert first.json() == second.json()
-    assert await count(session, "leads") == 1
-    assert await count(session, "inbox_deliveries") == 1
+    assert await count(session, "leads", org) == 1
+    assert await count(session, "inbox_deliveries", org) == 1
 
 
 # --- Standard Webhooks (web_form / partner) ---------------------------------------------
@@ -164,7 +166,7 @@ async def test_web_form_bad_signatures_are_401(
     sent = body + b" " if tamper == "body" else body
     r = await client.post(webhook_path(source), content=sent, headers=headers)
     assert r.status_code == 401 and r.headers["content-type"] == PROBLEM
-    assert await count(session, "inbox_deliveries") == 0
+    assert await count(session, "inbox_deliveries", org) == 0
 
 
 @pytest.mark.parametrize(
@@ -187,7 +189,7 @@ async def test_unparseable_signed_delivery_is_quarantined_not_lost(
         headers=signed(body, secret, "bad-1") | {"content-type": content_type},
     )
     assert r.status_code == 422 and r.headers["content-type"] == PROBLEM
-    assert await count(session, "leads") == 0
+    assert await count(session, "leads", org) == 0
     listed = (
         await client.get("/v1/inbox", params={"status": "quarantined"}, headers=org.headers)
     ).json()["data"]
@@ -363,7 +365,7 @@ async def run_jobs(conn: AsyncConnection) -> int:
     maker = async_sessionmaker(
         bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
-    return await worker.run_once(maker)
+    return await worker.run_once(maker, kinds=["meta.retrieve"])
 
 
 async def test_meta_delivery_retrieves_leads_from_the_graph_api(
@@ -396,7 +398,14 @@ async def test_meta_delivery_retrieves_leads_from_the_graph_api(
         leads = r.json()["leads"]
         assert len(leads) == 4 and {x["status"] for x in leads} == {"pending_retrieval"}
         assert await run_jobs(conn) == 4
-    by_ext = dict((await session.execute(text("SELECT external_id, status FROM leads"))).all())
+    by_ext = dict(
+        (
+            await session.execute(
+                text("SELECT external_id, status FROM leads WHERE organization_id = :o"),
+                {"o": org.id},
+            )
+        ).all()
+    )
     # a 2^53+ id keeps every digit; the failing retrieval is kept, not dropped
     assert by_ext["9007199254740993123"] == "new"
     assert by_ext["2345678901234567"] == "pending_retrieval"

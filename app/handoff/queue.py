@@ -1,0 +1,166 @@
+"""The pull queue: intake members list and claim routed leads, most pressing first.
+
+Claims take `SELECT … FOR UPDATE SKIP LOCKED` on the queue's head, so members claiming at
+the same moment each get a different lead and never wait on one another.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import ColumnElement, Select, or_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit
+from app.auth.service import Caller
+from app.db import utcnow
+from app.errors import AppError, Conflict, NotFound, Unprocessable
+from app.handoff import packet
+from app.handoff.service import record_event
+from app.leads.models import Lead
+from app.routing.models import Member
+from app.routing.service import CLOSED_STATUSES
+from app.tenancy import get_owned, scoped
+
+QueueStatus = Literal["open", "claimed", "all"]
+MAX_LIMIT = 100
+
+
+class QueueEmpty(AppError):
+    status, type, title = 404, "queue-empty", "Nothing to claim"
+
+
+class QueueItem(BaseModel):
+    """A packet summary: ids, codes and times, no personal data (claim for the packet)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    lead_id: uuid.UUID = Field(validation_alias="id")
+    status: str
+    received_at: dt.datetime
+    emergency: bool
+    urgency: str | None
+    service_code: str | None
+    score: int | None
+    score_band: str | None
+    team_id: uuid.UUID | None
+    member_id: uuid.UUID | None
+    sla_due_at: dt.datetime | None
+    callback_at: dt.datetime | None
+    claimed_at: dt.datetime | None
+    sla_breached_at: dt.datetime | None
+
+
+class QueueList(BaseModel):
+    data: list[QueueItem]
+
+
+class ClaimIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    member_id: uuid.UUID | None = None
+    member_external_id: str | None = Field(default=None, min_length=1, max_length=200)
+    team_id: uuid.UUID | None = Field(
+        default=None, description="Default: the member's team (it must be that team)."
+    )
+
+    @model_validator(mode="after")
+    def _one_member(self) -> ClaimIn:
+        if (self.member_id is None) == (self.member_external_id is None):
+            raise ValueError("send exactly one of member_id or member_external_id")
+        return self
+
+
+def _order(stmt: Select[Lead]) -> Select[Lead]:
+    return stmt.order_by(
+        Lead.emergency.desc(),
+        Lead.sla_due_at.asc().nulls_last(),
+        Lead.score.desc().nulls_last(),
+        Lead.received_at,
+        Lead.id,
+    )
+
+
+def _status_filter(status: QueueStatus) -> ColumnElement[bool]:
+    waiting = (Lead.status == "routed") & Lead.claimed_at.is_(None)
+    if status == "open":
+        return waiting
+    if status == "claimed":
+        return Lead.claimed_at.is_not(None) & Lead.status.notin_(CLOSED_STATUSES)
+    return Lead.team_id.is_not(None)
+
+
+async def resolve_member(
+    session: AsyncSession, org_id: uuid.UUID, member: str | uuid.UUID
+) -> Member:
+    """A member by id or by the call-center system's external id; another org's is a 404."""
+    if isinstance(member, uuid.UUID):
+        return await get_owned(session, Member, member, org_id)
+    try:
+        return await get_owned(session, Member, uuid.UUID(member), org_id)
+    except (ValueError, NotFound):
+        found = (
+            await session.execute(scoped(Member, org_id).where(Member.external_id == member))
+        ).scalar_one_or_none()
+        if found is None:
+            raise NotFound("No such member.") from None
+        return found
+
+
+async def list_queue(
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    *,
+    team_id: uuid.UUID | None,
+    member: str | None,
+    status: QueueStatus,
+    limit: int,
+) -> QueueList:
+    stmt = scoped(Lead, org_id).where(_status_filter(status), Lead.erased_at.is_(None))
+    if team_id is not None:
+        stmt = stmt.where(Lead.team_id == team_id)
+    if member is not None:
+        stmt = stmt.where(Lead.member_id == (await resolve_member(session, org_id, member)).id)
+    rows = (await session.execute(_order(stmt).limit(min(limit, MAX_LIMIT)))).scalars()
+    return QueueList(data=[QueueItem.model_validate(r) for r in rows])
+
+
+async def claim(
+    session: AsyncSession, caller: Caller, body: ClaimIn, now: dt.datetime | None = None
+) -> packet.Packet:
+    """Give the member the most pressing open lead of their team: unassigned or theirs."""
+    now = now or utcnow()
+    who = body.member_id if body.member_id is not None else body.member_external_id
+    assert who is not None
+    member = await resolve_member(session, caller.org_id, who)
+    if member.status == "inactive":
+        raise Conflict("This member is inactive and cannot take leads.")
+    if body.team_id is not None and body.team_id != member.team_id:
+        raise Unprocessable("The member is not in this team.", type="member-not-in-team")
+    stmt = scoped(Lead, caller.org_id).where(
+        _status_filter("open"),
+        Lead.erased_at.is_(None),
+        Lead.team_id == member.team_id,
+        or_(Lead.member_id.is_(None), Lead.member_id == member.id),
+    )
+    lead = (
+        await session.execute(_order(stmt).limit(1).with_for_update(skip_locked=True))
+    ).scalar_one_or_none()
+    if lead is None:
+        raise QueueEmpty("No open lead is waiting for this member's team.")
+    lead.member_id, lead.claimed_at = member.id, now
+    await session.flush()
+    await record_event(session, lead, "handoff.claimed", {"member_id": member.id}, at=now)
+    await audit.record(
+        session, caller, "handoff.claim", "lead", lead.id, {"member_id": str(member.id)}
+    )
+    return await packet.build(session, lead)
+
+
+async def read_packet(session: AsyncSession, caller: Caller, lead_id: uuid.UUID) -> packet.Packet:
+    lead = await get_owned(session, Lead, lead_id, caller.org_id)
+    await audit.record(session, caller, "handoff.packet_read", "lead", lead.id)
+    return await packet.build(session, lead)
