@@ -29,7 +29,7 @@ from app.main import create_app
 from app.ops import migrate
 
 
-def test_settings(**overrides: object) -> Settings:
+def make_settings(**overrides: object) -> Settings:
     values: dict[str, object] = {
         "environment": "test",
         "log_level": "WARNING",
@@ -68,7 +68,7 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    return test_settings()
+    return make_settings()
 
 
 @pytest.fixture

@@ -150,7 +150,8 @@ async def _lock(session: AsyncSession, job: Job) -> Locked | None:
         if (await session.execute(stmt)).scalar_one_or_none() is not None:
             raise jobs.RetryLater("delivery in flight in another worker", dt.timedelta(seconds=15))
         return None
-    return row.tuple()
+    delivery, subscription, message = row
+    return delivery, subscription, message
 
 
 @jobs.registry.register(service.DELIVER, schedule=(5, 30, 120, 600), max_attempts=5)

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from app.config import Settings
 from app.handoff import delivery
 from tests.conftest import Org
-from tests.conftest import test_settings as make_settings
+from tests.conftest import make_settings as make_settings
 
 CLEANUP_TABLES = ("webhook_subscriptions", "webhook_messages", "jobs", "leads", "inbox_deliveries")
 FAST_SCHEDULE = (0.3, 0.5, 0.8, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0)

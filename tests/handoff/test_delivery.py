@@ -23,8 +23,7 @@ from app.handoff import delivery
 from app.handoff import service as handoff
 from app.handoff.models import WebhookDelivery, WebhookSubscription
 from app.intake.signatures import generate_whsec, sign_standard_webhook, verify_standard_webhook
-from tests.conftest import Org
-from tests.conftest import test_settings as make_settings
+from tests.conftest import Org, make_settings
 from tests.handoff.conftest import Hit, Receiver, subscribe, wait_for
 from tests.intake.helpers import create_source, person
 from tests.routing.http_helpers import add_member, default_rule, make_team, publish_rules

@@ -18,7 +18,7 @@ from app.handoff.targets import address_allowed
 from app.jobs.models import Job
 from app.main import create_app
 from tests.conftest import Org
-from tests.conftest import test_settings as make_settings
+from tests.conftest import make_settings as make_settings
 from tests.handoff.conftest import subscribe
 
 HOOK = "http://127.0.0.1:9/hook"

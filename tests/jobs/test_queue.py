@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app import worker
 from app.jobs import service as jobs
 from app.jobs.models import Job
-from tests.conftest import test_settings
+from tests.conftest import make_settings
 
 ran: list[str] = []
 
@@ -80,7 +80,7 @@ async def test_notify_wakes_the_worker_well_before_its_poll(engine: AsyncEngine)
     db.engine = engine
     db.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
     stop = asyncio.Event()
-    task = asyncio.create_task(worker.run_forever(test_settings(worker_poll_seconds=30), stop))
+    task = asyncio.create_task(worker.run_forever(make_settings(worker_poll_seconds=30), stop))
     await asyncio.sleep(0.5)  # let it finish its first empty batch and start listening
     tag = uuid.uuid4().hex
     started = time.monotonic()

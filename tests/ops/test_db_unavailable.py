@@ -6,7 +6,7 @@ from sqlalchemy.exc import TimeoutError as SATimeoutError
 
 from app.db import get_session
 from app.main import create_app
-from tests.conftest import _client, test_settings
+from tests.conftest import _client, make_settings
 
 
 class TooManyConnectionsError(Exception):
@@ -21,7 +21,7 @@ def _raising(exc: Exception):  # type: ignore[no-untyped-def]
 
 
 async def test_database_exhaustion_is_503_with_retry_after() -> None:
-    app = create_app(test_settings(), manage_database=False)
+    app = create_app(make_settings(), manage_database=False)
     for exc in (
         SATimeoutError("QueuePool limit reached"),
         DBAPIError("SELECT 1", {}, TooManyConnectionsError("sorry, too many clients already")),

@@ -108,9 +108,9 @@ async def test_rate_limit_per_key_over_http(engine, conn, org: Org) -> None:  # 
 
     from app.db import get_session
     from app.main import create_app
-    from tests.conftest import _client, test_settings
+    from tests.conftest import _client, make_settings
 
-    app = create_app(test_settings(rate_limit_per_minute=2), manage_database=False)
+    app = create_app(make_settings(rate_limit_per_minute=2), manage_database=False)
 
     async def same_conn():  # type: ignore[no-untyped-def]
         async with AsyncSession(bind=conn, join_transaction_mode="create_savepoint") as s:
