@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -34,7 +36,15 @@ def _invalid(field: str, message: str) -> Unprocessable:
 def team_hours(team: Team) -> WeeklyHours | None:
     if team.hours is None:
         return None
-    return parse_hours({**team.hours, "time_zone": team.time_zone, "holidays": team.holidays})
+    # Every lead reads every team's hours; parse each distinct configuration once.
+    key = json.dumps([team.hours, team.time_zone, team.holidays], sort_keys=True)
+    return _parsed_hours(key)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed_hours(key: str) -> WeeklyHours:
+    hours, time_zone, holidays = json.loads(key)
+    return parse_hours({**hours, "time_zone": time_zone, "holidays": holidays})
 
 
 def _check_hours(hours: dict[str, Any] | None, time_zone: str, holidays: list[str]) -> None:
