@@ -19,18 +19,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db import Base, IdMixin, TimestampMixin, utcnow
 from app.tenancy import TenantMixin
 
-SOURCE_KINDS = (
-    "meta_lead_ads",
-    "google_ads_lead_form",
-    "typeform",
-    "unbounce",
-    "web_form",
-    "partner",
-    "call_tracking",
-    "twilio_voice",
-    "api",
-)
-
 
 class Source(IdMixin, TimestampMixin, TenantMixin, Base):
     __tablename__ = "sources"

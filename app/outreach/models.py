@@ -8,29 +8,20 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import get_args
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, IdMixin, TimestampMixin
+from app.outreach.schemas import Outcome
 from app.tenancy import TenantMixin
 
 CHANNELS = ("voice", "sms", "email")
 DIRECTIONS = ("outbound", "inbound")
 PURPOSES = ("scheduling", "marketing")
-OUTCOMES = (
-    "connected",
-    "left_voicemail",
-    "no_answer",
-    "busy",
-    "wrong_number",
-    "invalid_number",
-    "callback_requested",
-    "do_not_contact_requested",
-    "sms_sent",
-    "sms_replied",
-    "email_sent",
-)
+# The API's Outcome literal is the one list; the check constraint is built from it.
+OUTCOMES: tuple[str, ...] = get_args(Outcome)
 # Outcomes that reached nobody: enough of them in a row makes a lead unreachable.
 FAILED_OUTCOMES = ("left_voicemail", "no_answer", "busy", "wrong_number", "invalid_number")
 ORIGINS = ("api", "twilio", "call_tracking")
