@@ -167,7 +167,7 @@ def main() -> None:
         f"{result['missing']:>7} {result['p50_ms']:>8} {result['p95_ms']:>8} "
         f"{result['p99_ms']:>8} {result['max_ms']:>8}"
     )
-    out = RESULTS / "handoff.json"
+    out = RESULTS / f"handoff-{int(args.rate)}.json"
     out.write_text(
         json.dumps(
             {"machine": machine(), "rate": args.rate, "workers": args.workers, "result": result},
