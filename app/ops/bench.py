@@ -8,6 +8,7 @@ least a lead endpoint must do (validate the JSON and INSERT one row with asyncpg
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 
@@ -37,7 +38,9 @@ async def _get_pool() -> asyncpg.Pool:
                 url.render_as_string(hide_password=False), min_size=2, max_size=10
             )
             async with pool.acquire() as conn:
-                await conn.execute(FLOOR_TABLE)
+                # The other server process may be creating it at the same moment.
+                with contextlib.suppress(asyncpg.UniqueViolationError):
+                    await conn.execute(FLOOR_TABLE)
             _pool = pool
     return _pool
 
