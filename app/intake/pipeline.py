@@ -170,7 +170,6 @@ async def ingest(
         submission.is_resubmission = True
         submission.payload = encrypt_pii(existing.id, _pii(lead_in, norm))
         session.add(submission)
-        await session.flush()
         extra = await steps.after_store(
             steps.StepContext(session, existing, lead_in, source, now, resubmission=True)
         )
@@ -185,7 +184,7 @@ async def ingest(
     submission.lead_id = lead.id
     submission.payload = lead.pii
     session.add(submission)
-    await session.flush()
+    # Not flushed here: after_store writes the lead with its decisions in one INSERT.
     extra = await steps.after_store(
         steps.StepContext(session, lead, lead_in, source, now, resubmission=False)
     )

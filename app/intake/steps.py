@@ -33,8 +33,13 @@ async def after_store(ctx: StepContext) -> dict[str, Any]:
     from app.scoring import service as scoring_service
 
     answer: dict[str, Any] = {}
-    answer.update(await scoring_service.assess_lead(ctx.session, ctx))
-    answer.update(await routing_service.route_step(ctx))
+    # A new lead stays pending through scoring and routing, so it is written once, by one
+    # INSERT carrying their columns, instead of an INSERT and an UPDATE per step.
+    with ctx.session.no_autoflush:
+        answer.update(await scoring_service.assess_lead(ctx.session, ctx))
+        answer.update(await routing_service.route_step(ctx))
+    # Consent events and the timeline refer to the lead row.
+    await ctx.session.flush()
     answer.update(
         await consent_evidence.capture_intake_consent(
             ctx.session, ctx.lead, ctx.lead_in, ctx.source, ctx.now
