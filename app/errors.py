@@ -65,6 +65,10 @@ class Conflict(AppError):
     status, type, title = 409, "conflict", "Conflict"
 
 
+class NotAcceptable(AppError):
+    status, type, title = 406, "not-acceptable", "Not acceptable"
+
+
 class PayloadTooLarge(AppError):
     status, type, title = 413, "payload-too-large", "Request body too large"
 

@@ -17,7 +17,6 @@ from app.reports.schemas import (
     SpeedReport,
 )
 
-MEDIA_TYPE = "text/csv"
 # A cell starting with one of these is a formula to a spreadsheet: campaign names are
 # attacker-controlled (they arrive with the lead), so such cells are quoted as text.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -15,6 +15,7 @@ from app.auth.deps import AdminCaller, ReportsReader
 from app.db import SessionDep
 from app.errors import UnsupportedMediaType
 from app.reports import csv as report_csv
+from app.reports import negotiate
 from app.reports import period as periods
 from app.reports import service as reports
 from app.reports import spend as spend_service
@@ -53,7 +54,8 @@ GroupBy = Annotated[
     Query(description="Group rows by this dimension; omitted: the total only."),
 ]
 CSV_DOC: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"text/csv": {"schema": {"type": "string"}}}}
+    200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
+    406: {"description": "The `Accept` header allows neither JSON nor CSV."},
 }
 
 
@@ -65,7 +67,7 @@ def _answer(
     columns: list[str] | None = None,
 ) -> Response:
     headers = {"Vary": "Accept"}
-    if report_csv.MEDIA_TYPE in request.headers.get("accept", ""):
+    if negotiate.choose(request.headers.get("accept")) == negotiate.CSV:
         headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
         body = report_csv.render(rows(report), columns)
         return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
