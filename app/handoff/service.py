@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import configcache
 from app.db import utcnow
 from app.handoff.models import LeadEvent, WebhookDelivery, WebhookMessage, WebhookSubscription
 from app.jobs import service as jobs
@@ -117,22 +119,27 @@ async def emit(
     return message.msg_id
 
 
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    id: uuid.UUID
+    event_types: frozenset[str]
+
+
 async def _subscribers(
     session: AsyncSession, org_id: uuid.UUID, event_type: str
-) -> list[WebhookSubscription]:
-    """Active subscriptions for the event, loaded once per transaction (intake emits twice)."""
-    cache: dict[uuid.UUID, list[WebhookSubscription]] = session.info.setdefault(
-        "webhook_subscriptions", {}
-    )
-    if org_id not in cache:
+) -> list[Subscriber]:
+    """Active subscriptions for the event, cached under the configuration version."""
+
+    async def load() -> tuple[Subscriber, ...]:
         stmt = scoped(WebhookSubscription, org_id).where(WebhookSubscription.active.is_(True))
-        cache[org_id] = list((await session.execute(stmt)).scalars())
-    return [s for s in cache[org_id] if event_type in s.event_types]
+        rows = (await session.execute(stmt)).scalars()
+        return tuple(Subscriber(s.id, frozenset(s.event_types)) for s in rows)
+
+    subs = await configcache.cached(session, org_id, "webhook_subscriptions", load)
+    return [s for s in subs if event_type in s.event_types]
 
 
-async def _add_delivery(
-    session: AsyncSession, message: WebhookMessage, sub: WebhookSubscription
-) -> None:
+async def _add_delivery(session: AsyncSession, message: WebhookMessage, sub: Subscriber) -> None:
     delivery = WebhookDelivery(
         id=uuid.uuid4(),
         organization_id=message.organization_id,

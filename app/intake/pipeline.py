@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import configcache
 from app.crypto import cipher, keyed_hash
 from app.db import utcnow
 from app.intake import steps
@@ -88,13 +89,21 @@ def decrypt_pii(lead: Lead) -> dict[str, Any]:
 
 
 async def _lock_identity(session: AsyncSession, org_id: uuid.UUID, hashes: list[str]) -> None:
-    """Serialise concurrent submissions of one person, so they can't both create a lead."""
+    """Serialise concurrent submissions of one person, so they can't both create a lead.
+
+    The same round trip reads the organisation's configuration version for the steps after.
+    """
     if not hashes:
         return
-    # One round trip; sorted keys give every transaction the same lock order (no deadlock).
+    # Sorted keys give every transaction the same lock order (no deadlock).
     keys = {f"k{i}": f"lead-identity:{org_id}:{h}" for i, h in enumerate(sorted(hashes))}
     locks = ", ".join(f"pg_advisory_xact_lock(hashtextextended(:{k}, 0))" for k in keys)
-    await session.execute(text(f"SELECT {locks}"), keys)
+    row = (
+        await session.execute(
+            text(f"SELECT {configcache.VERSION_SQL}, {locks}"), {**keys, "config_org": org_id}
+        )
+    ).one()
+    configcache.remember(session, org_id, row[0])
 
 
 async def find_duplicate(
@@ -136,18 +145,22 @@ async def ingest(
     inbox_id: uuid.UUID | None = None,
     received_at: dt.datetime | None = None,
     placeholder: Lead | None = None,
-    duplicate_window: dt.timedelta = DEFAULT_DUPLICATE_WINDOW,
+    duplicate_window: dt.timedelta | None = DEFAULT_DUPLICATE_WINDOW,
 ) -> IngestResult:
     """Store one canonical lead, as a new lead or as a resubmission of a recent one.
 
     `placeholder` is a lead row created before its data was known (Meta retrieval); it is
     filled in, or removed in favour of the existing lead when the person is a duplicate.
+    `duplicate_window=None` means the organisation's (scoring settings).
     """
     now = received_at or utcnow()
     norm = normalize(lead_in)
     ph = phone_hash(norm.phone_e164) if norm.phone_e164 else None
     eh = email_hash(norm.email_normalized) if norm.email_normalized else None
     await _lock_identity(session, org_id, [h for h in (ph, eh) if h])
+    if duplicate_window is None:
+        # Read after the lock, whose statement brought the configuration version along.
+        duplicate_window = await steps.duplicate_window(session, org_id)
     existing = await find_duplicate(session, org_id, ph, eh, now - duplicate_window)
     channel = lead_in.channel or (source.kind if source else "api")
     submission = LeadSubmission(

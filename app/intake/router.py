@@ -27,7 +27,6 @@ from app.intake.schemas import (
     SourcePatch,
 )
 from app.ratelimit import webhook_limiter
-from app.scoring import service as scoring_service
 from app.tenancy import get_owned, scoped
 
 router = APIRouter(tags=["intake"])
@@ -72,8 +71,7 @@ async def create_lead(
             "The lead does not match the canonical schema; see `errors`.",
             extra={"errors": validation_problems(exc)},
         ) from None
-    window = await scoring_service.duplicate_window(session, caller.org_id)
-    result = await pipeline.ingest(session, caller.org_id, lead_in, duplicate_window=window)
+    result = await pipeline.ingest(session, caller.org_id, lead_in, duplicate_window=None)
     await audit.record(
         session,
         caller,

@@ -25,7 +25,6 @@ from app.intake.models import InboxDelivery, Source
 from app.intake.sources import secret_settings
 from app.jobs import service as jobs
 from app.leads.models import Lead
-from app.scoring import service as scoring_service
 from app.tenancy import get_owned
 
 log = structlog.get_logger("app.intake")
@@ -153,7 +152,7 @@ async def _ingest_item(
         source=source,
         inbox_id=inbox.id,
         received_at=now,
-        duplicate_window=await scoring_service.duplicate_window(session, source.organization_id),
+        duplicate_window=None,
     )
     call = item.kind_specific.get("call")
     if result.resubmission and call is not None:

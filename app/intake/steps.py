@@ -5,6 +5,7 @@ score → route → consent → outbox event. Each returns what the sender's ans
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,13 @@ class StepContext:
     source: Source | None
     now: dt.datetime
     resubmission: bool
+
+
+async def duplicate_window(session: AsyncSession, org_id: uuid.UUID) -> dt.timedelta:
+    """The organisation's duplicate window (scoring settings), for dedup."""
+    from app.scoring import service as scoring_service
+
+    return await scoring_service.duplicate_window(session, org_id)
 
 
 async def after_store(ctx: StepContext) -> dict[str, Any]:

@@ -18,7 +18,6 @@ from app.intake.sources import secret_settings
 from app.jobs.models import Job
 from app.jobs.service import GiveUp, RetryLater, registry
 from app.leads.models import Lead
-from app.scoring import service as scoring_service
 
 GRAPH_FIELDS = (
     "id,created_time,ad_id,ad_name,adset_id,adset_name,campaign_id,campaign_name,form_id,"
@@ -73,5 +72,5 @@ async def retrieve_meta_lead(session: AsyncSession, job: Job) -> None:
         inbox_id=uuid.UUID(job.payload["inbox_id"]),
         received_at=lead.received_at,
         placeholder=lead,
-        duplicate_window=await scoring_service.duplicate_window(session, lead.organization_id),
+        duplicate_window=None,
     )

@@ -1,8 +1,9 @@
 """Rule sets: drafts edited freely, one published per organisation, compiled once per version.
 
 A published or archived rule set never changes, so its compiled form is cached in the
-process under (organisation, version). Each lead reads only the live version number from
-the database, which is how a publish in one API worker is seen by every other worker.
+process under (organisation, version). The live version number is cached under the
+organisation's configuration version (app.configcache), which a publish bumps: that is how
+a publish in one API worker is seen by every other worker with their next lead.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import configcache
 from app.db import utcnow
 from app.errors import Conflict, Unprocessable
 from app.routing.models import Ruleset, Team
@@ -132,11 +134,15 @@ def compile_row(ruleset: Ruleset) -> CompiledRuleset:
 
 async def live(session: AsyncSession, org_id: uuid.UUID) -> CompiledRuleset | None:
     """The published rule set, compiled at most once per (organisation, version)."""
-    version = await session.scalar(
-        select(Ruleset.version).where(
-            Ruleset.organization_id == org_id, Ruleset.status == "published"
+
+    async def live_version() -> int | None:
+        return await session.scalar(
+            select(Ruleset.version).where(
+                Ruleset.organization_id == org_id, Ruleset.status == "published"
+            )
         )
-    )
+
+    version = await configcache.cached(session, org_id, "ruleset", live_version)
     if version is None:
         return None
     key = (org_id, version)

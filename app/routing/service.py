@@ -15,8 +15,7 @@ import uuid
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, cast
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,11 +24,11 @@ from app.intake.models import Source
 from app.leads.models import Lead
 from app.leads.status import refresh
 from app.routing import rulesets
+from app.routing.config import overflow_chain, routing_config, with_live_state
 from app.routing.core import Decision, RoutingError, Trace, route
-from app.routing.models import Member, Team, TeamRotation
+from app.routing.models import TeamRotation
 from app.routing.rules import CompiledRuleset, LeadFacts
-from app.routing.strategies import MemberState, MemberStatus, RotationState, Strategy, TeamState
-from app.routing.teams import list_members, list_teams, team_hours
+from app.routing.strategies import RotationState, TeamState
 
 if TYPE_CHECKING:
     from app.intake.steps import StepContext
@@ -77,62 +76,9 @@ def facts_for(lead: Lead, source_kind: str | None, sticky: str | None = None) ->
     )
 
 
-def member_state(member: Member, load: tuple[int, int] = (0, 0)) -> MemberState:
-    return MemberState(
-        member_id=str(member.id),
-        name=member.display_name,
-        status=cast(MemberStatus, member.status),
-        away_until=member.away_until,
-        languages=frozenset(member.languages),
-        weight=member.weight,
-        daily_cap=member.daily_cap,
-        open_leads=load[0],
-        assigned_today=load[1],
-    )
-
-
-def team_state(
-    team: Team,
-    members: Sequence[Member],
-    rotation: RotationState | None = None,
-    loads: Mapping[uuid.UUID, tuple[int, int]] | None = None,
-) -> TeamState:
-    loads = loads or {}
-    return TeamState(
-        team_id=str(team.id),
-        name=team.name,
-        strategy=cast(Strategy, team.strategy),
-        hours=team_hours(team),
-        languages=frozenset(team.languages),
-        capacity_per_member=team.capacity_per_member,
-        overflow_team_id=str(team.overflow_team_id) if team.overflow_team_id else None,
-        sla_minutes={str(k): int(v) for k, v in team.sla_minutes.items()},
-        is_urgent_team=team.is_urgent_team,
-        members=tuple(
-            member_state(m, loads.get(m.id, (0, 0))) for m in members if m.team_id == team.id
-        ),
-        rotation=rotation or RotationState(),
-    )
-
-
-def overflow_chain(start: str, teams: Mapping[str, Team]) -> list[str]:
-    chain = [start]
-    nxt = teams[start].overflow_team_id
-    while nxt is not None and str(nxt) in teams and str(nxt) not in chain:
-        chain.append(str(nxt))
-        nxt = teams[str(nxt)].overflow_team_id
-    return chain
-
-
-def day_start(team: Team, now: dt.datetime) -> dt.datetime:
-    zone = ZoneInfo(team.time_zone)
-    local = now.astimezone(zone).date()
-    return dt.datetime(local.year, local.month, local.day, tzinfo=zone)
-
-
 async def member_loads(
     session: AsyncSession, org_id: uuid.UUID, member_ids: list[uuid.UUID], since: dt.datetime
-) -> dict[uuid.UUID, tuple[int, int]]:
+) -> dict[str, tuple[int, int]]:
     """(open leads, routed since `since`) per member, from the two partial indexes on leads."""
     if not member_ids:
         return {}
@@ -148,7 +94,7 @@ async def member_loads(
         .group_by(Lead.member_id)
     )
     rows = (await session.execute(stmt)).all()
-    return {row[0]: (int(row[1]), int(row[2])) for row in rows if row[0] is not None}
+    return {str(row[0]): (int(row[1]), int(row[2])) for row in rows if row[0] is not None}
 
 
 async def _lock_rotations(
@@ -182,25 +128,23 @@ async def decide(
     Members in `exclude` (ids) are treated as inactive: skipped, their rotation credit kept
     (SLA escalation moves a lead away from the member who let it wait).
     """
-    teams = {str(t.id): t for t in await list_teams(session, org_id)}
-    members = await list_members(session, org_id)
-    states = {tid: team_state(t, members) for tid, t in teams.items()}
+    config = await routing_config(session, org_id)
+    states = dict(config.teams)
     # A first pass without loads finds the rule's team: rule matching never reads them.
     start = route(facts, ruleset, states, now).trace.teams[0].team_id
-    chain = sorted(overflow_chain(start, teams))
+    chain = sorted(overflow_chain(start, states))
     rows = await _lock_rotations(session, org_id, chain)
     # One load query per distinct local day (teams on a chain usually share a time zone).
     by_day: dict[dt.datetime, list[uuid.UUID]] = {}
     for tid in chain:
-        ids = [m.id for m in members if m.team_id == teams[tid].id]
-        by_day.setdefault(day_start(teams[tid], now), []).extend(ids)
-    loads: dict[uuid.UUID, tuple[int, int]] = {}
+        ids = [uuid.UUID(m.member_id) for m in states[tid].members]
+        by_day.setdefault(config.day_start(tid, now), []).extend(ids)
+    loads: dict[str, tuple[int, int]] = {}
     for since, ids in by_day.items():
         loads.update(await member_loads(session, org_id, ids, since))
     for tid in chain:
-        team = teams[tid]
         rotation = RotationState.from_json(rows[tid].state if tid in rows else None)
-        states[tid] = _excluding(team_state(team, members, rotation, loads), exclude)
+        states[tid] = _excluding(with_live_state(config.teams[tid], rotation, loads), exclude)
     return route(facts, ruleset, states, now), rows
 
 

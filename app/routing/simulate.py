@@ -27,6 +27,7 @@ from app.intake.canonical import CanonicalLead, validation_problems
 from app.intake.models import Source
 from app.leads.models import Lead
 from app.routing import rulesets, service
+from app.routing.config import team_state
 from app.routing.core import RoutingError, route
 from app.routing.models import Member, Ruleset, Team
 from app.routing.rules import CompiledRuleset
@@ -144,7 +145,7 @@ async def replay(
     assert ruleset is not None
     teams = {str(t.id): t for t in await list_teams(session, org_id)}
     members = await list_members(session, org_id)
-    sim = _Replay({tid: service.team_state(t, members) for tid, t in teams.items()}, teams)
+    sim = _Replay({tid: team_state(t, members) for tid, t in teams.items()}, teams)
     kinds = {
         str(sid): kind
         for sid, kind in (

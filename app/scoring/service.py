@@ -3,8 +3,9 @@
 Compiling a practice indexes every phrase, so it is cached per process, keyed by
 (organisation, practice_version). The version lives on the organisation's
 `scoring_configs` row and is bumped in the same transaction as every location, service
-or settings change, so each lead reads it (one primary-key-sized query, shared with the
-duplicate window) and any process sees a change with the next lead.
+or settings change. That row is itself cached under the organisation's configuration
+version (app.configcache), which its triggers bump, so a lead reads no scoring row unless
+something changed, and any process sees a change with the next lead.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import configcache
 from app.db import utcnow
 from app.intake import pipeline as intake_pipeline
 from app.leads import status as lead_status
@@ -46,7 +48,6 @@ NOT_CONFIGURED = {
     "code": "practice_not_configured",
     "message": "The practice has no services or no locations yet, so eligibility was not checked.",
 }
-_INFO_KEY = "scoring_config"
 _CACHE_MAX_ORGS = 512
 
 
@@ -87,32 +88,28 @@ def settings_from_row(row: ScoringConfig) -> ScoringSettings:
 
 def forget_config(session: AsyncSession) -> None:
     """Called by every practice change, so this transaction reads the new version."""
-    session.info.pop(_INFO_KEY, None)
+    configcache.forget(session)
 
 
 async def load_config(session: AsyncSession, org_id: uuid.UUID) -> Config:
-    """The organisation's settings row, read once per transaction."""
-    memo: dict[uuid.UUID, tuple[Any, Config]] = session.info.setdefault(_INFO_KEY, {})
-    txn = session.sync_session.get_transaction()
-    hit = memo.get(org_id)
-    if txn is not None and hit is not None and hit[0] is txn:
-        return hit[1]
-    row = (
-        await session.execute(
-            scoped(ScoringConfig, org_id).execution_options(populate_existing=True)
-        )
-    ).scalar_one_or_none()
-    config = DEFAULT_CONFIG
-    if row is not None:
-        config = Config(
+    """The organisation's settings row, cached under the configuration version."""
+
+    async def load() -> Config:
+        row = (
+            await session.execute(
+                scoped(ScoringConfig, org_id).execution_options(populate_existing=True)
+            )
+        ).scalar_one_or_none()
+        if row is None:
+            return DEFAULT_CONFIG
+        return Config(
             row.practice_version,
             row.settings_version,
             settings_from_row(row),
             row.duplicate_window_hours,
         )
-    # The query began a transaction if none was open; the memo lives as long as it does.
-    memo[org_id] = (session.sync_session.get_transaction(), config)
-    return config
+
+    return await configcache.cached(session, org_id, "scoring", load)
 
 
 async def duplicate_window(session: AsyncSession, org_id: uuid.UUID) -> dt.timedelta:
