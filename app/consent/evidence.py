@@ -158,13 +158,17 @@ async def capture_intake_consent(
     lead_in: CanonicalLead,
     source: Source | None,
     now: dt.datetime,
+    *,
+    fresh: bool = False,
 ) -> dict[str, Any]:
     """Pipeline step: record the submission's consent, apply the suppression list, summarise.
 
-    Every submission is recorded, resubmissions included: each is its own evidence.
+    Every submission is recorded, resubmissions included: each is its own evidence. A
+    `fresh` lead (created by this submission) has only the events recorded here.
     """
     who = Identity.parse(lead_in.phone, lead_in.email)
     found = _intake_spec(lead_in, source, now)
+    recorded: list[ConsentEvent] = []
     if found is not None:
         spec, text, version = found
         if text:
@@ -178,13 +182,20 @@ async def capture_intake_consent(
             )
             spec = EventSpec(**{**spec.__dict__, "disclosure_id": disclosure.id})
         await record_events(session, lead.organization_id, lead.id, who, spec)
+        # Stand-ins for the rows just written, never added to the session: the summary reads
+        # only these fields, so a fresh lead needs no query for its events.
+        recorded = [
+            ConsentEvent(channel=c, purpose=p, decision=spec.decision, captured_at=spec.captured_at)
+            for c in spec.channels
+            for p in spec.purposes
+        ]
     hashes = {
         "phone": [h for h in (lead.phone_hash, who.phone_hash) if h],
         "email": [h for h in (lead.email_hash, who.email_hash) if h],
     }
     blocked = await suppressed_channels(session, lead.organization_id, hashes)
     mark_do_not_contact(lead, blocked)
-    current = current_consent(await lead_events(session, lead))
+    current = current_consent(recorded if fresh else await lead_events(session, lead))
     return {"consent": summary(current, lead.do_not_contact)}
 
 

@@ -199,7 +199,9 @@ async def ingest(
     session.add(submission)
     # Not flushed here: after_store writes the lead with its decisions in one INSERT.
     extra = await steps.after_store(
-        steps.StepContext(session, lead, lead_in, source, now, resubmission=False)
+        steps.StepContext(
+            session, lead, lead_in, source, now, resubmission=False, fresh=placeholder is None
+        )
     )
     return IngestResult(lead, resubmission=False, extra=extra)
 

@@ -24,6 +24,8 @@ class StepContext:
     source: Source | None
     now: dt.datetime
     resubmission: bool
+    # The lead row was created by this submission: nothing else can have been recorded on it.
+    fresh: bool = False
 
 
 async def duplicate_window(session: AsyncSession, org_id: uuid.UUID) -> dt.timedelta:
@@ -50,7 +52,7 @@ async def after_store(ctx: StepContext) -> dict[str, Any]:
     await ctx.session.flush()
     answer.update(
         await consent_evidence.capture_intake_consent(
-            ctx.session, ctx.lead, ctx.lead_in, ctx.source, ctx.now
+            ctx.session, ctx.lead, ctx.lead_in, ctx.source, ctx.now, fresh=ctx.fresh
         )
     )
     await emit_events(ctx)
@@ -65,6 +67,9 @@ async def emit_events(ctx: StepContext) -> None:
         return
     lead, org_id = ctx.lead, ctx.lead.organization_id
     data = handoff.lead_data(lead)
-    await handoff.emit(ctx.session, org_id, "lead.received", data, lead_id=lead.id, at=ctx.now)
+    events: list[tuple[str, dict[str, Any], dt.datetime | None]] = [
+        ("lead.received", data, ctx.now)
+    ]
     if lead.team_id is not None:
-        await handoff.emit(ctx.session, org_id, "lead.routed", data, lead_id=lead.id)
+        events.append(("lead.routed", data, None))
+    await handoff.emit_many(ctx.session, org_id, events, lead_id=lead.id)
