@@ -49,7 +49,8 @@ async def receive_delivery(
     receive.authenticate(source.kind, settings, raw, now)
     event = receive.event_id(source.kind, raw)
     inbox_id = uuid.uuid4()
-    inserted = await session.execute(
+    # RETURNING the whole row gives the session its object without a second query.
+    inbox = await session.scalar(
         insert(InboxDelivery)
         .values(
             id=inbox_id,
@@ -63,9 +64,9 @@ async def receive_delivery(
             received_at=now,
         )
         .on_conflict_do_nothing(index_elements=["source_id", "event_id"])
-        .returning(InboxDelivery.id)
+        .returning(InboxDelivery)
     )
-    if inserted.scalar_one_or_none() is None:
+    if inbox is None:
         first = (
             await session.execute(
                 select(InboxDelivery).where(
@@ -74,7 +75,6 @@ async def receive_delivery(
             )
         ).scalar_one()
         return Answer(first.response_status, first.response_body)
-    inbox = await session.get_one(InboxDelivery, inbox_id)
     return await process(session, source, inbox, raw, now)
 
 
@@ -86,16 +86,18 @@ async def process(
         async with session.begin_nested():
             parsed = receive.parse(source.kind, raw, source.mapping)
             if isinstance(parsed, IgnoredDelivery):
+                status = "ignored"
                 answer = Answer(
                     200, {"inbox_id": str(inbox.id), "status": "ignored", "reason": parsed.reason}
                 )
-                inbox.status = "ignored"
             else:
                 leads = [await _ingest_item(session, source, inbox, item, now) for item in parsed]
-                inbox.status = "processed"
+                status = "processed"
                 answer = Answer(
                     200, {"inbox_id": str(inbox.id), "status": "processed", "leads": leads}
                 )
+        # Set after the savepoint, so the delivery row gets one UPDATE with its answer.
+        inbox.status = status
     except AdapterError as exc:
         answer = _quarantine(inbox, source, exc.reason, exc.field, list(exc.problems))
     except Exception as exc:  # never lose an authenticated delivery to a bug
