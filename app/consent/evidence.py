@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
@@ -38,6 +39,10 @@ from app.intake.source_settings import FormConsent
 from app.leads.models import Lead
 from app.tenancy import get_owned, scoped
 
+_known_disclosures: OrderedDict[tuple[uuid.UUID, str], uuid.UUID] = OrderedDict()
+_MAX_KNOWN_DISCLOSURES = 4096
+_OWN_DISCLOSURES = "consent_disclosures_inserted"
+
 
 def disclosure_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -57,6 +62,51 @@ async def store_disclosure(
     found = await _disclosure_by_hash(session, org_id, digest)
     if found is not None:
         return found
+    return await _insert_disclosure(session, org_id, text, digest, source_id, form_id, version)
+
+
+async def disclosure_id(
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    text: str,
+    *,
+    source_id: uuid.UUID | None = None,
+    form_id: str | None = None,
+    version: str | None = None,
+) -> uuid.UUID:
+    """`store_disclosure(...).id`, remembered in the process once the row is seen committed.
+
+    Most leads of a form carry the same wording. A disclosure row never changes and is never
+    deleted (events refer to it), so a remembered id stays true; rows this session inserted
+    are not remembered, since their transaction may still roll back.
+    """
+    digest = disclosure_hash(text)
+    key = (org_id, digest)
+    known = _known_disclosures.get(key)
+    if known is not None:
+        _known_disclosures.move_to_end(key)
+        return known
+    own: set[str] = session.info.setdefault(_OWN_DISCLOSURES, set())
+    found = await _disclosure_by_hash(session, org_id, digest)
+    if found is None:
+        own.add(digest)
+        found = await _insert_disclosure(session, org_id, text, digest, source_id, form_id, version)
+    elif digest not in own:
+        _known_disclosures[key] = found.id
+        while len(_known_disclosures) > _MAX_KNOWN_DISCLOSURES:
+            _known_disclosures.popitem(last=False)
+    return found.id
+
+
+async def _insert_disclosure(
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    text: str,
+    digest: str,
+    source_id: uuid.UUID | None,
+    form_id: str | None,
+    version: str | None,
+) -> ConsentDisclosure:
     label = version or await _next_version(session, org_id, source_id, form_id)
     await session.execute(
         pg_insert(ConsentDisclosure)
@@ -172,7 +222,7 @@ async def capture_intake_consent(
     if found is not None:
         spec, text, version = found
         if text:
-            disclosure = await store_disclosure(
+            known_id = await disclosure_id(
                 session,
                 lead.organization_id,
                 text,
@@ -180,7 +230,7 @@ async def capture_intake_consent(
                 form_id=spec.form_id,
                 version=version,
             )
-            spec = EventSpec(**{**spec.__dict__, "disclosure_id": disclosure.id})
+            spec = EventSpec(**{**spec.__dict__, "disclosure_id": known_id})
         await record_events(session, lead.organization_id, lead.id, who, spec)
         # Stand-ins for the rows just written, never added to the session: the summary reads
         # only these fields, so a fresh lead needs no query for its events.
