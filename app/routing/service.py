@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.intake.models import Source
@@ -77,24 +77,49 @@ def facts_for(lead: Lead, source_kind: str | None, sticky: str | None = None) ->
 
 
 async def member_loads(
-    session: AsyncSession, org_id: uuid.UUID, member_ids: list[uuid.UUID], since: dt.datetime
-) -> dict[str, tuple[int, int]]:
-    """(open leads, routed since `since`) per member, from the two partial indexes on leads."""
-    if not member_ids:
-        return {}
-    is_open = Lead.status.notin_(CLOSED_STATUSES)
-    today = Lead.routed_at >= since
-    stmt = (
-        select(
-            Lead.member_id,
-            func.count().filter(is_open),
-            func.count().filter(today),
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    member_ids: list[uuid.UUID],
+    since: dt.datetime,
+    previous_of: Lead | None = None,
+) -> tuple[dict[str, tuple[int, int]], str | None]:
+    """(open leads, routed since `since`) per member, from the two partial indexes on leads,
+    and the member of `previous_of`'s person's latest earlier lead, in the same round trip."""
+    previous = _previous_member_stmt(previous_of) if previous_of is not None else None
+    parts: list[Select[Any, int, int, bool]] = []
+    if member_ids:
+        is_open = Lead.status.notin_(CLOSED_STATUSES)
+        today = Lead.routed_at >= since
+        parts.append(
+            select(
+                Lead.member_id,
+                func.count().filter(is_open),
+                func.count().filter(today),
+                literal(False),
+            )
+            .where(
+                Lead.organization_id == org_id,
+                Lead.member_id.in_(member_ids),
+                or_(is_open, today),
+            )
+            .group_by(Lead.member_id)
         )
-        .where(Lead.organization_id == org_id, Lead.member_id.in_(member_ids), or_(is_open, today))
-        .group_by(Lead.member_id)
-    )
-    rows = (await session.execute(stmt)).all()
-    return {str(row[0]): (int(row[1]), int(row[2])) for row in rows if row[0] is not None}
+    if previous is not None:
+        found = previous.subquery()
+        parts.append(select(found.c.member_id, literal(0), literal(0), literal(True)))
+    if not parts:
+        return {}, None
+    stmt = parts[0] if len(parts) == 1 else union_all(*parts)
+    loads: dict[str, tuple[int, int]] = {}
+    sticky = None
+    for member_id, open_leads, today_count, is_previous in (await session.execute(stmt)).all():
+        if member_id is None:
+            continue
+        if is_previous:
+            sticky = str(member_id)
+        else:
+            loads[str(member_id)] = (int(open_leads), int(today_count))
+    return loads, sticky
 
 
 async def _lock_rotations(
@@ -122,11 +147,13 @@ async def decide(
     now: dt.datetime,
     *,
     exclude: Collection[str] = (),
+    sticky_for: Lead | None = None,
 ) -> tuple[Decision, dict[str, TeamRotation]]:
     """The decision with rotations locked; the caller persists `new_rotation`.
 
     Members in `exclude` (ids) are treated as inactive: skipped, their rotation credit kept
-    (SLA escalation moves a lead away from the member who let it wait).
+    (SLA escalation moves a lead away from the member who let it wait). With `sticky_for`,
+    the member who handled that lead's person before is preferred (read with the loads).
     """
     config = await routing_config(session, org_id)
     states = dict(config.teams)
@@ -140,8 +167,13 @@ async def decide(
         ids = [uuid.UUID(m.member_id) for m in states[tid].members]
         by_day.setdefault(config.day_start(tid, now), []).extend(ids)
     loads: dict[str, tuple[int, int]] = {}
-    for since, ids in by_day.items():
-        loads.update(await member_loads(session, org_id, ids, since))
+    for since, ids in by_day.items() or [(now, [])]:
+        day_loads, sticky = await member_loads(session, org_id, ids, since, sticky_for)
+        loads.update(day_loads)
+        if sticky_for is not None:
+            # Rule matching never reads the sticky member, so the first pass did without it.
+            facts = dataclasses.replace(facts, sticky_member_id=sticky)
+            sticky_for = None
     for tid in chain:
         rotation = RotationState.from_json(rows[tid].state if tid in rows else None)
         states[tid] = _excluding(with_live_state(config.teams[tid], rotation, loads), exclude)
@@ -219,7 +251,7 @@ def answer(lead: Lead) -> dict[str, Any]:
     }
 
 
-async def _previous_member(session: AsyncSession, lead: Lead) -> str | None:
+def _previous_member_stmt(lead: Lead) -> Select[uuid.UUID | None] | None:
     """The member who handled this person's earlier lead: a returning person goes back."""
     same_person = [
         c
@@ -231,7 +263,7 @@ async def _previous_member(session: AsyncSession, lead: Lead) -> str | None:
     ]
     if not same_person:
         return None
-    found = await session.scalar(
+    return (
         select(Lead.member_id)
         .where(
             Lead.organization_id == lead.organization_id,
@@ -242,7 +274,6 @@ async def _previous_member(session: AsyncSession, lead: Lead) -> str | None:
         .order_by(Lead.received_at.desc())
         .limit(1)
     )
-    return str(found) if found else None
 
 
 def _unrouted(lead: Lead, note: str) -> dict[str, Any]:
@@ -265,9 +296,11 @@ async def route_lead(
     )
     if ruleset is None:
         return _unrouted(lead, "no published rule set; the lead waits unrouted")
-    facts = facts_for(lead, source_kind, await _previous_member(session, lead))
+    facts = facts_for(lead, source_kind)
     try:
-        decision, rows = await decide(session, lead.organization_id, facts, ruleset, now)
+        decision, rows = await decide(
+            session, lead.organization_id, facts, ruleset, now, sticky_for=lead
+        )
     except RoutingError as exc:
         return _unrouted(lead, f"routing failed: {exc}")
     save_rotation(decision, rows)
