@@ -5,6 +5,7 @@ import uuid
 from zoneinfo import ZoneInfo
 
 import httpx
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.leads.models import Lead
@@ -142,3 +143,27 @@ async def test_saturday_night_lead_is_called_back_monday_morning(
     callback = dt.datetime.fromisoformat(answer["callback_at"])
     assert callback == dt.datetime(2026, 3, 9, 8, 0, tzinfo=CHICAGO)
     assert callback.astimezone(CHICAGO).strftime("%a %H:%M") == "Mon 08:00"
+
+
+async def test_a_returning_person_goes_back_to_their_member(
+    client: httpx.AsyncClient, org: Org, session: AsyncSession
+) -> None:
+    team, (ana, ben) = await team_with_members(client, org, ["Ana", "Ben"])
+    await publish_rules(client, org, [default_rule(team["id"])])
+    assert (await post_lead(client, org, person(1))).json()["member_id"] == ana["id"]
+    earlier = (await post_lead(client, org, person(2))).json()
+    assert earlier["member_id"] == ben["id"]
+    # Outside the duplicate window, so the person's next submission is a new lead.
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=60)
+    await session.execute(
+        update(Lead).where(Lead.id == uuid.UUID(earlier["lead_id"])).values(received_at=long_ago)
+    )
+    await session.commit()
+
+    again = (await post_lead(client, org, {**person(2), "external_id": "again"})).json()
+
+    assert again["resubmission"] is False and again["lead_id"] != earlier["lead_id"]
+    assert again["member_id"] == ben["id"]  # the rotation alone would have chosen Ana
+    decision = (await get_lead(client, org, again["lead_id"]))["routing"]["trace"]
+    assert decision["sticky"] is True
+    assert (await post_lead(client, org, person(3))).json()["member_id"] == ana["id"]
