@@ -1,4 +1,4 @@
-"""Report latency on 1,000,000 leads, and what the lead_metrics triggers cost on intake.
+"""Report latency on 1,000,000 leads, and what the reporting triggers cost on intake.
 
 Creates a fresh database (the server on 127.0.0.1:5432 when it answers, else an embedded
 PostgreSQL), migrates it, seeds a year of leads with SQL `generate_series` (through the real
@@ -139,7 +139,14 @@ WRITES = {
     ),
     "update other column (status)": "UPDATE leads SET status = 'contacted' WHERE id = $1",
 }
-TRIGGERS = ("lead_metrics_insert", "lead_metrics_update")
+# (table, trigger) per mode: the reporting triggers a write pays for, cumulatively.
+LEAD_TRIGGERS = [("leads", "lead_metrics_insert"), ("leads", "lead_metrics_update")]
+ROLLUP_TRIGGERS = [("lead_metrics", "lead_rollup_metrics")]
+MODES = {
+    "no reporting triggers": [],
+    "lead_metrics only": LEAD_TRIGGERS,
+    "lead_metrics + lead_rollup": LEAD_TRIGGERS + ROLLUP_TRIGGERS,
+}
 
 
 async def _write_batch(conn: asyncpg.Connection, n: int) -> dict[str, list[float]]:
@@ -154,32 +161,37 @@ async def _write_batch(conn: asyncpg.Connection, n: int) -> dict[str, list[float
     return samples
 
 
+async def _set_triggers(conn: asyncpg.Connection, enabled: list[tuple[str, str]]) -> None:
+    for table, trigger in LEAD_TRIGGERS + ROLLUP_TRIGGERS:
+        verb = "ENABLE" if (table, trigger) in enabled else "DISABLE"
+        await conn.execute(f"ALTER TABLE {table} {verb} TRIGGER {trigger}")
+
+
 async def time_triggers(dsn: str, n: int, rounds: int) -> dict[str, Any]:
-    """Single-row autocommit writes, alternating trigger-on and trigger-off rounds."""
+    """Single-row autocommit writes, the trigger modes alternating round by round."""
     conn = await asyncpg.connect(dsn)
-    on: dict[str, list[float]] = {k: [] for k in WRITES}
-    off: dict[str, list[float]] = {k: [] for k in WRITES}
-    for _ in range(rounds):
-        for enabled, sink in ((True, on), (False, off)):
-            verb = "ENABLE" if enabled else "DISABLE"
-            for trigger in TRIGGERS:
-                await conn.execute(f"ALTER TABLE leads {verb} TRIGGER {trigger}")
-            for name, values in (await _write_batch(conn, n)).items():
-                sink[name].extend(values)
-    for trigger in TRIGGERS:
-        await conn.execute(f"ALTER TABLE leads ENABLE TRIGGER {trigger}")
-    await conn.close()
-    out = {}
+    samples: dict[str, dict[str, list[float]]] = {m: {k: [] for k in WRITES} for m in MODES}
+    try:
+        for _ in range(rounds):
+            for mode, enabled in MODES.items():
+                await _set_triggers(conn, enabled)
+                for name, values in (await _write_batch(conn, n)).items():
+                    samples[mode][name].extend(values)
+    finally:
+        await _set_triggers(conn, LEAD_TRIGGERS + ROLLUP_TRIGGERS)
+        await conn.close()
+    out: dict[str, Any] = {}
     for name in WRITES:
-        with_t, without = statistics.median(on[name]), statistics.median(off[name])
+        medians = {mode: round(statistics.median(samples[mode][name]), 1) for mode in MODES}
+        none, metrics, full = medians.values()
         out[name] = {
-            "with_triggers_us": round(with_t, 1),
-            "without_triggers_us": round(without, 1),
-            "added_us": round(with_t - without, 1),
-            "samples": len(on[name]),
+            "median_us": medians,
+            "lead_metrics_added_us": round(metrics - none, 1),
+            "lead_rollup_added_us": round(full - metrics, 1),
+            "samples_per_mode": len(samples["lead_metrics only"][name]),
         }
-        print(f"  {name:42} {with_t:8.1f} µs with, {without:8.1f} µs without "
-              f"(+{with_t - without:.1f} µs)")  # fmt: skip
+        print(f"  {name:42} {none:8.1f} µs bare, +{metrics - none:.1f} lead_metrics, "
+              f"+{full - metrics:.1f} lead_rollup")  # fmt: skip
     return out
 
 
@@ -202,7 +214,10 @@ async def reference(dsn: str) -> dict[str, Any]:
 async def sizes(dsn: str) -> dict[str, Any]:
     conn = await asyncpg.connect(dsn)
     sql = "SELECT pg_size_pretty(pg_total_relation_size($1::regclass))"
-    out = {t: await conn.fetchval(sql, t) for t in ("leads", "lead_metrics", "appointments")}
+    out = {
+        t: await conn.fetchval(sql, t)
+        for t in ("leads", "lead_metrics", "lead_rollup", "appointments")
+    }
     await conn.close()
     return out
 
