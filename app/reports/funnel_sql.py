@@ -7,8 +7,8 @@ Counts are sums of the period's rollup rows. Two corrections and the percentiles
   wanted rank's bucket and its index inside it, and one pass over the period's leads reads only
   the values in those buckets; `percentile_cont`'s interpolation is then applied to them.
 
-So a report reads a few hundred rollup rows and one filtered scan of the period's leads,
-whose aggregation touches only the leads the corrections and ranks need.
+So a report reads a few hundred rollup rows and scans the period's leads once, keeping only
+the few percent the corrections and ranks need (a stored bucket number is all it tests).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from app.reports.period import (
     Dimension,
 )
 
-# In this module a NULL group key is chr(1) and the total's key chr(2), so every join and
-# partition compares plain non-NULL text. No real key starts with either control character.
+# A NULL group key is chr(1) here and the total's key chr(2) (time buckets: -1 and 0), so
+# every join and partition compares non-NULL values. No real key is either control character.
 NULL_KEY, TOTAL_KEY = "chr(1)", "chr(2)"
 
 # The lead_metrics expression a dimension groups by, as text like the rollup's `key`.
