@@ -101,15 +101,16 @@ def funnel_sql(dimension: Dimension | None) -> str:
         FROM r GROUP BY GROUPING SETS ((k), ())
     ),
     hist AS (
-        SELECT coalesce(k, {total_key}) AS k, u.metric, u.bucket, sum(u.n)::bigint AS n
-        FROM r CROSS JOIN LATERAL (
-            SELECT 'a' AS metric, i AS bucket, r.attempt_hist[i] AS n
-            FROM generate_subscripts(r.attempt_hist, 1) i
-            UNION ALL
-            SELECT 'c', i, r.connect_hist[i] FROM generate_subscripts(r.connect_hist, 1) i
-        ) u
-        WHERE u.n <> 0
-        GROUP BY GROUPING SETS ((k, u.metric, u.bucket), (u.metric, u.bucket))
+        -- Histogram arrays start at bucket 0 and only grow upwards, so bucket = ordinality - 1
+        SELECT coalesce(k, {total_key}) AS k, v.metric, v.bucket, sum(v.n)::bigint AS n
+        FROM (
+            SELECT r.k, u.i - 1 AS bucket, sum(u.a) AS a, sum(u.c) AS c
+            FROM r, unnest(r.attempt_hist, r.connect_hist) WITH ORDINALITY u(a, c, i)
+            GROUP BY r.k, u.i
+        ) h
+        CROSS JOIN LATERAL (VALUES ('a', h.bucket, h.a), ('c', h.bucket, h.c)) v(metric, bucket, n)
+        WHERE v.n <> 0
+        GROUP BY GROUPING SETS ((k, v.metric, v.bucket), (v.metric, v.bucket))
     ),
     cum AS (
         SELECT k, metric, bucket, n,
