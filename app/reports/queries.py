@@ -77,6 +77,8 @@ async def fetch(session: AsyncSession, sql: str, params: dict[str, Any]) -> list
     # expressions cost more (~150 ms) than it saved in every report measured.
     await session.execute(text("SET LOCAL work_mem = '64MB'"))
     await session.execute(text("SET LOCAL jit = off"))
+    # The rollup trigger is deferred to commit; changes this transaction made are applied now.
+    await session.execute(text("SET CONSTRAINTS lead_rollup_metrics IMMEDIATE"))
     result = await session.execute(text(sql), params)
     return [dict(r) for r in result.mappings()]
 

@@ -198,6 +198,9 @@ END $$
     # a time zone change, and the tests' check that the deltas add up.
     f"""
 CREATE FUNCTION lead_rollup_rebuild(org uuid) RETURNS void LANGUAGE sql AS $$
+    -- Changes still waiting for commit would be added again on top of the rebuild.
+    SET CONSTRAINTS lead_rollup_metrics IMMEDIATE;
+    SET CONSTRAINTS lead_rollup_metrics DEFERRED;
     DELETE FROM lead_rollup WHERE organization_id = org;
     INSERT INTO lead_rollup (organization_id, dim, day, key, {NAMES}, attempt_hist, connect_hist)
     SELECT m.organization_id, g.dim, (m.received_at AT TIME ZONE o.time_zone)::date, g.key,
@@ -219,7 +222,15 @@ END $$
 )
 
 TRIGGERS = (
-    """CREATE TRIGGER lead_rollup_metrics AFTER INSERT OR UPDATE OR DELETE ON lead_metrics
+    # Deferred to commit: the rollup rows of a day are shared by every lead of that day, and
+    # their row locks are held from the upsert to the end of the transaction. Applied at
+    # commit, concurrent intakes queue on them for the commit alone, not for the rest of
+    # their request. Deltas of several changes to one lead still add up (each event carries
+    # its own OLD and NEW). A reader in the same transaction runs
+    # `SET CONSTRAINTS lead_rollup_metrics IMMEDIATE` first (app/reports/queries.py).
+    """CREATE CONSTRAINT TRIGGER lead_rollup_metrics
+    AFTER INSERT OR UPDATE OR DELETE ON lead_metrics
+    DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW EXECUTE FUNCTION lead_rollup_from_metrics()""",
     """CREATE TRIGGER lead_rollup_time_zone AFTER UPDATE OF time_zone ON organizations
     FOR EACH ROW WHEN (OLD.time_zone IS DISTINCT FROM NEW.time_zone)

@@ -129,6 +129,7 @@ ROLLUP_ROWS = """
 
 
 async def _rollup(session: AsyncSession, org: Org) -> list[tuple[Any, ...]]:
+    await session.execute(text("SET CONSTRAINTS lead_rollup_metrics IMMEDIATE"))
     rows = (await session.execute(text(ROLLUP_ROWS), {"org": org.id})).all()
     # A grouping whose leads all moved away stays as a row of zeros.
     for row in rows:
