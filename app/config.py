@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     )
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
+    intake_concurrency: int = Field(
+        default=4,
+        ge=0,
+        description="Intake requests a process works on at once (the rest wait their turn); "
+        "0: no limit.",
+    )
     secret_key: str = Field(
         default=PLACEHOLDER,
         description="Keys the hashes of API keys and of phone numbers and emails (lookups).",

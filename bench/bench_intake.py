@@ -371,10 +371,15 @@ def main() -> None:
     ap.add_argument("--seed-leads", type=int, default=0)
     ap.add_argument("--database-url")
     ap.add_argument("--only-intake", action="store_true", help="skip the floor scenarios")
+    ap.add_argument(
+        "--intake-concurrency", type=int, help="LEAD_ROUTER_INTAKE_CONCURRENCY for the server"
+    )
     args = ap.parse_args()
 
     url, embedded = database(args)
     env = env_for(url)
+    if args.intake_concurrency is not None:
+        env["LEAD_ROUTER_INTAKE_CONCURRENCY"] = str(args.intake_concurrency)
     key = seed_demo(env)
     if args.seed_leads:
         asyncio.run(seed_leads(url, args.seed_leads))
@@ -434,7 +439,10 @@ def main() -> None:
             f"{r['scenario']:32} {r['rps']:>9} {r['p50_ms']:>8} {r['p95_ms']:>8} "
             f"{r['p99_ms']:>8} {ratio:>9}  {r['statuses']}"
         )
-    out = RESULTS / (f"intake-{args.seed_leads}.json" if args.seed_leads else "intake.json")
+    name = "intake" + (f"-{args.seed_leads}" if args.seed_leads else "")
+    if args.intake_concurrency is not None:
+        name += f"-c{args.intake_concurrency}"
+    out = RESULTS / f"{name}.json"
     out.write_text(
         json.dumps(
             {

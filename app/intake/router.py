@@ -26,6 +26,7 @@ from app.intake.schemas import (
     SourceOut,
     SourcePatch,
 )
+from app.intake.slots import IntakeSlot
 from app.ratelimit import webhook_limiter
 from app.tenancy import get_owned, scoped
 
@@ -40,6 +41,7 @@ def _answer(answer: intake_service.Answer) -> JSONResponse:
 @router.post("/v1/leads", status_code=status.HTTP_201_CREATED)
 async def create_lead(
     request: Request,
+    _slot: IntakeSlot,
     caller: LeadsWriter,
     session: SessionDep,
     idempotency_key: Annotated[str | None, Header()] = None,
@@ -179,7 +181,9 @@ def _raw(request: Request, body: bytes) -> RawDelivery:
 
 
 @router.post("/v1/webhooks/{source_id}", tags=["webhooks"])
-async def receive_webhook(source_id: str, request: Request, session: SessionDep) -> JSONResponse:
+async def receive_webhook(
+    source_id: str, request: Request, _slot: IntakeSlot, session: SessionDep
+) -> JSONResponse:
     """The URL given to a sender. Authenticated by the sender's own scheme (see the source
     kind); the raw delivery is stored before it is parsed, and a redelivery answers like the
     first. Unauthenticated deliveries get 401 and store nothing."""
