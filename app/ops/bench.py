@@ -8,7 +8,6 @@ least a lead endpoint must do (validate the JSON and INSERT one row with asyncpg
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import uuid
 
@@ -28,6 +27,14 @@ _pool_lock = asyncio.Lock()
 FLOOR_TABLE = "CREATE TABLE IF NOT EXISTS bench_floor (id uuid PRIMARY KEY, body jsonb NOT NULL)"
 
 
+async def ensure_floor_table(conn: asyncpg.Connection) -> None:
+    # The other server process may be creating it at the same moment, and IF NOT EXISTS does
+    # not make concurrent creations safe (a duplicate pg_type row): they take turns.
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('bench_floor'))")
+        await conn.execute(FLOOR_TABLE)
+
+
 async def _get_pool() -> asyncpg.Pool:
     global _pool
     async with _pool_lock:
@@ -38,9 +45,7 @@ async def _get_pool() -> asyncpg.Pool:
                 url.render_as_string(hide_password=False), min_size=2, max_size=10
             )
             async with pool.acquire() as conn:
-                # The other server process may be creating it at the same moment.
-                with contextlib.suppress(asyncpg.UniqueViolationError):
-                    await conn.execute(FLOOR_TABLE)
+                await ensure_floor_table(conn)
             _pool = pool
     return _pool
 
