@@ -79,6 +79,24 @@ def _on(row: str, expr: str) -> str:
     return re.sub(r"\bm\.", f"{row}.", expr)
 
 
+# What places a lead in its rollup rows, and what it adds to them.
+GROUPING_FIELDS = [
+    f"m.{c}"
+    for c in (
+        "is_test", "received_at", "source", "campaign", "service_code", "location_id",
+        "team_id", "member_id", "urgency", "score_band",
+    )
+]  # fmt: skip
+FACTS = ["m.attempt_bucket", "m.connect_bucket", *ADDS[1:]]
+
+
+def _same(old: str, new: str, exprs: list[str]) -> str:
+    """SQL: the expressions are equal (NULLs alike) for the two row variables."""
+    left = ", ".join(_on(old, e) for e in exprs)
+    right = ", ".join(_on(new, e) for e in exprs)
+    return f"(ROW({left}) IS NOT DISTINCT FROM ROW({right}))"
+
+
 FUNCTIONS = (
     # Bucket b holds delays in [2^((b-1)/8), 2^(b/8)) seconds, ~9 % wide; 0 holds under 1 s.
     # Fine buckets keep the exact pass for a percentile to a few hundredths of the leads.
@@ -150,38 +168,31 @@ BEGIN
     FROM (SELECT n.*) m CROSS JOIN LATERAL {GROUPINGS}
     ON CONFLICT (organization_id, dim, day, key) DO UPDATE SET
         {", ".join(f"{n} = r.{n} + EXCLUDED.{n}" for n, _ in COUNTERS)},
-        attempt_hist = lead_hist_add(
-            lead_hist_add(r.attempt_hist, o.attempt_bucket, -1), n.attempt_bucket, 1),
-        connect_hist = lead_hist_add(
-            lead_hist_add(r.connect_hist, o.connect_bucket, -1), n.connect_bucket, 1);
+        attempt_hist = CASE WHEN o.attempt_bucket IS NOT DISTINCT FROM n.attempt_bucket
+            THEN r.attempt_hist ELSE lead_hist_add(
+                lead_hist_add(r.attempt_hist, o.attempt_bucket, -1), n.attempt_bucket, 1) END,
+        connect_hist = CASE WHEN o.connect_bucket IS NOT DISTINCT FROM n.connect_bucket
+            THEN r.connect_hist ELSE lead_hist_add(
+                lead_hist_add(r.connect_hist, o.connect_bucket, -1), n.connect_bucket, 1) END;
 END $$
 """,  # noqa: S608
-    # The facts a lead contributes, to skip updates that change none of them (most do not).
-    # The first ten place it in its groupings.
     f"""
-CREATE FUNCTION lead_rollup_facts(m lead_metrics) RETURNS text[]
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT ARRAY[m.is_test::text, m.received_at::text, m.source, m.campaign, m.service_code,
-                 m.location_id::text, m.team_id::text, m.member_id::text, m.urgency,
-                 m.score_band, m.attempt_bucket::text, m.connect_bucket::text,
-                 {", ".join(f"({add})::text" for add in ADDS[1:])}]
-$$
-""",
-    """
 CREATE FUNCTION lead_rollup_from_metrics() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     tz text;
 BEGIN
+    -- Most updates change nothing the rollup counts; one that keeps the lead in its groupings
+    -- is one upsert of the differences instead of a removal and an addition.
+    IF TG_OP = 'UPDATE' AND {_same("OLD", "NEW", GROUPING_FIELDS)}
+       AND {_same("OLD", "NEW", FACTS)} THEN
+        RETURN NULL;
+    END IF;
     SELECT time_zone INTO tz FROM organizations
     WHERE id = CASE WHEN TG_OP = 'DELETE' THEN OLD.organization_id ELSE NEW.organization_id END;
     IF tz IS NULL THEN
         RETURN NULL;  -- the organisation itself is being deleted; its rollup goes with it
     END IF;
-    IF TG_OP = 'UPDATE' AND lead_rollup_facts(OLD) IS NOT DISTINCT FROM lead_rollup_facts(NEW) THEN
-        RETURN NULL;
-    END IF;
-    IF TG_OP = 'UPDATE'
-       AND (lead_rollup_facts(OLD))[1:10] IS NOT DISTINCT FROM (lead_rollup_facts(NEW))[1:10] THEN
+    IF TG_OP = 'UPDATE' AND {_same("OLD", "NEW", GROUPING_FIELDS)} THEN
         PERFORM lead_rollup_change(OLD, NEW, tz);
         RETURN NULL;
     END IF;
@@ -193,7 +204,7 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$
-""",
+""",  # noqa: S608
     # Recomputes an organisation's rollup from lead_metrics: the backfill, the repair after
     # a time zone change, and the tests' check that the deltas add up.
     f"""
@@ -306,7 +317,6 @@ def downgrade() -> None:
         "lead_rollup_time_zone()",
         "lead_rollup_rebuild(uuid)",
         "lead_rollup_from_metrics()",
-        "lead_rollup_facts(lead_metrics)",
         "lead_rollup_change(lead_metrics, lead_metrics, text)",
         "lead_rollup_apply(lead_metrics, text, int)",
     ):
