@@ -12,6 +12,7 @@ import json
 import uuid
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
@@ -27,7 +28,7 @@ _pool_lock = asyncio.Lock()
 FLOOR_TABLE = "CREATE TABLE IF NOT EXISTS bench_floor (id uuid PRIMARY KEY, body jsonb NOT NULL)"
 
 
-async def ensure_floor_table(conn: asyncpg.Connection) -> None:
+async def ensure_floor_table(conn: asyncpg.Connection | PoolConnectionProxy) -> None:
     # The other server process may be creating it at the same moment, and IF NOT EXISTS does
     # not make concurrent creations safe (a duplicate pg_type row): they take turns.
     async with conn.transaction():
