@@ -25,7 +25,8 @@ from app.routing.strategies import MemberState, MemberStatus, RotationState, Str
 from app.routing.teams import list_members, list_teams, team_hours
 
 
-def member_state(member: Member, load: tuple[int, int] = (0, 0)) -> MemberState:
+def member_state(member: Member) -> MemberState:
+    """A member without live state: loads are filled in per lead (`with_live_state`)."""
     return MemberState(
         member_id=str(member.id),
         name=member.display_name,
@@ -34,18 +35,13 @@ def member_state(member: Member, load: tuple[int, int] = (0, 0)) -> MemberState:
         languages=frozenset(member.languages),
         weight=member.weight,
         daily_cap=member.daily_cap,
-        open_leads=load[0],
-        assigned_today=load[1],
+        open_leads=0,
+        assigned_today=0,
     )
 
 
-def team_state(
-    team: Team,
-    members: Sequence[Member],
-    rotation: RotationState | None = None,
-    loads: Mapping[uuid.UUID, tuple[int, int]] | None = None,
-) -> TeamState:
-    loads = loads or {}
+def team_state(team: Team, members: Sequence[Member]) -> TeamState:
+    """A team without live state: rotation and loads are filled in per lead."""
     return TeamState(
         team_id=str(team.id),
         name=team.name,
@@ -56,10 +52,8 @@ def team_state(
         overflow_team_id=str(team.overflow_team_id) if team.overflow_team_id else None,
         sla_minutes={str(k): int(v) for k, v in team.sla_minutes.items()},
         is_urgent_team=team.is_urgent_team,
-        members=tuple(
-            member_state(m, loads.get(m.id, (0, 0))) for m in members if m.team_id == team.id
-        ),
-        rotation=rotation or RotationState(),
+        members=tuple(member_state(m) for m in members if m.team_id == team.id),
+        rotation=RotationState(),
     )
 
 
