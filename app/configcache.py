@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, UOWTransaction
+
+from app.lru import LRU
 
 T = TypeVar("T")
 
@@ -34,8 +35,7 @@ CONFIG_TABLES = frozenset(
 VERSION_SQL = "(SELECT config_version FROM organizations WHERE id = :config_org)"
 
 _INFO_KEY = "config_version"
-_MAX_ENTRIES = 4096
-_cache: OrderedDict[tuple[uuid.UUID, str], tuple[int, Any]] = OrderedDict()
+_cache: LRU[tuple[uuid.UUID, str], tuple[int, Any]] = LRU(4096)
 
 
 def remember(session: AsyncSession, org_id: uuid.UUID, version: int | None) -> None:
@@ -71,13 +71,10 @@ async def cached(
     key = (org_id, kind)
     hit = _cache.get(key)
     if hit is not None and hit[0] == current:
-        _cache.move_to_end(key)
         value: T = hit[1]
         return value
     value = await load()
-    _cache[key] = (current, value)
-    while len(_cache) > _MAX_ENTRIES:
-        _cache.popitem(last=False)
+    _cache.put(key, (current, value))
     return value
 
 

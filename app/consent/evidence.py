@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
-from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
@@ -37,10 +36,10 @@ from app.intake.canonical import CanonicalLead
 from app.intake.models import Source
 from app.intake.source_settings import FormConsent
 from app.leads.models import Lead
+from app.lru import LRU
 from app.tenancy import get_owned, scoped
 
-_known_disclosures: OrderedDict[tuple[uuid.UUID, str], uuid.UUID] = OrderedDict()
-_MAX_KNOWN_DISCLOSURES = 4096
+_known_disclosures: LRU[tuple[uuid.UUID, str], uuid.UUID] = LRU(4096)
 _OWN_DISCLOSURES = "consent_disclosures_inserted"
 
 
@@ -84,7 +83,6 @@ async def disclosure_id(
     key = (org_id, digest)
     known = _known_disclosures.get(key)
     if known is not None:
-        _known_disclosures.move_to_end(key)
         return known
     own: set[str] = session.info.setdefault(_OWN_DISCLOSURES, set())
     found = await _disclosure_by_hash(session, org_id, digest)
@@ -92,9 +90,7 @@ async def disclosure_id(
         own.add(digest)
         found = await _insert_disclosure(session, org_id, text, digest, source_id, form_id, version)
     elif digest not in own:
-        _known_disclosures[key] = found.id
-        while len(_known_disclosures) > _MAX_KNOWN_DISCLOSURES:
-            _known_disclosures.popitem(last=False)
+        _known_disclosures.put(key, found.id)
     return found.id
 
 
