@@ -33,7 +33,7 @@ depends_on = None
 
 # Counter columns and, per lead (`m` a lead_metrics row), what the lead adds to each.
 COUNTERS: tuple[tuple[str, str], ...] = (
-    ("leads", "1"),
+    ("leads", "(m.lead_id IS NOT NULL)::int"),  # 0 for the absent side of a delta
     ("resubmissions", "m.resubmission_count"),
     ("qualified", "(m.qualified IS TRUE)::int"),
     ("emergencies", "m.emergency::int"),
@@ -127,45 +127,29 @@ CREATE AGGREGATE lead_hist_agg(int) (
     SFUNC = lead_hist_inc, STYPE = int[], INITCOND = '[0:0]={0}'
 )
 """,
-    # Adds (sign 1) or removes (sign -1) one lead's contribution under each grouping.
+    # Adds `n`'s contribution and removes `o`'s under each grouping; either may be NULL (an
+    # insert, a delete), and when both are given they share their groupings.
     f"""
-CREATE FUNCTION lead_rollup_apply(m lead_metrics, tz text, sign int) RETURNS void
+CREATE FUNCTION lead_rollup_delta(o lead_metrics, n lead_metrics, tz text) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
-    ab int := m.attempt_bucket;
-    cb int := m.connect_bucket;
+    placed lead_metrics;  -- the row whose groupings take the delta
 BEGIN
-    IF m.is_test THEN
-        RETURN;
+    IF n.lead_id IS NULL THEN
+        placed := o;
+    ELSE
+        placed := n;
     END IF;
-    INSERT INTO lead_rollup AS r (organization_id, dim, day, key, {NAMES},
-                                  attempt_hist, connect_hist)
-    SELECT m.organization_id, g.dim, (m.received_at AT TIME ZONE tz)::date, g.key,
-           {", ".join(f"sign * {add}" for add in ADDS)},
-           lead_hist_add({EMPTY_HIST}, ab, sign), lead_hist_add({EMPTY_HIST}, cb, sign)
-    FROM {GROUPINGS}
-    ON CONFLICT (organization_id, dim, day, key) DO UPDATE SET
-        {", ".join(f"{n} = r.{n} + EXCLUDED.{n}" for n, _ in COUNTERS)},
-        attempt_hist = lead_hist_add(r.attempt_hist, ab, sign),
-        connect_hist = lead_hist_add(r.connect_hist, cb, sign);
-END $$
-""",  # noqa: S608 - built from the constants above
-    # An update that keeps the lead in the same groupings (most: an attempt, a booking) is
-    # one upsert of the differences instead of a removal and an addition.
-    f"""
-CREATE FUNCTION lead_rollup_change(o lead_metrics, n lead_metrics, tz text) RETURNS void
-LANGUAGE plpgsql AS $$
-BEGIN
-    IF n.is_test THEN
+    IF placed.is_test THEN
         RETURN;
     END IF;
     INSERT INTO lead_rollup AS r (organization_id, dim, day, key, {NAMES},
                                   attempt_hist, connect_hist)
     SELECT m.organization_id, g.dim, (m.received_at AT TIME ZONE tz)::date, g.key,
            {", ".join(f"{_on('n', add)} - {_on('o', add)}" for add in ADDS)},
-           lead_hist_add(lead_hist_add({EMPTY_HIST}, o.attempt_bucket, -1), m.attempt_bucket, 1),
-           lead_hist_add(lead_hist_add({EMPTY_HIST}, o.connect_bucket, -1), m.connect_bucket, 1)
-    FROM (SELECT n.*) m CROSS JOIN LATERAL {GROUPINGS}
+           lead_hist_add(lead_hist_add({EMPTY_HIST}, o.attempt_bucket, -1), n.attempt_bucket, 1),
+           lead_hist_add(lead_hist_add({EMPTY_HIST}, o.connect_bucket, -1), n.connect_bucket, 1)
+    FROM (SELECT placed.*) m CROSS JOIN LATERAL {GROUPINGS}
     ON CONFLICT (organization_id, dim, day, key) DO UPDATE SET
         {", ".join(f"{n} = r.{n} + EXCLUDED.{n}" for n, _ in COUNTERS)},
         attempt_hist = CASE WHEN o.attempt_bucket IS NOT DISTINCT FROM n.attempt_bucket
@@ -175,7 +159,7 @@ BEGIN
             THEN r.connect_hist ELSE lead_hist_add(
                 lead_hist_add(r.connect_hist, o.connect_bucket, -1), n.connect_bucket, 1) END;
 END $$
-""",  # noqa: S608
+""",  # noqa: S608 - built from the constants above
     f"""
 CREATE FUNCTION lead_rollup_from_metrics() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -193,14 +177,14 @@ BEGIN
         RETURN NULL;  -- the organisation itself is being deleted; its rollup goes with it
     END IF;
     IF TG_OP = 'UPDATE' AND {_same("OLD", "NEW", GROUPING_FIELDS)} THEN
-        PERFORM lead_rollup_change(OLD, NEW, tz);
+        PERFORM lead_rollup_delta(OLD, NEW, tz);
         RETURN NULL;
     END IF;
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        PERFORM lead_rollup_apply(OLD, tz, -1);
+        PERFORM lead_rollup_delta(OLD, NULL, tz);
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        PERFORM lead_rollup_apply(NEW, tz, 1);
+        PERFORM lead_rollup_delta(NULL, NEW, tz);
     END IF;
     RETURN NULL;
 END $$
@@ -317,8 +301,7 @@ def downgrade() -> None:
         "lead_rollup_time_zone()",
         "lead_rollup_rebuild(uuid)",
         "lead_rollup_from_metrics()",
-        "lead_rollup_change(lead_metrics, lead_metrics, text)",
-        "lead_rollup_apply(lead_metrics, text, int)",
+        "lead_rollup_delta(lead_metrics, lead_metrics, text)",
     ):
         op.execute(f"DROP FUNCTION IF EXISTS {signature}")
     op.execute("DROP AGGREGATE IF EXISTS lead_hist_agg(int)")
