@@ -73,10 +73,11 @@ async def currency(session: AsyncSession, period: Period) -> str | None:
 
 async def fetch(session: AsyncSession, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     # Sorting for the percentiles of a year of leads needs more than the default 4 MB to stay
-    # in memory; LOCAL ends with this request's transaction. JIT compiling a report's many
+    # in memory; set_config(..., true) ends with this transaction. JIT compiling a report's many
     # expressions cost more (~150 ms) than it saved in every report measured.
-    await session.execute(text("SET LOCAL work_mem = '64MB'"))
-    await session.execute(text("SET LOCAL jit = off"))
+    await session.execute(
+        text("SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true)")
+    )
     # The rollup trigger is deferred to commit; changes this transaction made are applied now.
     await session.execute(text("SET CONSTRAINTS lead_rollup_metrics IMMEDIATE"))
     result = await session.execute(text(sql), params)
