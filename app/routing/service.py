@@ -15,9 +15,25 @@ import uuid
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, func, literal, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    Select,
+    String,
+    all_,
+    any_,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.intake.models import Source
@@ -76,6 +92,59 @@ def facts_for(lead: Lead, source_kind: str | None, sticky: str | None = None) ->
     )
 
 
+def _open() -> ColumnElement[bool]:
+    return Lead.status != all_(bindparam("closed", list(CLOSED_STATUSES), type_=ARRAY(String)))
+
+
+@cache
+def _loads_stmt(with_members: bool, by_phone: bool, by_email: bool) -> Executable:
+    """The member-loads statement, built once per shape: its parameters are bound, so a
+    decision pays neither statement construction nor cache-key generation (about 0.6 ms,
+    inside the rotation lock)."""
+    parts: list[Select[Any, int, int, bool]] = []
+    if with_members:
+        is_open, today = _open(), Lead.routed_at >= bindparam("since")
+        members = bindparam("members", type_=ARRAY(PG_UUID(as_uuid=True)))
+        parts.append(
+            select(
+                Lead.member_id,
+                func.count().filter(is_open),
+                func.count().filter(today),
+                literal(False),
+            )
+            .where(
+                Lead.organization_id == bindparam("org"),
+                Lead.member_id == any_(members),
+                or_(is_open, today),
+            )
+            .group_by(Lead.member_id)
+        )
+    same_person = [
+        cond
+        for wanted, cond in (
+            (by_phone, Lead.phone_hash == bindparam("phone")),
+            (by_email, Lead.email_hash == bindparam("email")),
+        )
+        if wanted
+    ]
+    if same_person:
+        # The member who handled this person's earlier lead: a returning person goes back.
+        found = (
+            select(Lead.member_id)
+            .where(
+                Lead.organization_id == bindparam("org"),
+                Lead.id != bindparam("lead"),
+                Lead.member_id.is_not(None),
+                or_(*same_person),
+            )
+            .order_by(Lead.received_at.desc())
+            .limit(1)
+            .subquery()
+        )
+        parts.append(select(found.c.member_id, literal(0), literal(0), literal(True)))
+    return parts[0] if len(parts) == 1 else union_all(*parts)
+
+
 async def member_loads(
     session: AsyncSession,
     org_id: uuid.UUID,
@@ -85,34 +154,17 @@ async def member_loads(
 ) -> tuple[dict[str, tuple[int, int]], str | None]:
     """(open leads, routed since `since`) per member, from the two partial indexes on leads,
     and the member of `previous_of`'s person's latest earlier lead, in the same round trip."""
-    previous = _previous_member_stmt(previous_of) if previous_of is not None else None
-    parts: list[Select[Any, int, int, bool]] = []
-    if member_ids:
-        is_open = Lead.status.notin_(CLOSED_STATUSES)
-        today = Lead.routed_at >= since
-        parts.append(
-            select(
-                Lead.member_id,
-                func.count().filter(is_open),
-                func.count().filter(today),
-                literal(False),
-            )
-            .where(
-                Lead.organization_id == org_id,
-                Lead.member_id.in_(member_ids),
-                or_(is_open, today),
-            )
-            .group_by(Lead.member_id)
-        )
-    if previous is not None:
-        found = previous.subquery()
-        parts.append(select(found.c.member_id, literal(0), literal(0), literal(True)))
-    if not parts:
+    phone = previous_of.phone_hash if previous_of is not None else None
+    email = previous_of.email_hash if previous_of is not None else None
+    if not member_ids and not phone and not email:
         return {}, None
-    stmt = parts[0] if len(parts) == 1 else union_all(*parts)
+    stmt = _loads_stmt(bool(member_ids), bool(phone), bool(email))
+    lead_id = previous_of.id if previous_of is not None else None
+    params = {"org": org_id, "members": member_ids, "since": since, "phone": phone,
+              "email": email, "lead": lead_id}  # fmt: skip
     loads: dict[str, tuple[int, int]] = {}
     sticky = None
-    for member_id, open_leads, today_count, is_previous in (await session.execute(stmt)).all():
+    for member_id, open_leads, today_count, is_previous in await session.execute(stmt, params):
         if member_id is None:
             continue
         if is_previous:
@@ -122,21 +174,27 @@ async def member_loads(
     return loads, sticky
 
 
+# Locked in team id order, so two requests never wait on each other in a cycle; the state
+# read must be the locked row's, not a copy already in the session.
+_LOCK_ROTATIONS = (
+    select(TeamRotation)
+    .where(
+        TeamRotation.organization_id == bindparam("org"),
+        TeamRotation.team_id == any_(bindparam("teams", type_=ARRAY(PG_UUID(as_uuid=True)))),
+    )
+    .order_by(TeamRotation.team_id)
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+
+
 async def _lock_rotations(
     session: AsyncSession, org_id: uuid.UUID, team_ids: Sequence[str]
 ) -> dict[str, TeamRotation]:
-    stmt = (
-        select(TeamRotation)
-        .where(
-            TeamRotation.organization_id == org_id,
-            TeamRotation.team_id.in_([uuid.UUID(t) for t in team_ids]),
-        )
-        .order_by(TeamRotation.team_id)
-        .with_for_update()
-        # The state read must be the locked row's, not a copy already in the session.
-        .execution_options(populate_existing=True)
+    rows = await session.execute(
+        _LOCK_ROTATIONS, {"org": org_id, "teams": [uuid.UUID(t) for t in team_ids]}
     )
-    return {str(r.team_id): r for r in (await session.execute(stmt)).scalars()}
+    return {str(r.team_id): r for r in rows.scalars()}
 
 
 async def decide(
@@ -249,31 +307,6 @@ def answer(lead: Lead) -> dict[str, Any]:
         "callback_at": lead.callback_at.isoformat() if lead.callback_at else None,
         "sla_due_at": lead.sla_due_at.isoformat() if lead.sla_due_at else None,
     }
-
-
-def _previous_member_stmt(lead: Lead) -> Select[uuid.UUID | None] | None:
-    """The member who handled this person's earlier lead: a returning person goes back."""
-    same_person = [
-        c
-        for c in (
-            Lead.phone_hash == lead.phone_hash if lead.phone_hash else None,
-            Lead.email_hash == lead.email_hash if lead.email_hash else None,
-        )
-        if c is not None
-    ]
-    if not same_person:
-        return None
-    return (
-        select(Lead.member_id)
-        .where(
-            Lead.organization_id == lead.organization_id,
-            Lead.id != lead.id,
-            Lead.member_id.is_not(None),
-            or_(*same_person),
-        )
-        .order_by(Lead.received_at.desc())
-        .limit(1)
-    )
 
 
 def _unrouted(lead: Lead, note: str) -> dict[str, Any]:
