@@ -11,9 +11,11 @@ import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, text
+from sqlalchemy import Select, String, and_, any_, bindparam, insert, or_, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -191,19 +193,32 @@ def summary(current: dict[str, dict[str, ConsentEvent]], dnc: Sequence[str]) -> 
 # --- suppression ---------------------------------------------------------------------------
 
 
+@cache
+def _suppressions_stmt(kinds: tuple[str, ...]) -> Select[Suppression]:
+    """Built once per set of kinds, with bound arrays: intake pays no statement construction."""
+    hashes = ARRAY(String)
+    return select(Suppression).where(
+        Suppression.organization_id == bindparam("org"),
+        or_(
+            *(
+                and_(
+                    Suppression.kind == kind,
+                    Suppression.value_hash == any_(bindparam(kind, type_=hashes)),
+                )
+                for kind in kinds
+            )
+        ),
+    )
+
+
 async def suppressed_channels(
     session: AsyncSession, org_id: uuid.UUID, hashes: dict[str, list[str]]
 ) -> frozenset[str]:
-    conds = [
-        and_(Suppression.kind == kind, Suppression.value_hash.in_(values))
-        for kind, values in hashes.items()
-        if values
-    ]
-    if not conds:
+    wanted = {kind: values for kind, values in sorted(hashes.items()) if values}
+    if not wanted:
         return frozenset()
-    stmt = scoped(Suppression, org_id).where(or_(*conds))
-    rows = (await session.execute(stmt)).scalars()
-    return frozenset(c for row in rows for c in row.channels)
+    rows = await session.execute(_suppressions_stmt(tuple(wanted)), {"org": org_id, **wanted})
+    return frozenset(c for row in rows.scalars() for c in row.channels)
 
 
 def mark_do_not_contact(lead: Lead, channels: Iterable[str]) -> None:

@@ -9,9 +9,10 @@ import datetime as dt
 import json
 import uuid
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
-from sqlalchemy import or_, select, text
+from sqlalchemy import Select, bindparam, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import configcache
@@ -106,26 +107,23 @@ async def _lock_identity(session: AsyncSession, org_id: uuid.UUID, hashes: list[
     configcache.remember(session, org_id, row[0])
 
 
-async def find_duplicate(
-    session: AsyncSession,
-    org_id: uuid.UUID,
-    phone: str | None,
-    email: str | None,
-    since: dt.datetime,
-) -> Lead | None:
-    conds = []
-    if phone:
-        conds.append(Lead.phone_hash == phone)
-    if email:
-        conds.append(Lead.email_hash == email)
-    if not conds:
-        return None
-    stmt = (
+@cache
+def _duplicate_stmt(by_phone: bool, by_email: bool) -> Select[Lead]:
+    """Built once per shape, with bound parameters: intake pays no statement construction."""
+    same_person = [
+        cond
+        for wanted, cond in (
+            (by_phone, Lead.phone_hash == bindparam("phone")),
+            (by_email, Lead.email_hash == bindparam("email")),
+        )
+        if wanted
+    ]
+    return (
         select(Lead)
         .where(
-            Lead.organization_id == org_id,
-            or_(*conds),
-            Lead.received_at >= since,
+            Lead.organization_id == bindparam("org"),
+            or_(*same_person),
+            Lead.received_at >= bindparam("since"),
             Lead.erased_at.is_(None),
             Lead.status != "pending_retrieval",
         )
@@ -133,7 +131,20 @@ async def find_duplicate(
         .limit(1)
         .with_for_update()
     )
-    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def find_duplicate(
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    phone: str | None,
+    email: str | None,
+    since: dt.datetime,
+) -> Lead | None:
+    if not phone and not email:
+        return None
+    stmt = _duplicate_stmt(bool(phone), bool(email))
+    params = {"org": org_id, "phone": phone, "email": email, "since": since}
+    return (await session.execute(stmt, params)).scalar_one_or_none()
 
 
 async def ingest(
