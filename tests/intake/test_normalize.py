@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import zipcodes
 
 from app.intake.canonical import CanonicalLead
 from app.intake.normalize import (
@@ -143,6 +144,28 @@ def test_zip_lookup_is_cached() -> None:
     assert lookup_zip("33101") is first
     assert lookup_zip.cache_info().hits == hits + 1
     assert first is not None and first.state == "FL"
+
+
+@pytest.mark.parametrize(
+    "code", ["33101", "60647", "60647-1234", "00501", "00901", "96799", "99950", "10001"]
+)
+def test_zip_index_answers_as_the_package_scan(code: str) -> None:
+    # The index replaced a scan of the whole table per ZIP; the answers must not change.
+    row = zipcodes.matching(code[:5])[0]
+    info = lookup_zip(code)
+    assert info is not None
+    assert (info.postal_code, info.city, info.state, info.time_zone) == (
+        code[:5],
+        row["city"],
+        row["state"],
+        row["timezone"] or None,
+    )
+    assert (info.latitude, info.longitude) == (float(row["lat"]), float(row["long"]))
+
+
+@pytest.mark.parametrize("code", ["00000", "99999", "6064", "ABCDE"])
+def test_unknown_zip_has_no_lookup(code: str) -> None:
+    assert lookup_zip(code) is None
 
 
 @pytest.mark.parametrize(
