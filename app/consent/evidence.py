@@ -206,13 +206,15 @@ async def capture_intake_consent(
     now: dt.datetime,
     *,
     fresh: bool = False,
+    who: Identity | None = None,
 ) -> dict[str, Any]:
     """Pipeline step: record the submission's consent, apply the suppression list, summarise.
 
     Every submission is recorded, resubmissions included: each is its own evidence. A
-    `fresh` lead (created by this submission) has only the events recorded here.
+    `fresh` lead (created by this submission) has only the events recorded here. `who` is
+    the submission's normalised phone and email when the caller has them already.
     """
-    who = Identity.parse(lead_in.phone, lead_in.email)
+    who = who or Identity.parse(lead_in.phone, lead_in.email)
     found = _intake_spec(lead_in, source, now)
     recorded: list[ConsentEvent] = []
     if found is not None:

@@ -174,6 +174,7 @@ async def ingest(
         duplicate_window = await steps.duplicate_window(session, org_id)
     existing = await find_duplicate(session, org_id, ph, eh, now - duplicate_window)
     channel = lead_in.channel or (source.kind if source else "api")
+    phone, email = norm.phone_e164, norm.email_normalized
     submission = LeadSubmission(
         id=uuid.uuid4(),
         organization_id=org_id,
@@ -195,7 +196,9 @@ async def ingest(
         submission.payload = encrypt_pii(existing.id, _pii(lead_in, norm))
         session.add(submission)
         extra = await steps.after_store(
-            steps.StepContext(session, existing, lead_in, source, now, resubmission=True)
+            steps.StepContext(
+                session, existing, lead_in, source, now, resubmission=True, phone=phone, email=email
+            )
         )
         return IngestResult(existing, resubmission=True, extra=extra)
 
@@ -211,7 +214,15 @@ async def ingest(
     # Not flushed here: after_store writes the lead with its decisions in one INSERT.
     extra = await steps.after_store(
         steps.StepContext(
-            session, lead, lead_in, source, now, resubmission=False, fresh=placeholder is None
+            session,
+            lead,
+            lead_in,
+            source,
+            now,
+            resubmission=False,
+            fresh=placeholder is None,
+            phone=phone,
+            email=email,
         )
     )
     return IngestResult(lead, resubmission=False, extra=extra)

@@ -26,6 +26,10 @@ class StepContext:
     resubmission: bool
     # The lead row was created by this submission: nothing else can have been recorded on it.
     fresh: bool = False
+    # The submission's phone (E.164) and email as normalisation left them, so later steps
+    # need not parse them again.
+    phone: str | None = None
+    email: str | None = None
 
 
 async def duplicate_window(session: AsyncSession, org_id: uuid.UUID) -> dt.timedelta:
@@ -39,6 +43,7 @@ async def after_store(ctx: StepContext) -> dict[str, Any]:
     """Run the decision steps for a stored submission; a resubmission keeps its decisions."""
     # Imported here: app.scoring.service reads leads through app.intake.pipeline.
     from app.consent import evidence as consent_evidence
+    from app.consent.service import Identity
     from app.routing import service as routing_service
     from app.scoring import service as scoring_service
 
@@ -52,7 +57,13 @@ async def after_store(ctx: StepContext) -> dict[str, Any]:
     await ctx.session.flush()
     answer.update(
         await consent_evidence.capture_intake_consent(
-            ctx.session, ctx.lead, ctx.lead_in, ctx.source, ctx.now, fresh=ctx.fresh
+            ctx.session,
+            ctx.lead,
+            ctx.lead_in,
+            ctx.source,
+            ctx.now,
+            fresh=ctx.fresh,
+            who=Identity(ctx.phone, ctx.email),
         )
     )
     await emit_events(ctx)
