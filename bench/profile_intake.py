@@ -48,6 +48,14 @@ def _database() -> tuple[str, Any]:
     return "postgresql+asyncpg" + server.get_uri()[len("postgresql") :], server
 
 
+lock_granted: list[tuple[float, int]] = []
+
+
+def _note_lock(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+    if statement.startswith("SELECT team_rotations.") and "FOR UPDATE" in statement:
+        lock_granted.append((time.perf_counter(), len(statements)))
+
+
 def _split(raw: bytes) -> tuple[str, str, dict[str, str], bytes]:
     head, body = raw.split(b"\r\n\r\n", 1)
     lines = head.decode().split("\r\n")
@@ -76,6 +84,7 @@ async def main(args: argparse.Namespace) -> None:
         "before_cursor_execute",
         lambda conn, cur, stmt, *a: statements.append(stmt),
     )
+    event.listen(db.engine.sync_engine, "after_cursor_execute", _note_lock)
     async with db.sessionmaker() as session:
         info = await demo.seed(session)
         await session.commit()
@@ -97,12 +106,21 @@ async def main(args: argparse.Namespace) -> None:
             profiler.start()
         counts: list[int] = []
         walls: list[float] = []
+        # From the rotation lock's grant to the end of the request, and the statements in it:
+        # every lead of a team passes that section one at a time.
+        locked: list[float] = []
+        after_lock: list[int] = []
         kinds: collections.Counter[str] = collections.Counter()
         for method, path, headers, body in reqs:
             before = len(statements)
+            lock_granted.clear()
             start = time.perf_counter()
             resp = await client.request(method, path, headers=headers, content=body)
-            walls.append((time.perf_counter() - start) * 1000)
+            end = time.perf_counter()
+            walls.append((end - start) * 1000)
+            if lock_granted:
+                locked.append((end - lock_granted[0][0]) * 1000)
+                after_lock.append(len(statements) - lock_granted[0][1])
             assert resp.status_code < 300, resp.text
             counts.append(len(statements) - before)
             for s in statements[before:]:
@@ -115,6 +133,11 @@ async def main(args: argparse.Namespace) -> None:
         f"statements per lead: median {statistics.median(counts)}, mean "
         f"{statistics.mean(counts):.1f}"
     )
+    if locked:
+        print(
+            f"rotation lock held (grant to response): median {statistics.median(locked):.1f} ms "
+            f"over {len(locked)} routed leads, {statistics.median(after_lock)} statements"
+        )
     if args.statements:
         for stmt, n in kinds.most_common():
             print(f"{n / len(reqs):6.2f}  {stmt}")
