@@ -205,16 +205,16 @@ async def capture_intake_consent(
     source: Source | None,
     now: dt.datetime,
     *,
+    who: Identity,
     fresh: bool = False,
-    who: Identity | None = None,
 ) -> dict[str, Any]:
-    """Pipeline step: record the submission's consent, apply the suppression list, summarise.
+    """Pipeline step: record the submission's consent and summarise it (after
+    `apply_suppressions`, whose result the summary includes).
 
     Every submission is recorded, resubmissions included: each is its own evidence. A
     `fresh` lead (created by this submission) has only the events recorded here. `who` is
-    the submission's normalised phone and email when the caller has them already.
+    the submission's normalised phone and email.
     """
-    who = who or Identity.parse(lead_in.phone, lead_in.email)
     found = _intake_spec(lead_in, source, now)
     recorded: list[ConsentEvent] = []
     if found is not None:
@@ -237,14 +237,19 @@ async def capture_intake_consent(
             for c in spec.channels
             for p in spec.purposes
         ]
+    current = current_consent(recorded if fresh else await lead_events(session, lead))
+    return {"consent": summary(current, lead.do_not_contact)}
+
+
+async def apply_suppressions(session: AsyncSession, lead: Lead, who: Identity) -> None:
+    """Pipeline step: mark the channels the suppression list blocks for the lead's or the
+    submission's phone and email. It needs no lead row, so intake runs it before routing,
+    outside the team's rotation lock."""
     hashes = {
         "phone": [h for h in (lead.phone_hash, who.phone_hash) if h],
         "email": [h for h in (lead.email_hash, who.email_hash) if h],
     }
-    blocked = await suppressed_channels(session, lead.organization_id, hashes)
-    mark_do_not_contact(lead, blocked)
-    current = current_consent(recorded if fresh else await lead_events(session, lead))
-    return {"consent": summary(current, lead.do_not_contact)}
+    mark_do_not_contact(lead, await suppressed_channels(session, lead.organization_id, hashes))
 
 
 # --- the read view -------------------------------------------------------------------------

@@ -48,22 +48,20 @@ async def after_store(ctx: StepContext) -> dict[str, Any]:
     from app.scoring import service as scoring_service
 
     answer: dict[str, Any] = {}
+    who = Identity(ctx.phone, ctx.email)
     # A new lead stays pending through scoring and routing, so it is written once, by one
     # INSERT carrying their columns, instead of an INSERT and an UPDATE per step.
     with ctx.session.no_autoflush:
         answer.update(await scoring_service.assess_lead(ctx.session, ctx))
+        # Every statement from routing on runs inside the team's rotation lock, which the
+        # team's leads pass one at a time: what needs no routing goes first.
+        await consent_evidence.apply_suppressions(ctx.session, ctx.lead, who)
         answer.update(await routing_service.route_step(ctx))
     # Consent events and the timeline refer to the lead row.
     await ctx.session.flush()
     answer.update(
         await consent_evidence.capture_intake_consent(
-            ctx.session,
-            ctx.lead,
-            ctx.lead_in,
-            ctx.source,
-            ctx.now,
-            fresh=ctx.fresh,
-            who=Identity(ctx.phone, ctx.email),
+            ctx.session, ctx.lead, ctx.lead_in, ctx.source, ctx.now, who=who, fresh=ctx.fresh
         )
     )
     await emit_events(ctx)
