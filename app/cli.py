@@ -45,9 +45,7 @@ def _with_session(settings: Settings, fn: Callable[..., Awaitable[T]]) -> T:
             async with db.sessionmaker() as session, session.begin():
                 return await fn(session)
         finally:
-            if db.engine is not None:
-                await db.engine.dispose()
-                db.engine = None
+            await db.dispose_engines()
 
     return asyncio.run(run())
 

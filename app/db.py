@@ -96,6 +96,29 @@ class Database:
         self.sessionmaker: async_sessionmaker[AsyncSession] | None = None
         self.embedded: EmbeddedPostgres | None = None
         self.url: str | None = None
+        # Keyed by the engine a session is bound to: an engine is tied to its event loop.
+        self._routing: dict[AsyncEngine, AsyncEngine] = {}
+
+    def routing_engine(self, bind: object) -> AsyncEngine | None:
+        """Where routing runs its short transactions (app.routing.claims) for a session on
+        `bind`: an engine of its own to the same database, so an intake request that holds a
+        connection never waits for a second one from the pool its peers hold. None when
+        `bind` is a single connection (a caller's larger transaction, as in tests): then
+        routing runs inside that transaction."""
+        if not isinstance(bind, AsyncEngine):
+            return None
+        if bind not in self._routing:
+            self._routing[bind] = create_async_engine(
+                bind.url,
+                # Kept open: a connection made per decision would pay asyncpg's type
+                # introspection each time. Connections are opened only as needed.
+                pool_size=8,
+                max_overflow=0,
+                connect_args={
+                    "server_settings": {"jit": "off", "application_name": "lead-router-routing"}
+                },
+            )
+        return self._routing[bind]
 
     def resolve_url(self, settings: Settings) -> str:
         if self.url is None:
@@ -112,11 +135,18 @@ class Database:
             self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         return self.engine
 
-    async def dispose(self) -> None:
+    async def dispose_engines(self) -> None:
+        """Close every pool; the next `connect` (in another event loop, say) starts afresh."""
+        for routing in self._routing.values():
+            await routing.dispose()
+        self._routing.clear()
         if self.engine is not None:
             await self.engine.dispose()
             self.engine = None
             self.sessionmaker = None
+
+    async def dispose(self) -> None:
+        await self.dispose_engines()
         if self.embedded is not None:
             self.embedded.stop()
             self.embedded = None

@@ -131,7 +131,7 @@ async def run(requests: int, url: str) -> list[dict[str, Any]]:
                 assert r.status_code == 201, r.text
                 if n >= WARMUP:
                     samples[column].append(elapsed)
-    await db.engine.dispose()
+    await db.dispose_engines()
     base = statistics.median(samples[COLUMNS[0]])
     return [
         {

@@ -141,7 +141,7 @@ async def main(args: argparse.Namespace) -> None:
     if args.statements:
         for stmt, n in kinds.most_common():
             print(f"{n / len(reqs):6.2f}  {stmt}")
-    await db.engine.dispose()
+    await db.dispose_engines()
     if server is not None:
         server.cleanup()
 

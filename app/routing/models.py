@@ -102,3 +102,16 @@ class TeamRotation(TenantMixin, Base):
     )
     state: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class RoutingClaim(Base):
+    """A member chosen for a lead whose transaction has not committed yet (migration 0011)."""
+
+    __tablename__ = "routing_claims"
+
+    lead_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE")
+    )
+    member_id: Mapped[uuid.UUID]
+    claimed_at: Mapped[dt.datetime]

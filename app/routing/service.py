@@ -1,10 +1,13 @@
 """Routing a stored lead: load teams, lock the rotations involved, decide, persist.
 
 Concurrency: the member choice of a team is serialised by `SELECT … FOR UPDATE` on the
-team's rotation row, held until the request commits. Every team the lead could land on
-(the rule's team and its overflow chain) is locked, in sorted id order so two requests
-never wait on each other in a cycle. Member loads (open leads, assigned today) are read
-after the lock, so a capacity check never sees a count another worker is about to change.
+team's rotation row. Every team the lead could land on (the rule's team and its overflow
+chain) is locked, in sorted id order so two requests never wait on each other in a cycle.
+Member loads (open leads, assigned today, live claims) are read after the lock, so a
+capacity check never sees a count another worker is about to change. Intake decides in a
+short transaction of its own and leaves a claim (app.routing.claims), so the lock is held
+for the choice only; a session bound to one connection (a caller's larger transaction, a
+simulation) decides inside that transaction, holding the lock until it commits.
 """
 
 from __future__ import annotations
@@ -34,13 +37,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from app.db import db
 from app.intake.models import Source
 from app.leads.models import Lead
 from app.leads.status import refresh
-from app.routing import rulesets
-from app.routing.config import overflow_chain, routing_config, with_live_state
+from app.routing import claims, rulesets
+from app.routing.config import RoutingConfig, overflow_chain, routing_config, with_live_state
 from app.routing.core import Decision, RoutingError, Trace, route
 from app.routing.models import TeamRotation
 from app.routing.rules import CompiledRuleset, LeadFacts
@@ -119,6 +123,7 @@ def _loads_stmt(with_members: bool, by_phone: bool, by_email: bool) -> Executabl
             )
             .group_by(Lead.member_id)
         )
+        parts.append(claims.loads_part(any_(members)))
     same_person = [
         cond
         for wanted, cond in (
@@ -150,10 +155,12 @@ async def member_loads(
     org_id: uuid.UUID,
     member_ids: list[uuid.UUID],
     since: dt.datetime,
+    now: dt.datetime,
     previous_of: Lead | None = None,
 ) -> tuple[dict[str, tuple[int, int]], str | None]:
-    """(open leads, routed since `since`) per member, from the two partial indexes on leads,
-    and the member of `previous_of`'s person's latest earlier lead, in the same round trip."""
+    """(open leads, routed since `since`) per member, from the two partial indexes on leads
+    plus the live claims of leads not committed yet (app.routing.claims), and the member of
+    `previous_of`'s person's latest earlier lead, in the same round trip."""
     phone = previous_of.phone_hash if previous_of is not None else None
     email = previous_of.email_hash if previous_of is not None else None
     if not member_ids and not phone and not email:
@@ -161,7 +168,7 @@ async def member_loads(
     stmt = _loads_stmt(bool(member_ids), bool(phone), bool(email))
     lead_id = previous_of.id if previous_of is not None else None
     params = {"org": org_id, "members": member_ids, "since": since, "phone": phone,
-              "email": email, "lead": lead_id}  # fmt: skip
+              "email": email, "lead": lead_id, "claims_after": now - claims.CLAIM_TTL}  # fmt: skip
     loads: dict[str, tuple[int, int]] = {}
     sticky = None
     for member_id, open_leads, today_count, is_previous in await session.execute(stmt, params):
@@ -170,7 +177,8 @@ async def member_loads(
         if is_previous:
             sticky = str(member_id)
         else:
-            loads[str(member_id)] = (int(open_leads), int(today_count))
+            before = loads.get(str(member_id), (0, 0))
+            loads[str(member_id)] = (before[0] + open_leads, before[1] + today_count)
     return loads, sticky
 
 
@@ -206,6 +214,7 @@ async def decide(
     *,
     exclude: Collection[str] = (),
     sticky_for: Lead | None = None,
+    config: RoutingConfig | None = None,
 ) -> tuple[Decision, dict[str, TeamRotation]]:
     """The decision with rotations locked; the caller persists `new_rotation`.
 
@@ -213,7 +222,7 @@ async def decide(
     (SLA escalation moves a lead away from the member who let it wait). With `sticky_for`,
     the member who handled that lead's person before is preferred (read with the loads).
     """
-    config = await routing_config(session, org_id)
+    config = config or await routing_config(session, org_id)
     states = dict(config.teams)
     # A first pass without loads finds the rule's team: rule matching never reads them.
     start = route(facts, ruleset, states, now).trace.teams[0].team_id
@@ -226,7 +235,7 @@ async def decide(
         by_day.setdefault(config.day_start(tid, now), []).extend(ids)
     loads: dict[str, tuple[int, int]] = {}
     for since, ids in by_day.items() or [(now, [])]:
-        day_loads, sticky = await member_loads(session, org_id, ids, since, sticky_for)
+        day_loads, sticky = await member_loads(session, org_id, ids, since, now, sticky_for)
         loads.update(day_loads)
         if sticky_for is not None:
             # Rule matching never reads the sticky member, so the first pass did without it.
@@ -315,6 +324,32 @@ def _unrouted(lead: Lead, note: str) -> dict[str, Any]:
     return answer(lead)
 
 
+async def _decide_apart(
+    engine: AsyncEngine,
+    session: AsyncSession,
+    lead: Lead,
+    facts: LeadFacts,
+    ruleset: CompiledRuleset,
+    now: dt.datetime,
+) -> Decision:
+    """Decide in a short transaction of its own, which holds the team's rotation lock only
+    for the choice and leaves a claim for the member (app.routing.claims); the lead's own
+    transaction then settles the claim as it writes the lead."""
+    org_id = lead.organization_id
+    # The configuration as the lead's transaction sees it (and has cached).
+    config = await routing_config(session, org_id)
+    async with AsyncSession(engine, expire_on_commit=False) as apart, apart.begin():
+        decision, rows = await decide(
+            apart, org_id, facts, ruleset, now, sticky_for=lead, config=config
+        )
+        save_rotation(decision, rows)
+        if decision.member_id is not None:
+            await claims.claim(apart, org_id, lead.id, uuid.UUID(decision.member_id), now)
+    if decision.member_id is not None:
+        await claims.settle(session, lead.id, now)
+    return decision
+
+
 async def route_lead(
     session: AsyncSession,
     lead: Lead,
@@ -330,13 +365,17 @@ async def route_lead(
     if ruleset is None:
         return _unrouted(lead, "no published rule set; the lead waits unrouted")
     facts = facts_for(lead, source_kind)
+    apart = None if _ruleset_override.get() is not None else db.routing_engine(session.bind)
     try:
-        decision, rows = await decide(
-            session, lead.organization_id, facts, ruleset, now, sticky_for=lead
-        )
+        if apart is None:
+            decision, rows = await decide(
+                session, lead.organization_id, facts, ruleset, now, sticky_for=lead
+            )
+            save_rotation(decision, rows)
+        else:
+            decision = await _decide_apart(apart, session, lead, facts, ruleset, now)
     except RoutingError as exc:
         return _unrouted(lead, f"routing failed: {exc}")
-    save_rotation(decision, rows)
     lead.team_id = uuid.UUID(decision.team_id)
     lead.member_id = uuid.UUID(decision.member_id) if decision.member_id else None
     lead.ruleset_version = decision.ruleset_version

@@ -1,0 +1,91 @@
+"""Member choices committed before their leads (routing_claims, migration 0011).
+
+Intake chooses a member in a short transaction of its own: lock the team's rotation row,
+read member loads, decide, save the rotation, leave a claim, commit. The lock is held for
+those few statements instead of until the lead's own transaction commits, which every lead
+of a team would otherwise wait for in turn. Member loads count claims beside leads, so a
+capacity or daily cap check still sees every member choice committed before it: the lead's
+transaction deletes its claim as it writes the lead, and the lead takes the claim's place
+in the counts at the moment that transaction commits.
+
+A claim whose lead never commits (the request failed after routing) counts against its
+member for CLAIM_TTL, then stops counting and is deleted by a later lead's transaction. Its
+rotation turn is spent, as a sequence number is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import Select, bindparam, delete, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.routing.models import RoutingClaim
+
+# Longer than any intake request lives; a claim older than this has no lead coming.
+CLAIM_TTL = dt.timedelta(minutes=5)
+
+
+def loads_part(members: Any) -> Select[uuid.UUID, int, int, bool]:
+    """Claims per member, shaped as the leads part of the member-loads statement: each
+    claim is an open lead, and one routed today when claimed since `:since`."""
+    return (
+        select(
+            RoutingClaim.member_id,
+            func.count(),
+            func.count().filter(RoutingClaim.claimed_at >= bindparam("since")),
+            literal(False),
+        )
+        .where(
+            RoutingClaim.member_id == members,
+            RoutingClaim.claimed_at > bindparam("claims_after"),
+        )
+        .group_by(RoutingClaim.member_id)
+    )
+
+
+_CLAIM = pg_insert(RoutingClaim).values(
+    lead_id=bindparam("lead"),
+    organization_id=bindparam("org"),
+    member_id=bindparam("member"),
+    claimed_at=bindparam("at"),
+)
+# A lead routed again after a failed attempt (a Meta placeholder, a queued lead) replaces
+# its stale claim.
+_CLAIM = _CLAIM.on_conflict_do_update(
+    index_elements=[RoutingClaim.lead_id],
+    set_={"member_id": _CLAIM.excluded.member_id, "claimed_at": _CLAIM.excluded.claimed_at},
+)
+
+# Expired claims are taken with SKIP LOCKED: two leads settling at once never wait on each
+# other for a stranger's leftover.
+_SETTLE = delete(RoutingClaim).where(
+    or_(
+        RoutingClaim.lead_id == bindparam("lead"),
+        RoutingClaim.lead_id.in_(
+            select(RoutingClaim.lead_id)
+            .where(RoutingClaim.claimed_at < bindparam("expired"))
+            .with_for_update(skip_locked=True)
+        ),
+    )
+)
+
+
+async def claim(
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    lead_id: uuid.UUID,
+    member_id: uuid.UUID,
+    now: dt.datetime,
+) -> None:
+    """In the routing transaction: the member is taken for this lead."""
+    params = {"lead": lead_id, "org": org_id, "member": member_id, "at": now}
+    await session.execute(_CLAIM, params)
+
+
+async def settle(session: AsyncSession, lead_id: uuid.UUID, now: dt.datetime) -> None:
+    """In the lead's transaction: its row replaces its claim (and expired claims go)."""
+    await session.execute(_SETTLE, {"lead": lead_id, "expired": now - CLAIM_TTL})
