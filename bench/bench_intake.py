@@ -118,6 +118,25 @@ def env_for(url: str) -> dict[str, str]:
     return env
 
 
+def open_every_team(host: str, key: str) -> None:
+    """Every team open around the clock, no capacity or daily cap: each routed lead is given
+    a member (the rotation's whole path), whatever the hour the benchmark runs at. With the
+    demo's opening hours and 30-lead capacity, leads at night or past the first few hundred
+    would only queue."""
+    auth = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(base_url=f"http://{host}", headers=auth) as client:
+        for team in (
+            client.get("/v1/teams", params={"limit": 100}).raise_for_status().json()["data"]
+        ):
+            patch = {"hours": None, "holidays": [], "capacity_per_member": None}
+            client.patch(f"/v1/teams/{team['id']}", json=patch).raise_for_status()
+            members = client.get(f"/v1/teams/{team['id']}/members").raise_for_status().json()
+            for member in members["data"]:
+                client.patch(
+                    f"/v1/members/{member['id']}", json={"daily_cap": None}
+                ).raise_for_status()
+
+
 def seed_demo(env: dict[str, str]) -> str:
     """Migrate and seed the demo practice; returns its admin key."""
     code = (
@@ -397,9 +416,11 @@ def main() -> None:
     try:
         listed = httpx.get(f"http://{host}/v1/sources", headers={"Authorization": f"Bearer {key}"})
         sources = {s["kind"]: s for s in listed.json()["data"]}
+        open_every_team(host, key)
         budget = int(args.duration * 2500) + 1000
         seed = int(time.time())
-        drive(port, intake_requests(host, key, sources, 600, seed - 1), 8, 3)  # warm-up
+        # Warm-up at full concurrency, so every pool has opened its connections.
+        drive(port, intake_requests(host, key, sources, 600, seed - 1), args.connections, 3)
         if not args.only_intake:
             const = [build_request("GET", "/bench/constant", host, {}, b"")] * budget * 4
             rows.append(
