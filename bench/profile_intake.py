@@ -25,7 +25,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import demo
@@ -97,9 +97,12 @@ async def main(args: argparse.Namespace) -> None:
     event.listen(Engine, "commit", _note_commit)
     async with db.sessionmaker() as session:
         info = await demo.seed(session)
+        # As bench_intake does: every team open and uncapped, so each lead gets a member.
+        await session.execute(
+            text("UPDATE teams SET hours = NULL, holidays = '{}', capacity_per_member = NULL")
+        )
+        await session.execute(text("UPDATE members SET daily_cap = NULL"))
         await session.commit()
-        from sqlalchemy import text
-
         rows = await session.execute(text("SELECT kind, id FROM sources"))
         sources = {k: {"id": str(i)} for k, i in rows}
     reqs = [_split(r) for r in intake_requests("x", info.admin_key, sources, args.leads, 7)]
