@@ -211,6 +211,26 @@ async def test_two_workers_never_deliver_one_message_concurrently(
     assert receiver.max_in_flight >= 2  # the two workers really did run side by side
 
 
+async def test_one_worker_delivers_a_batch_a_few_at_a_time(
+    committed_client: httpx.AsyncClient,
+    committed_org: Org,
+    receiver: Receiver,
+    engine: AsyncEngine,
+    cleanup_subscriptions: list[Org],
+) -> None:
+    # One at a time, a worker delivered fewer webhooks a second than intake accepts leads.
+    cleanup_subscriptions.append(committed_org)
+    await subscribe(committed_client, committed_org, receiver.url, ["lead.routed"])
+    await emit_many(engine, committed_org.id, 8)
+    receiver.delay = 0.2  # long enough that jobs run together overlap at the receiver
+
+    ran = await worker.run_once(async_sessionmaker(engine, expire_on_commit=False), limit=8)
+
+    assert ran == 8 and len(receiver.ok()) == 8
+    assert receiver.max_in_flight == worker.JOB_CONCURRENCY
+    assert receiver.overlaps == []
+
+
 async def test_410_disables_the_subscription(
     committed_client: httpx.AsyncClient,
     committed_org: Org,
