@@ -157,7 +157,9 @@ def seed_demo(env: dict[str, str]) -> str:
 
 
 async def seed_leads(url: str, n: int) -> None:
-    """Insert N leads directly, spread over a year, as the growth benchmark's history."""
+    """Insert N leads directly, spread over a year, as the growth benchmark's history: each
+    routed to one of the practice's members, closed unless it is a few days old, so member
+    loads and dedup meet a real history."""
     dsn = url.replace("postgresql+asyncpg://", "postgresql://")
     conn = await asyncpg.connect(dsn)
     org = await conn.fetchval("SELECT id FROM organizations ORDER BY created_at LIMIT 1")
@@ -171,11 +173,21 @@ async def seed_leads(url: str, n: int) -> None:
             INSERT INTO leads (id, organization_id, received_at, last_submitted_at, status,
                 is_test, channel, phone_hash, email_hash, normalization_flags, attribution,
                 resubmission_count, emergency, assessment, routing_trace, do_not_contact,
-                escalation_count, updated_at, postal_code, state, time_zone)
-            SELECT gen_random_uuid(), $1, now() - (random() * interval '365 days'),
-                now(), 'routed', false, 'api', md5('p' || g), md5('e' || g), '{}', '{}',
-                0, false, '{}', '{}', '{}', 0, now(), '60611', 'IL', 'America/Chicago'
-            FROM generate_series($2::int, $3::int) g
+                escalation_count, updated_at, postal_code, state, time_zone,
+                team_id, member_id, routed_at)
+            SELECT gen_random_uuid(), $1, at.t, at.t,
+                -- A member's history: closed, but for the last few days' leads.
+                CASE WHEN at.t > now() - interval '3 days' THEN 'routed' ELSE 'completed' END,
+                false, 'api', md5('p' || g), md5('e' || g), '{}', '{}',
+                0, false, '{}', '{}', '{}', 0, now(), '60611', 'IL', 'America/Chicago',
+                m.teams[1 + g % m.n], m.ids[1 + g % m.n], at.t
+            FROM generate_series($2::int, $3::int) g,
+                -- g makes the lateral run per row, so each lead draws its own time.
+                LATERAL (SELECT now() - random() * interval '365 days' + g * interval '0')
+                    AS at(t),
+                (SELECT array_agg(id ORDER BY id) AS ids, array_agg(team_id ORDER BY id) AS teams,
+                        count(*)::int AS n
+                 FROM members WHERE organization_id = $1) AS m
             """,
             org,
             start,
