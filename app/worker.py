@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.db import db
@@ -41,8 +41,10 @@ async def run_once(
     # Jobs are independent (each its own transaction, rows taken with SKIP LOCKED), and most
     # wait on a receiver or the database: run a few at once. One at a time, a process
     # delivered fewer webhooks a second than intake accepts leads. Bounded, so the worker
-    # never holds more than a few of the pool's connections.
-    slots = asyncio.Semaphore(JOB_CONCURRENCY)
+    # never holds more than a few of the pool's connections. Sessions that all share one
+    # connection (a caller's larger transaction, as in tests) take turns.
+    shared = not isinstance(sessionmaker.kw.get("bind"), AsyncEngine)
+    slots = asyncio.Semaphore(1 if shared else JOB_CONCURRENCY)
 
     async def run(job: Job) -> None:
         async with slots:
