@@ -22,7 +22,7 @@ from app.intake import steps
 from app.intake.canonical import CanonicalLead
 from app.intake.models import Source
 from app.intake.normalize import NormalizedLead, normalize
-from app.leads.models import Lead, LeadSubmission
+from app.leads.models import Lead, LeadSubmission, same_person
 
 DEFAULT_DUPLICATE_WINDOW = dt.timedelta(days=30)
 
@@ -110,19 +110,12 @@ async def _lock_identity(session: AsyncSession, org_id: uuid.UUID, hashes: list[
 @cache
 def _duplicate_stmt(by_phone: bool, by_email: bool) -> Select[Lead]:
     """Built once per shape, with bound parameters: intake pays no statement construction."""
-    same_person = [
-        cond
-        for wanted, cond in (
-            (by_phone, Lead.phone_hash == bindparam("phone")),
-            (by_email, Lead.email_hash == bindparam("email")),
-        )
-        if wanted
-    ]
+    by_person = same_person(by_phone, by_email)
     return (
         select(Lead)
         .where(
             Lead.organization_id == bindparam("org"),
-            or_(*same_person),
+            or_(*by_person),
             Lead.received_at >= bindparam("since"),
             Lead.erased_at.is_(None),
             Lead.status != "pending_retrieval",

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    ColumnElement,
     Float,
     ForeignKey,
     Index,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     LargeBinary,
     SmallInteger,
     String,
+    bindparam,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
@@ -126,3 +128,16 @@ class LeadSubmission(IdMixin, TenantMixin, Base):
     attribution: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     normalization_flags: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list)
     payload: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+def same_person(by_phone: bool, by_email: bool) -> list[ColumnElement[bool]]:
+    """Conditions matching a lead of the same person by phone and/or email hash, bound as
+    `:phone` and `:email`, for statements built once (dedup, the returning person's member)."""
+    return [
+        cond
+        for wanted, cond in (
+            (by_phone, Lead.phone_hash == bindparam("phone")),
+            (by_email, Lead.email_hash == bindparam("email")),
+        )
+        if wanted
+    ]

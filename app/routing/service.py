@@ -39,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.db import db
 from app.intake.models import Source
-from app.leads.models import Lead
+from app.leads.models import Lead, same_person
 from app.leads.status import refresh
 from app.routing import claims, rulesets
 from app.routing.config import RoutingConfig, overflow_chain, routing_config, with_live_state
@@ -120,15 +120,8 @@ def _loads_stmt(with_members: bool, by_phone: bool, by_email: bool) -> Executabl
             .group_by(Lead.member_id)
         )
         parts.append(claims.loads_part(any_(members)))
-    same_person = [
-        cond
-        for wanted, cond in (
-            (by_phone, Lead.phone_hash == bindparam("phone")),
-            (by_email, Lead.email_hash == bindparam("email")),
-        )
-        if wanted
-    ]
-    if same_person:
+    by_person = same_person(by_phone, by_email)
+    if by_person:
         # The member who handled this person's earlier lead: a returning person goes back.
         found = (
             select(Lead.member_id)
@@ -136,7 +129,7 @@ def _loads_stmt(with_members: bool, by_phone: bool, by_email: bool) -> Executabl
                 Lead.organization_id == bindparam("org"),
                 Lead.id != bindparam("lead"),
                 Lead.member_id.is_not(None),
-                or_(*same_person),
+                or_(*by_person),
             )
             .order_by(Lead.received_at.desc())
             .limit(1)
