@@ -128,7 +128,7 @@ async def _decide(
         return None
     if decision.member_id is None and decision.team_id == str(lead.team_id):
         return None  # nobody else here and nowhere to overflow: moving it would help no one
-    routing.save_rotation(decision, rows)
+    await routing.save_rotation(session, decision, rows, now)
     return decision
 
 

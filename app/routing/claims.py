@@ -23,6 +23,7 @@ from sqlalchemy import Select, bindparam, delete, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.direct import Direct, fetch
 from app.routing.models import RoutingClaim
 
 # Longer than any intake request lives; a claim older than this has no lead coming.
@@ -47,7 +48,7 @@ def loads_part(members: Any) -> Select[uuid.UUID, int, int, bool]:
     )
 
 
-_CLAIM = pg_insert(RoutingClaim).values(
+_UPSERT = pg_insert(RoutingClaim).values(
     lead_id=bindparam("lead"),
     organization_id=bindparam("org"),
     member_id=bindparam("member"),
@@ -55,21 +56,25 @@ _CLAIM = pg_insert(RoutingClaim).values(
 )
 # A lead routed again after a failed attempt (a Meta placeholder, a queued lead) replaces
 # its stale claim.
-_CLAIM = _CLAIM.on_conflict_do_update(
-    index_elements=[RoutingClaim.lead_id],
-    set_={"member_id": _CLAIM.excluded.member_id, "claimed_at": _CLAIM.excluded.claimed_at},
+_CLAIM = Direct(
+    _UPSERT.on_conflict_do_update(
+        index_elements=[RoutingClaim.lead_id],
+        set_={"member_id": _UPSERT.excluded.member_id, "claimed_at": _UPSERT.excluded.claimed_at},
+    )
 )
 
 # Expired claims are taken with SKIP LOCKED: two leads settling at once never wait on each
 # other for a stranger's leftover.
-_SETTLE = delete(RoutingClaim).where(
-    or_(
-        RoutingClaim.lead_id == bindparam("lead"),
-        RoutingClaim.lead_id.in_(
-            select(RoutingClaim.lead_id)
-            .where(RoutingClaim.claimed_at < bindparam("expired"))
-            .with_for_update(skip_locked=True)
-        ),
+_SETTLE = Direct(
+    delete(RoutingClaim).where(
+        or_(
+            RoutingClaim.lead_id == bindparam("lead"),
+            RoutingClaim.lead_id.in_(
+                select(RoutingClaim.lead_id)
+                .where(RoutingClaim.claimed_at < bindparam("expired"))
+                .with_for_update(skip_locked=True)
+            ),
+        )
     )
 )
 
@@ -83,9 +88,9 @@ async def claim(
 ) -> None:
     """In the routing transaction: the member is taken for this lead."""
     params = {"lead": lead_id, "org": org_id, "member": member_id, "at": now}
-    await session.execute(_CLAIM, params)
+    await fetch(session, _CLAIM, params)
 
 
 async def settle(session: AsyncSession, lead_id: uuid.UUID, now: dt.datetime) -> None:
     """In the lead's transaction: its row replaces its claim (and expired claims go)."""
-    await session.execute(_SETTLE, {"lead": lead_id, "expired": now - CLAIM_TTL})
+    await fetch(session, _SETTLE, {"lead": lead_id, "expired": now - CLAIM_TTL})

@@ -35,8 +35,9 @@ async def _to_team(session: AsyncSession, caller: Caller, lead: Lead, team: Team
     # still follows the emergency clock.
     if facts.emergency:
         facts = dataclasses.replace(facts, emergency=False, urgency="emergency")
-    decision, rows = await service.decide(session, caller.org_id, facts, ruleset, utcnow())
-    service.save_rotation(decision, rows)
+    now = utcnow()
+    decision, rows = await service.decide(session, caller.org_id, facts, ruleset, now)
+    await service.save_rotation(session, decision, rows, now)
     lead.team_id = uuid.UUID(decision.team_id)
     lead.member_id = uuid.UUID(decision.member_id) if decision.member_id else None
     lead.callback_at = decision.callback_at

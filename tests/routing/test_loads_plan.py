@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import httpx
 from sqlalchemy import text
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.routing.service import _loads_stmt
@@ -39,17 +38,14 @@ async def test_open_and_todays_counts_use_their_own_indexes(
         text(HISTORY), {"org": org.id, "team": team["id"], "a": a["id"], "b": b["id"]}
     )
     await conn.execute(text("ANALYZE leads"))
-    compiled = _loads_stmt(True, False, False).compile(dialect=postgresql.asyncpg.dialect())
-    assert compiled.positiontup is not None
+    stmt = _loads_stmt(True, False, False)
     values = {"org": f"'{org.id}'", "members": f"'{{{a['id']},{b['id']}}}'",
               "since": "date_trunc('day', now())", "claims_after": "now()"}  # fmt: skip
     # The others are the union parts' constant columns (0 and false), bound by SQLAlchemy.
-    args = ", ".join(
-        values.get(name) or str(compiled.params[name]).lower() for name in compiled.positiontup
-    )
+    args = ", ".join(values.get(name) or str(stmt.fixed[name]).lower() for name in stmt.names)
     raw = (await conn.get_raw_connection()).driver_connection
     assert raw is not None
-    await raw.execute(f"PREPARE member_loads_plan AS {compiled}")
+    await raw.execute(f"PREPARE member_loads_plan AS {stmt.sql}")
     await raw.execute("SET LOCAL plan_cache_mode = force_custom_plan")
     # The question is whether these indexes can serve the counts, not what costs least on a
     # test-sized table whose statistics other tests' leads skew: sequential scans and the
