@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, String, and_, any_, bindparam, insert, or_, select, text
+from sqlalchemy import String, and_, any_, bindparam, insert, or_, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,6 +39,7 @@ from app.consent.policy import (
 )
 from app.crypto import cipher
 from app.db import utcnow
+from app.direct import Direct, execute_many, fetch
 from app.errors import AppError, Forbidden
 from app.intake.normalize import normalize_email, normalize_phone
 from app.intake.pipeline import decrypt_pii, email_hash, phone_hash
@@ -104,6 +105,11 @@ def open_evidence(event: ConsentEvent) -> dict[str, Any]:
     return dict(json.loads(cipher().decrypt(event.evidence, evidence_context(event.id))))
 
 
+_RECORD_EVENT = Direct(
+    insert(ConsentEvent).values({c.key: bindparam(c.key) for c in ConsentEvent.__table__.columns})
+)
+
+
 async def record_events(
     session: AsyncSession,
     org_id: uuid.UUID,
@@ -111,6 +117,7 @@ async def record_events(
     who: Identity,
     spec: EventSpec,
 ) -> list[uuid.UUID]:
+    now = utcnow()
     sealed = {"phone": who.phone, "email": who.email, **spec.details}
     sealed = {k: v for k, v in sealed.items() if v is not None}
     rows: list[dict[str, Any]] = []
@@ -141,11 +148,11 @@ async def record_events(
                     ),
                     "captured_at": spec.captured_at,
                     "retain_until": spec.captured_at + RETENTION,
+                    "created_at": now,
                 }
             )
-    if rows:
-        await session.execute(insert(ConsentEvent), rows)
-    return [uuid.UUID(str(r["id"])) for r in rows]
+    await execute_many(session, _RECORD_EVENT, rows)
+    return [r["id"] for r in rows]
 
 
 # --- current consent -----------------------------------------------------------------------
@@ -194,10 +201,10 @@ def summary(current: dict[str, dict[str, ConsentEvent]], dnc: Sequence[str]) -> 
 
 
 @cache
-def _suppressions_stmt(kinds: tuple[str, ...]) -> Select[Suppression]:
+def _suppressions_stmt(kinds: tuple[str, ...]) -> Direct:
     """Built once per set of kinds, with bound arrays: intake pays no statement construction."""
     hashes = ARRAY(String)
-    return select(Suppression).where(
+    stmt = select(Suppression.channels).where(
         Suppression.organization_id == bindparam("org"),
         or_(
             *(
@@ -209,6 +216,7 @@ def _suppressions_stmt(kinds: tuple[str, ...]) -> Select[Suppression]:
             )
         ),
     )
+    return Direct(stmt)
 
 
 async def suppressed_channels(
@@ -217,8 +225,8 @@ async def suppressed_channels(
     wanted = {kind: values for kind, values in sorted(hashes.items()) if values}
     if not wanted:
         return frozenset()
-    rows = await session.execute(_suppressions_stmt(tuple(wanted)), {"org": org_id, **wanted})
-    return frozenset(c for row in rows.scalars() for c in row.channels)
+    rows = await fetch(session, _suppressions_stmt(tuple(wanted)), {"org": org_id, **wanted})
+    return frozenset(c for (channels,) in rows for c in channels)
 
 
 def mark_do_not_contact(lead: Lead, channels: Iterable[str]) -> None:

@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import configcache
 from app.db import utcnow
+from app.direct import Direct, execute_many
 from app.handoff.models import LeadEvent, WebhookDelivery, WebhookMessage, WebhookSubscription
 from app.jobs import service as jobs
 from app.leads.models import Lead
@@ -97,6 +98,13 @@ async def emit(
     return (await emit_many(session, org_id, [(event_type, data, at)], lead_id))[0]
 
 
+_TIMELINE = Direct(
+    insert(LeadEvent).values(
+        {c: bindparam(c) for c in ("organization_id", "lead_id", "type", "data", "occurred_at")}
+    )
+)
+
+
 async def emit_many(
     session: AsyncSession,
     org_id: uuid.UUID,
@@ -113,9 +121,10 @@ async def emit_many(
             raise ValueError(f"unknown event type {event_type}")
         body = _jsonable({**data, "lead_id": lead_id} if lead_id else data)
         prepared.append((event_type, body, at or utcnow()))
-    if lead_id is not None and prepared:
-        await session.execute(
-            insert(LeadEvent),
+    if lead_id is not None:
+        await execute_many(
+            session,
+            _TIMELINE,
             [
                 {"organization_id": org_id, "lead_id": lead_id, "type": event_type,
                  "data": body, "occurred_at": now}

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import configcache
 from app.crypto import cipher, keyed_hash
 from app.db import utcnow
+from app.direct import Direct, fetch
 from app.intake import steps
 from app.intake.canonical import CanonicalLead
 from app.intake.models import Source
@@ -89,6 +90,12 @@ def decrypt_pii(lead: Lead) -> dict[str, Any]:
     return dict(json.loads(cipher().decrypt(lead.pii, pii_context(lead.id))))
 
 
+@cache
+def _lock_stmt(keys: int) -> Direct:
+    locks = ", ".join(f"pg_advisory_xact_lock(hashtextextended(:k{i}, 0))" for i in range(keys))
+    return Direct(text(f"SELECT {configcache.VERSION_SQL}, {locks}"))
+
+
 async def _lock_identity(session: AsyncSession, org_id: uuid.UUID, hashes: list[str]) -> None:
     """Serialise concurrent submissions of one person, so they can't both create a lead.
 
@@ -98,13 +105,8 @@ async def _lock_identity(session: AsyncSession, org_id: uuid.UUID, hashes: list[
         return
     # Sorted keys give every transaction the same lock order (no deadlock).
     keys = {f"k{i}": f"lead-identity:{org_id}:{h}" for i, h in enumerate(sorted(hashes))}
-    locks = ", ".join(f"pg_advisory_xact_lock(hashtextextended(:{k}, 0))" for k in keys)
-    row = (
-        await session.execute(
-            text(f"SELECT {configcache.VERSION_SQL}, {locks}"), {**keys, "config_org": org_id}
-        )
-    ).one()
-    configcache.remember(session, org_id, row[0])
+    rows = await fetch(session, _lock_stmt(len(keys)), {**keys, "config_org": org_id})
+    configcache.remember(session, org_id, rows[0][0])
 
 
 @cache
