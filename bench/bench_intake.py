@@ -372,7 +372,48 @@ def _child(q: Any, port: int, reqs: list[bytes], conns: int, duration: float) ->
         raise
 
 
-def drive(port: int, reqs: list[bytes], conns: int, duration: float) -> Result:
+def cpu_seconds(server_pid: int) -> dict[str, float]:
+    """CPU time so far of the server's processes (the `serve` parent and its workers) and of
+    every PostgreSQL process on this machine, from /proc. CPU seconds per request are what
+    a run on a shared machine can compare: other tenants' load (steal) moves throughput
+    but not the CPU a request costs."""
+    parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    names: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name, rest = stat.split(" (", 1)[1].rsplit(") ", 1)
+        fields = rest.split()
+        pid = int(entry.name)
+        parents[pid], ticks[pid], names[pid] = (
+            int(fields[1]),
+            int(fields[11]) + int(fields[12]),
+            name,
+        )
+
+    def in_server(pid: int) -> bool:
+        while pid > 1:
+            if pid == server_pid:
+                return True
+            pid = parents.get(pid, 0)
+        return False
+
+    hz = os.sysconf("SC_CLK_TCK")
+    return {
+        "server": sum(t for p, t in ticks.items() if in_server(p)) / hz,
+        "postgres": sum(t for p, t in ticks.items() if names[p] == "postgres") / hz,
+    }
+
+
+def drive(
+    port: int, reqs: list[bytes], conns: int, duration: float, server_pid: int | None = None
+) -> Result:
+    before = cpu_seconds(server_pid) if server_pid else None
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
     proc = ctx.Process(target=_child, args=(q, port, reqs, conns, duration))
@@ -382,6 +423,9 @@ def drive(port: int, reqs: list[bytes], conns: int, duration: float) -> Result:
     if isinstance(result, BaseException):
         raise SystemExit(f"load generator failed: {result!r}")
     assert isinstance(result, Result)
+    if before is not None and server_pid:
+        after = cpu_seconds(server_pid)
+        result.cpu_s = {k: after[k] - before[k] for k in after}
     return result
 
 
@@ -396,6 +440,11 @@ def summarise(name: str, r: Result) -> dict[str, Any]:
         "p50_ms": round(percentile(r.latencies_ms, 0.50), 2),
         "p95_ms": round(percentile(r.latencies_ms, 0.95), 2),
         "p99_ms": round(percentile(r.latencies_ms, 0.99), 2),
+        # CPU milliseconds per request answered: the server's processes, PostgreSQL's.
+        **{
+            f"cpu_{k}_ms_per_req": round(v * 1000 / max(len(r.latencies_ms), 1), 2)
+            for k, v in r.cpu_s.items()
+        },
     }
 
 
@@ -436,13 +485,20 @@ def main() -> None:
         if not args.only_intake:
             const = [build_request("GET", "/bench/constant", host, {}, b"")] * budget * 4
             rows.append(
-                summarise("floor: constant", drive(port, const, args.connections, args.duration))
+                summarise(
+                    "floor: constant",
+                    drive(port, const, args.connections, args.duration, server.pid),
+                )
             )
             rows.append(
                 summarise(
                     "floor: validate + 1 INSERT",
                     drive(
-                        port, insert_requests(host, budget, seed), args.connections, args.duration
+                        port,
+                        insert_requests(host, budget, seed),
+                        args.connections,
+                        args.duration,
+                        server.pid,
                     ),
                 )
             )
@@ -454,6 +510,7 @@ def main() -> None:
                     intake_requests(host, key, sources, budget, seed),
                     args.connections,
                     args.duration,
+                    server.pid,
                 ),
             )
         )
@@ -469,13 +526,14 @@ def main() -> None:
         r["ratio_to_insert_floor"] = round(r["rps"] / floor, 3) if floor else None
     print(
         f"\n{'scenario':32} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
-        f"{'vs floor':>9}  statuses"
+        f"{'vs floor':>9} {'CPU ms/req: server':>19} {'PostgreSQL':>10}  statuses"
     )
     for r in rows:
         ratio = f"{r['ratio_to_insert_floor']:.0%}" if r["ratio_to_insert_floor"] else "-"
         print(
             f"{r['scenario']:32} {r['rps']:>9} {r['p50_ms']:>8} {r['p95_ms']:>8} "
-            f"{r['p99_ms']:>8} {ratio:>9}  {r['statuses']}"
+            f"{r['p99_ms']:>8} {ratio:>9} {r.get('cpu_server_ms_per_req', '-'):>19} "
+            f"{r.get('cpu_postgres_ms_per_req', '-'):>10}  {r['statuses']}"
         )
     name = "intake" + (f"-{args.seed_leads}" if args.seed_leads else "")
     if args.intake_concurrency is not None:

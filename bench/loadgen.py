@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass
@@ -17,6 +17,8 @@ class Result:
     statuses: dict[int, int]
     elapsed_s: float
     rate_schedule: list[float] | None = None  # send times, for open-loop runs
+    # CPU seconds the server and PostgreSQL spent during the run, filled in by the caller.
+    cpu_s: dict[str, float] = field(default_factory=dict)
 
 
 def build_request(method: str, path: str, host: str, headers: dict[str, str], body: bytes) -> bytes:

@@ -24,6 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import asyncpg
 import httpx
 from sqlalchemy import Engine, event, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -36,6 +37,35 @@ from app.ops import migrate
 from bench.bench_intake import intake_requests
 
 statements: list[str] = []
+# Round-trip time of each statement (its send to its result), in the order of `statements`.
+took: list[float] = []
+_sent: dict[int, float] = {}
+
+
+def _note_sent(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+    statements.append(statement)
+    _sent[id(conn)] = time.perf_counter()
+
+
+def _note_done(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+    took.append(time.perf_counter() - _sent.pop(id(conn)))
+    _note_lock(conn, cursor, statement)
+
+
+_asyncpg_fetch = asyncpg.Connection.fetch
+
+
+async def _direct_fetch(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+    """Statements app.direct sends past SQLAlchemy, counted and timed as the others are."""
+    statements.append(query)
+    start = time.perf_counter()
+    try:
+        return await _asyncpg_fetch(self, query, *args, **kwargs)
+    finally:
+        took.append(time.perf_counter() - start)
+
+
+asyncpg.Connection.fetch = _direct_fetch  # type: ignore[method-assign]
 
 
 def _database() -> tuple[str, Any]:
@@ -66,6 +96,27 @@ def _note_commit(conn: Any) -> None:
         lock_released.append((time.perf_counter(), len(statements)))
 
 
+async def _backends() -> list[int]:
+    """The server processes serving this process's connections (routing's pool included)."""
+    async with db.sessionmaker() as session:  # type: ignore[misc]
+        rows = await session.execute(
+            text("SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'lead-router%'")
+        )
+        return [pid for (pid,) in rows]
+
+
+def _cpu_seconds(pids: list[int]) -> float | None:
+    """CPU time of local processes, from /proc; None for a server on another machine."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def _split(raw: bytes) -> tuple[str, str, dict[str, str], bytes]:
     head, body = raw.split(b"\r\n\r\n", 1)
     lines = head.decode().split("\r\n")
@@ -90,10 +141,8 @@ async def main(args: argparse.Namespace) -> None:
     db.engine = make_engine(url, settings)
     db.sessionmaker = async_sessionmaker(db.engine, expire_on_commit=False, class_=AsyncSession)
     # On the Engine class: routing's own pool is an engine of its own.
-    event.listen(
-        Engine, "before_cursor_execute", lambda conn, cur, stmt, *a: statements.append(stmt)
-    )
-    event.listen(Engine, "after_cursor_execute", _note_lock)
+    event.listen(Engine, "before_cursor_execute", _note_sent)
+    event.listen(Engine, "after_cursor_execute", _note_done)
     event.listen(Engine, "commit", _note_commit)
     async with db.sessionmaker() as session:
         info = await demo.seed(session)
@@ -111,6 +160,8 @@ async def main(args: argparse.Namespace) -> None:
         for method, path, headers, body in reqs[:20]:  # warm caches and code paths
             (await client.request(method, path, headers=headers, content=body)).raise_for_status()
         reqs = [_split(r) for r in intake_requests("x", info.admin_key, sources, args.leads, 8)]
+        backends = await _backends()
+        cpu_before = (time.process_time(), _cpu_seconds(backends))
         profiler = None
         if args.profile:
             from pyinstrument import Profiler
@@ -124,6 +175,7 @@ async def main(args: argparse.Namespace) -> None:
         locked: list[float] = []
         after_lock: list[int] = []
         kinds: collections.Counter[str] = collections.Counter()
+        kind_ms: dict[str, list[float]] = collections.defaultdict(list)
         for method, path, headers, body in reqs:
             before = len(statements)
             lock_granted.clear()
@@ -137,11 +189,20 @@ async def main(args: argparse.Namespace) -> None:
                 after_lock.append(lock_released[0][1] - lock_granted[0][1])
             assert resp.status_code < 300, resp.text
             counts.append(len(statements) - before)
-            for s in statements[before:]:
-                kinds[re.sub(r"\s+", " ", s)[:110]] += 1
+            for s, t in zip(statements[before:], took[before:], strict=True):
+                kind = re.sub(r"\s+", " ", s)[:100]
+                kinds[kind] += 1
+                kind_ms[kind].append(t * 1000)
+        cpu_after = (time.process_time(), _cpu_seconds(backends))
         if profiler is not None:
             profiler.stop()
             print(profiler.output_text(unicode=True, color=False, show_all=False))
+    if cpu_before[1] is not None and cpu_after[1] is not None:
+        print(
+            f"CPU per lead: {(cpu_after[0] - cpu_before[0]) / len(reqs) * 1000:.2f} ms in this "
+            f"process, {(cpu_after[1] - cpu_before[1]) / len(reqs) * 1000:.2f} ms in its "
+            f"{len(backends)} PostgreSQL backends"
+        )
     print(
         f"{len(reqs)} leads: median {statistics.median(walls):.1f} ms wall, "
         f"statements per lead: median {statistics.median(counts)}, mean "
@@ -153,8 +214,9 @@ async def main(args: argparse.Namespace) -> None:
             f"over {len(locked)} routed leads, {statistics.median(after_lock)} statements"
         )
     if args.statements:
+        print("per lead  median ms  statement (median round trip, sent to result)")
         for stmt, n in kinds.most_common():
-            print(f"{n / len(reqs):6.2f}  {stmt}")
+            print(f"{n / len(reqs):8.2f}  {statistics.median(kind_ms[stmt]):9.2f}  {stmt}")
     await db.dispose_engines()
     if server is not None:
         server.cleanup()
