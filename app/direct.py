@@ -14,14 +14,15 @@ before it would run outside the transaction), and in a session bound to one conn
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, cast
 
 import asyncpg
 from sqlalchemy import Executable
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -70,18 +71,43 @@ async def _driver(session: AsyncSession) -> tuple[AsyncConnection, asyncpg.Conne
     return conn, driver
 
 
-async def fetch(
-    session: AsyncSession, stmt: Direct, params: Mapping[str, Any]
-) -> Sequence[Sequence[Any]]:
-    """The statement's rows, run on the session's connection."""
-    conn, driver = await _driver(session)
-    if driver is None:
-        return (await session.execute(stmt.stmt, dict(params))).all()
+# A session, or an asyncpg connection inside `transaction()`.
+Target = AsyncSession | asyncpg.Connection
+
+
+@asynccontextmanager
+async def transaction(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
+    """A short transaction on one of `engine`'s connections, driven by asyncpg alone: no
+    session, and BEGIN and COMMIT cost a round trip each and nothing more."""
+    async with engine.connect() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
+        assert isinstance(driver, asyncpg.Connection)
+        try:
+            async with driver.transaction():
+                yield driver
+        except _DRIVER_ERRORS as exc:
+            raise await _as_sqlalchemy(conn, driver, "COMMIT", exc) from exc
+        except DBAPIError as exc:
+            # Raised by fetch below, which has no SQLAlchemy connection to invalidate.
+            if exc.connection_invalidated:
+                await conn.invalidate(exc)
+            raise
+
+
+async def fetch(target: Target, stmt: Direct, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
+    """The statement's rows, run on the session's connection (or the given one)."""
+    conn: AsyncConnection | None = None
+    driver: asyncpg.Connection | None = target if isinstance(target, asyncpg.Connection) else None
+    if isinstance(target, AsyncSession):
+        conn, driver = await _driver(target)
+        if driver is None:
+            return (await target.execute(stmt.stmt, dict(params))).all()
+    assert driver is not None
     args = stmt.args(params)
     try:
         return cast(Sequence[Sequence[Any]], await driver.fetch(stmt.sql, *args))
     except _DRIVER_ERRORS as exc:
-        raise await _as_sqlalchemy(conn, driver, stmt, exc) from exc
+        raise await _as_sqlalchemy(conn, driver, stmt.sql, exc) from exc
 
 
 async def execute_many(
@@ -98,7 +124,7 @@ async def execute_many(
     try:
         await driver.executemany(stmt.sql, args)
     except _DRIVER_ERRORS as exc:
-        raise await _as_sqlalchemy(conn, driver, stmt, exc) from exc
+        raise await _as_sqlalchemy(conn, driver, stmt.sql, exc) from exc
 
 
 _DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError,
@@ -106,7 +132,7 @@ _DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.Interna
 
 
 async def _as_sqlalchemy(
-    conn: AsyncConnection, driver: asyncpg.Connection, stmt: Direct, exc: Exception
+    conn: AsyncConnection | None, driver: asyncpg.Connection, sql: str, exc: Exception
 ) -> DBAPIError:
     """The error as SQLAlchemy would raise it: the error handlers answer 503 for a lost
     connection, and the pool must not hand that connection out again."""
@@ -115,6 +141,6 @@ async def _as_sqlalchemy(
     sqlstate = str(getattr(exc, "sqlstate", ""))
     lost = driver.is_closed() or sqlstate.startswith(("08", "57P"))
     lost = lost or isinstance(exc, (asyncpg.InternalClientError, OSError))
-    if lost:
+    if lost and conn is not None:
         await conn.invalidate(exc)
-    return DBAPIError(stmt.sql, None, exc, connection_invalidated=lost)
+    return DBAPIError(sql, None, exc, connection_invalidated=lost)

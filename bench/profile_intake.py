@@ -63,9 +63,21 @@ async def _direct_fetch(self: Any, query: str, *args: Any, **kwargs: Any) -> Any
         return await _asyncpg_fetch(self, query, *args, **kwargs)
     finally:
         took.append(time.perf_counter() - start)
+        _note_lock(self, None, query)
+
+
+# `async with connection.transaction()` commits through this private method.
+_asyncpg_commit = asyncpg.transaction.Transaction._Transaction__commit  # type: ignore[attr-defined]
+
+
+async def _direct_commit(self: Any) -> None:
+    """Routing's own transaction is asyncpg's alone (app.direct.transaction)."""
+    _note_commit(self._connection)
+    await _asyncpg_commit(self)
 
 
 asyncpg.Connection.fetch = _direct_fetch  # type: ignore[method-assign]
+asyncpg.transaction.Transaction._Transaction__commit = _direct_commit  # type: ignore[attr-defined]
 
 
 def _database() -> tuple[str, Any]:

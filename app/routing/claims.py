@@ -23,7 +23,7 @@ from sqlalchemy import Select, bindparam, delete, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.direct import Direct, fetch
+from app.direct import Direct, Target, fetch
 from app.routing.models import RoutingClaim
 
 # Longer than any intake request lives; a claim older than this has no lead coming.
@@ -80,7 +80,7 @@ _SETTLE = Direct(
 
 
 async def claim(
-    session: AsyncSession,
+    session: Target,
     org_id: uuid.UUID,
     lead_id: uuid.UUID,
     member_id: uuid.UUID,

@@ -37,8 +37,9 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from app import direct
 from app.db import db
-from app.direct import Direct, fetch
+from app.direct import Direct, Target, fetch
 from app.intake.models import Source
 from app.leads.models import Lead, same_person
 from app.leads.status import refresh
@@ -141,7 +142,7 @@ def _loads_stmt(with_members: bool, by_phone: bool, by_email: bool) -> Direct:
 
 
 async def member_loads(
-    session: AsyncSession,
+    session: Target,
     org_id: uuid.UUID,
     member_ids: list[uuid.UUID],
     since: dt.datetime,
@@ -190,7 +191,7 @@ _SAVE_ROTATION = Direct(
 
 
 async def _lock_rotations(
-    session: AsyncSession, org_id: uuid.UUID, team_ids: Sequence[str]
+    session: Target, org_id: uuid.UUID, team_ids: Sequence[str]
 ) -> dict[str, dict[str, Any]]:
     """Each locked team's rotation state; a team without a row has none yet."""
     rows = await fetch(
@@ -200,7 +201,7 @@ async def _lock_rotations(
 
 
 async def decide(
-    session: AsyncSession,
+    session: Target,
     org_id: uuid.UUID,
     facts: LeadFacts,
     ruleset: CompiledRuleset,
@@ -216,7 +217,9 @@ async def decide(
     (SLA escalation moves a lead away from the member who let it wait). With `sticky_for`,
     the member who handled that lead's person before is preferred (read with the loads).
     """
-    config = config or await routing_config(session, org_id)
+    if config is None:
+        assert isinstance(session, AsyncSession), "a driver connection decides with a config"
+        config = await routing_config(session, org_id)
     states = dict(config.teams)
     # A first pass without loads finds the rule's team: rule matching never reads them.
     start = route(facts, ruleset, states, now).trace.teams[0].team_id
@@ -252,7 +255,7 @@ def _excluding(state: TeamState, exclude: Collection[str]) -> TeamState:
 
 
 async def save_rotation(
-    session: AsyncSession,
+    session: Target,
     decision: Decision,
     rows: Mapping[str, dict[str, Any]],
     now: dt.datetime,
@@ -340,7 +343,7 @@ async def _decide_apart(
     org_id = lead.organization_id
     # The configuration as the lead's transaction sees it (and has cached).
     config = await routing_config(session, org_id)
-    async with AsyncSession(engine, expire_on_commit=False) as apart, apart.begin():
+    async with direct.transaction(engine) as apart:
         decision, rows = await decide(
             apart, org_id, facts, ruleset, now, sticky_for=lead, config=config
         )

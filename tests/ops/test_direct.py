@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
-from app.direct import Direct, execute_many, fetch
+from app.direct import Direct, execute_many, fetch, transaction
 
 PROBE = Table(
     "direct_probe",
@@ -110,3 +110,43 @@ def test_arguments_follow_the_compiled_order_and_types() -> None:
     assert args[0] == 5 and isinstance(args[1], str)
     with pytest.raises(KeyError):
         WRITE.args({"id": 5})
+
+
+async def test_a_transaction_on_the_driver_alone_commits_or_rolls_back(
+    engine: AsyncEngine,
+) -> None:
+    own = await _fresh(engine)  # one connection: the temporary table stays visible
+    try:
+        async with transaction(own) as c:
+            await c.execute("CREATE TEMPORARY TABLE direct_probe (id int PRIMARY KEY, doc jsonb)")
+            await fetch(c, WRITE, ROWS[0])
+        with pytest.raises(RuntimeError):
+            async with transaction(own) as c:
+                await fetch(c, WRITE, ROWS[1])
+                raise RuntimeError("the caller failed after writing")
+        with pytest.raises(DBAPIError) as refused:
+            async with transaction(own) as c:
+                await fetch(c, WRITE, ROWS[0])
+        assert isinstance(refused.value.orig, asyncpg.UniqueViolationError)
+        async with transaction(own) as c:
+            assert [tuple(r) for r in await fetch(c, READ, {"low": 0})] == [(1, {"a": [1, 2]}, 7)]
+    finally:
+        await own.dispose()
+
+
+async def test_a_connection_lost_in_a_driver_transaction_is_not_pooled_again(
+    engine: AsyncEngine,
+) -> None:
+    own = await _fresh(engine)
+    try:
+        with pytest.raises(DBAPIError) as lost:
+            async with transaction(own) as c:
+                ((me,),) = await fetch(c, Direct(select(func.pg_backend_pid())), {})
+                async with engine.connect() as other:
+                    await other.execute(select(func.pg_terminate_backend(me)))
+                await fetch(c, Direct(select(literal(1))), {})
+        assert lost.value.connection_invalidated
+        async with transaction(own) as c:
+            assert [tuple(r) for r in await fetch(c, Direct(select(literal(1))), {})] == [(1,)]
+    finally:
+        await own.dispose()
