@@ -90,7 +90,10 @@ async def run(args: argparse.Namespace, port: int, key: str) -> dict[str, Any]:
     base = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"Bearer {key}"}
     async with httpx.AsyncClient(
-        base_url=base, headers=headers, timeout=30, limits=httpx.Limits(max_connections=64)
+        base_url=base,
+        headers=headers,
+        timeout=30,
+        limits=httpx.Limits(max_connections=64, keepalive_expiry=2),
     ) as client:
         sub = await client.post(
             "/v1/webhook-subscriptions",
