@@ -97,12 +97,13 @@ async def transaction(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
 async def fetch(target: Target, stmt: Direct, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
     """The statement's rows, run on the session's connection (or the given one)."""
     conn: AsyncConnection | None = None
-    driver: asyncpg.Connection | None = target if isinstance(target, asyncpg.Connection) else None
     if isinstance(target, AsyncSession):
-        conn, driver = await _driver(target)
-        if driver is None:
+        conn, found = await _driver(target)
+        if found is None:
             return (await target.execute(stmt.stmt, dict(params))).all()
-    assert driver is not None
+        driver = found
+    else:
+        driver = target
     args = stmt.args(params)
     try:
         return cast(Sequence[Sequence[Any]], await driver.fetch(stmt.sql, *args))
