@@ -115,3 +115,24 @@ class RoutingClaim(Base):
     )
     member_id: Mapped[uuid.UUID]
     claimed_at: Mapped[dt.datetime]
+
+
+class MemberLoad(Base):
+    """A member's open leads, kept by a trigger on leads (migration 0013)."""
+
+    __tablename__ = "member_loads"
+
+    member_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    organization_id: Mapped[uuid.UUID]
+    open_leads: Mapped[int] = mapped_column(Integer)
+
+
+class MemberRoutedSlot(Base):
+    """Leads routed to a member in one quarter hour, the last two days only (migration 0013)."""
+
+    __tablename__ = "member_routed_slots"
+
+    member_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    slot: Mapped[dt.datetime] = mapped_column(primary_key=True)
+    organization_id: Mapped[uuid.UUID]
+    routed: Mapped[int] = mapped_column(Integer)
