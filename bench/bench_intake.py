@@ -168,8 +168,10 @@ async def seed_leads(url: str, n: int) -> None:
     dsn = url.replace("postgresql+asyncpg://", "postgresql://")
     conn = await asyncpg.connect(dsn)
     org = await conn.fetchval("SELECT id FROM organizations ORDER BY created_at LIMIT 1")
-    # Bulk load: the rollup is rebuilt once at the end (see bench/seed_reports.py).
+    # Bulk load: the rollup and the member loads are rebuilt once at the end (see
+    # bench/seed_reports.py).
     await conn.execute(seed_reports.ROLLUP_TRIGGER.format(verb="DISABLE"))
+    await conn.execute(seed_reports.LOADS_TRIGGER.format(verb="DISABLE"))
     chunk = 500_000
     for start in range(0, n, chunk):
         size = min(chunk, n - start)
@@ -200,7 +202,9 @@ async def seed_leads(url: str, n: int) -> None:
         )
         print(f"  seeded {start + size:,} leads", flush=True)
     await conn.execute(seed_reports.REBUILD, org)
+    await conn.execute(seed_reports.LOADS_REBUILD)
     await conn.execute(seed_reports.ROLLUP_TRIGGER.format(verb="ENABLE"))
+    await conn.execute(seed_reports.LOADS_TRIGGER.format(verb="ENABLE"))
     await conn.execute("ANALYZE leads")
     await conn.close()
 

@@ -138,6 +138,9 @@ INSERT_SPEND = """
 
 ROLLUP_TRIGGER = "ALTER TABLE lead_metrics {verb} TRIGGER lead_rollup_metrics"
 REBUILD = "SELECT lead_rollup_rebuild($1)"
+# Routing's member load counters (migration 0013) take the same treatment.
+LOADS_TRIGGER = "ALTER TABLE leads {verb} TRIGGER member_loads_leads"
+LOADS_REBUILD = "SELECT member_loads_rebuild()"
 
 
 async def _timed(conn: asyncpg.Connection, label: str, sql: str, *args: Any) -> float:
@@ -170,6 +173,7 @@ async def seed(dsn: str, n: int) -> dict[str, float]:
     # README, Reports): one transaction changing thousands of leads of a day would make the
     # trigger update each rollup row thousands of times.
     await conn.execute(ROLLUP_TRIGGER.format(verb="DISABLE"))
+    await conn.execute(LOADS_TRIGGER.format(verb="DISABLE"))
     out = {
         "leads_s": await _timed(conn, "leads (+ lead_metrics by trigger)", INSERT_LEADS, ORG, n,
                                 *ids),
@@ -177,9 +181,11 @@ async def seed(dsn: str, n: int) -> dict[str, float]:
                                        ORG),
         "rebookings_s": await _timed(conn, "rebookings (+ trigger)", REBOOK, ORG),
         "rollup_rebuild_s": await _timed(conn, "lead_rollup rebuilt", REBUILD, ORG),
+        "loads_rebuild_s": await _timed(conn, "member loads rebuilt", LOADS_REBUILD),
         "spend_s": await _timed(conn, "spend rows", INSERT_SPEND, ORG, *ids),
         "vacuum_analyze_s": await _timed(conn, "VACUUM ANALYZE", "VACUUM ANALYZE"),
     }  # fmt: skip
     await conn.execute(ROLLUP_TRIGGER.format(verb="ENABLE"))
+    await conn.execute(LOADS_TRIGGER.format(verb="ENABLE"))
     await conn.close()
     return out
