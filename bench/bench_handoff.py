@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.bench_intake import (
     RESULTS,
     ROOT,
+    cpu_seconds,
     database,
     drop_database,
     env_for,
@@ -82,7 +83,7 @@ def _now() -> Any:
 WARM_UP_SECONDS = 3
 
 
-async def run(args: argparse.Namespace, port: int, key: str) -> dict[str, Any]:
+async def run(args: argparse.Namespace, port: int, key: str, server_pid: int) -> dict[str, Any]:
     secret: dict[str, str] = {}
     receiver = Receiver(secret)
     server = await asyncio.start_server(receiver.handle, "127.0.0.1", 0)
@@ -135,8 +136,13 @@ async def run(args: argparse.Namespace, port: int, key: str) -> dict[str, Any]:
         await paced(crowd[:warm])
         answered.clear()
         statuses.clear()
+        before, mine = cpu_seconds(server_pid), time.process_time()
         sent_for = await paced(crowd[warm:])
+        after, mine = cpu_seconds(server_pid), time.process_time() - mine
     server.close()
+    # Per lead, from its intake to its events' delivery; "bench" is this process: the sender
+    # and the receiver, which share the machine with the rest.
+    cpu = {k: (after[k] - before[k]) * 1000 / total for k in after} | {"bench": mine * 1000 / total}
     lat = [(receiver.arrivals[k] - t) * 1000 for k, t in answered.items() if k in receiver.arrivals]
     return {
         "leads_sent": total,
@@ -149,6 +155,7 @@ async def run(args: argparse.Namespace, port: int, key: str) -> dict[str, Any]:
         "p95_ms": round(percentile(lat, 0.95), 1),
         "p99_ms": round(percentile(lat, 0.99), 1),
         "max_ms": round(max(lat), 1) if lat else None,
+        **{f"cpu_{k}_ms_per_lead": round(v, 2) for k, v in cpu.items()},
     }
 
 
@@ -167,7 +174,7 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     server = start_server(env, port, args.workers, RESULTS / "server-handoff.log")
     try:
-        result = asyncio.run(run(args, port, key))
+        result = asyncio.run(run(args, port, key, server.pid))
     finally:
         server.terminate()
         server.wait(30)
@@ -177,12 +184,13 @@ def main() -> None:
             asyncio.run(drop_database(url))
     print(
         f"\n{'rate':>6} {'sent':>6} {'delivered':>9} {'missing':>7} {'p50 ms':>8} "
-        f"{'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}"
+        f"{'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}  CPU ms/lead: server PostgreSQL bench"
     )
     print(
         f"{result['achieved_rate']:>6} {result['leads_sent']:>6} {result['delivered']:>9} "
         f"{result['missing']:>7} {result['p50_ms']:>8} {result['p95_ms']:>8} "
-        f"{result['p99_ms']:>8} {result['max_ms']:>8}"
+        f"{result['p99_ms']:>8} {result['max_ms']:>8}  {result['cpu_server_ms_per_lead']:>18} "
+        f"{result['cpu_postgres_ms_per_lead']:>10} {result['cpu_bench_ms_per_lead']:>5}"
     )
     out = RESULTS / f"handoff-{int(args.rate)}.json"
     out.write_text(
