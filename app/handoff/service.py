@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 from sqlalchemy import bindparam, insert
@@ -131,35 +131,80 @@ async def emit_many(
                 for event_type, body, now in prepared
             ],
         )  # fmt: skip
-    return [await _publish(session, org_id, t, body, lead_id, now) for t, body, now in prepared]
+    outbox = _Outbox()
+    ids = [
+        outbox.add(org_id, t, body, lead_id, now, await _subscribers(session, org_id, t))
+        for t, body, now in prepared
+    ]
+    await outbox.write(session)
+    return ids
 
 
-async def _publish(
-    session: AsyncSession,
-    org_id: uuid.UUID,
-    event_type: str,
-    body: Any,
-    lead_id: uuid.UUID | None,
-    now: dt.datetime,
-) -> str:
-    message_id = uuid.uuid4()
-    subs = await _subscribers(session, org_id, event_type)
-    if not subs:
-        # Nobody to deliver to: an outbox row would only be dead weight on intake.
-        return WebhookMessage.format_id(message_id)
-    message = WebhookMessage(
-        id=message_id,
-        organization_id=org_id,
-        event_type=event_type,
-        lead_id=lead_id,
-        payload={"type": event_type, "timestamp": now.isoformat(), "data": body},
-        created_at=now,
+_MESSAGE = Direct(
+    insert(WebhookMessage).values(
+        {c: bindparam(c) for c in ("id", "organization_id", "event_type", "lead_id", "payload",
+                                   "created_at")}
     )
-    session.add(message)
-    await session.flush()
-    for sub in subs:
-        await _add_delivery(session, message, sub)
-    return message.msg_id
+)  # fmt: skip
+_DELIVERY = Direct(
+    insert(WebhookDelivery).values(
+        {c: bindparam(c) for c in ("id", "organization_id", "message_id", "subscription_id",
+                                   "webhook_id", "event_type", "status", "attempts",
+                                   "redeliveries", "next_attempt_at", "created_at")}
+    )
+)  # fmt: skip
+
+
+@dataclass
+class _Outbox:
+    """The rows of one change's events, written by one statement per table: with a
+    subscriber, an event is a message, a delivery and a job, and intake emits two."""
+
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(
+        self,
+        org_id: uuid.UUID,
+        event_type: str,
+        body: Any,
+        lead_id: uuid.UUID | None,
+        now: dt.datetime,
+        subs: Sequence[Subscriber],
+    ) -> str:
+        message_id = uuid.uuid4()
+        msg_id = WebhookMessage.format_id(message_id)
+        if not subs:
+            # Nobody to deliver to: an outbox row would only be dead weight on intake.
+            return msg_id
+        self.messages.append(
+            {"id": message_id, "organization_id": org_id, "event_type": event_type,
+             "lead_id": lead_id, "created_at": now,
+             "payload": {"type": event_type, "timestamp": now.isoformat(), "data": body}}
+        )  # fmt: skip
+        for sub in subs:
+            self.deliveries.append(
+                {"id": uuid.uuid4(), "organization_id": org_id, "message_id": message_id,
+                 "subscription_id": sub.id, "event_type": event_type, "status": "pending",
+                 "attempts": 0, "redeliveries": 0, "next_attempt_at": now, "created_at": now,
+                 # Unique per message and subscription, the same on every retry: the
+                 # receiver's idempotency key.
+                 "webhook_id": f"{msg_id}_{sub.id.hex[:12]}"}
+            )  # fmt: skip
+        return msg_id
+
+    async def write(self, session: AsyncSession) -> None:
+        await execute_many(session, _MESSAGE, self.messages)
+        await execute_many(session, _DELIVERY, self.deliveries)
+        await jobs.enqueue_many(
+            session,
+            DELIVER,
+            [
+                jobs.NewJob({"delivery_id": str(d["id"])}, d["organization_id"],
+                            d["next_attempt_at"], _dedupe_key(d["id"], 0, 0))
+                for d in self.deliveries
+            ],
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,23 +227,9 @@ async def _subscribers(
     return [s for s in subs if event_type in s.event_types]
 
 
-async def _add_delivery(session: AsyncSession, message: WebhookMessage, sub: Subscriber) -> None:
-    delivery = WebhookDelivery(
-        id=uuid.uuid4(),
-        organization_id=message.organization_id,
-        message_id=message.id,
-        subscription_id=sub.id,
-        # Unique per message and subscription, the same on every retry: the receiver's
-        # idempotency key.
-        webhook_id=f"{message.msg_id}_{sub.id.hex[:12]}",
-        event_type=message.event_type,
-        status="pending",
-        next_attempt_at=message.created_at,
-        created_at=message.created_at,
-    )
-    session.add(delivery)
-    await session.flush()
-    await schedule(session, delivery, message.created_at)
+def _dedupe_key(delivery_id: uuid.UUID, redeliveries: int, attempts: int) -> str:
+    """One queued job per attempt of a delivery."""
+    return f"{delivery_id}:{redeliveries}:{attempts}"
 
 
 async def schedule(session: AsyncSession, delivery: WebhookDelivery, run_at: dt.datetime) -> None:
@@ -209,7 +240,7 @@ async def schedule(session: AsyncSession, delivery: WebhookDelivery, run_at: dt.
         {"delivery_id": str(delivery.id)},
         org_id=delivery.organization_id,
         run_at=run_at,
-        dedupe_key=f"{delivery.id}:{delivery.redeliveries}:{delivery.attempts}",
+        dedupe_key=_dedupe_key(delivery.id, delivery.redeliveries, delivery.attempts),
     )
 
 

@@ -15,11 +15,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import utcnow
+from app.direct import Direct, execute_many, fetch
 from app.jobs.models import Job
 
 CHANNEL = "lead_router_jobs"
@@ -65,6 +66,28 @@ class Registry:
 registry = Registry()
 
 
+_COLUMNS = ("organization_id", "kind", "payload", "dedupe_key", "status", "run_at", "attempts",
+            "max_attempts", "created_at")  # fmt: skip
+# A queued or running job with the same dedupe key wins; jobs without a key never conflict.
+_ENQUEUE = Direct(
+    insert(Job)
+    .values({c: bindparam(c) for c in _COLUMNS})
+    .on_conflict_do_nothing(
+        index_elements=["kind", "dedupe_key"],
+        index_where=text("dedupe_key IS NOT NULL AND status IN ('queued', 'running')"),
+    )
+)
+_NOTIFY = Direct(select(func.pg_notify(CHANNEL, bindparam("kind"))))
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    payload: dict[str, Any]
+    org_id: uuid.UUID | None = None
+    run_at: dt.datetime | None = None
+    dedupe_key: str | None = None
+
+
 async def enqueue(
     session: AsyncSession,
     kind: str,
@@ -75,22 +98,24 @@ async def enqueue(
     dedupe_key: str | None = None,
 ) -> None:
     """Queue a job in the caller's transaction; a queued job with the same dedupe key wins."""
+    await enqueue_many(session, kind, [NewJob(payload, org_id, run_at, dedupe_key)])
+
+
+async def enqueue_many(session: AsyncSession, kind: str, new: Sequence[NewJob]) -> None:
+    """Queue jobs of one kind in one round trip, and announce them once (NOTIFY is sent on
+    commit, and a worker woken by it claims every due job)."""
+    if not new:
+        return
     spec = registry.kinds.get(kind)
-    stmt = insert(Job).values(
-        organization_id=org_id,
-        kind=kind,
-        payload=payload,
-        dedupe_key=dedupe_key,
-        run_at=run_at or utcnow(),
-        max_attempts=spec.max_attempts if spec else 12,
-    )
-    if dedupe_key is not None:
-        stmt = stmt.on_conflict_do_nothing(
-            index_elements=["kind", "dedupe_key"],
-            index_where=text("dedupe_key IS NOT NULL AND status IN ('queued', 'running')"),
-        )
-    await session.execute(stmt)
-    await session.execute(select(func.pg_notify(CHANNEL, kind)))
+    now = utcnow()
+    rows = [
+        {"organization_id": job.org_id, "kind": kind, "payload": job.payload,
+         "dedupe_key": job.dedupe_key, "status": "queued", "run_at": job.run_at or now,
+         "attempts": 0, "max_attempts": spec.max_attempts if spec else 12, "created_at": now}
+        for job in new
+    ]  # fmt: skip
+    await execute_many(session, _ENQUEUE, rows)
+    await fetch(session, _NOTIFY, {"kind": kind})
 
 
 async def claim(session: AsyncSession, limit: int = 10, kinds: Sequence[str] = ()) -> list[Job]:
