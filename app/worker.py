@@ -14,6 +14,7 @@ import asyncpg
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app import direct
 from app.config import Settings
 from app.db import db
 from app.jobs import service as jobs
@@ -36,14 +37,20 @@ async def run_once(
 ) -> int:
     """Claim and run one batch (of `kinds`, default all); returns how many jobs ran."""
     _register_handlers()
-    async with sessionmaker() as session, session.begin():
-        batch = await jobs.claim(session, limit, kinds)
+    bind = sessionmaker.kw.get("bind")
+    if isinstance(bind, AsyncEngine):
+        # Most claims find nothing (every NOTIFY wakes every worker): no session for them.
+        async with direct.transaction(bind) as conn:
+            batch = await jobs.claim(conn, limit, kinds)
+    else:
+        async with sessionmaker() as session, session.begin():
+            batch = await jobs.claim(session, limit, kinds)
     # Jobs are independent (each its own transaction, rows taken with SKIP LOCKED), and most
     # wait on a receiver or the database: run a few at once. One at a time, a process
     # delivered fewer webhooks a second than intake accepts leads. Bounded, so the worker
     # never holds more than a few of the pool's connections. Sessions that all share one
     # connection (a caller's larger transaction, as in tests) take turns.
-    shared = not isinstance(sessionmaker.kw.get("bind"), AsyncEngine)
+    shared = not isinstance(bind, AsyncEngine)
     slots = asyncio.Semaphore(1 if shared else JOB_CONCURRENCY)
 
     async def run(job: Job) -> None:
