@@ -3,11 +3,12 @@
 Concurrency: the member choice of a team is serialised by `SELECT … FOR UPDATE` on the
 team's rotation row. Every team the lead could land on (the rule's team and its overflow
 chain) is locked, in sorted id order so two requests never wait on each other in a cycle.
-Member loads (open leads, assigned today, live claims) are read after the lock, so a
-capacity check never sees a count another worker is about to change. Intake decides in a
-short transaction of its own and leaves a claim (app.routing.claims), so the lock is held
-for the choice only; a session bound to one connection (a caller's larger transaction, a
-simulation) decides inside that transaction, holding the lock until it commits.
+Member loads (open leads, assigned today, live claims; app.routing.loads) are read after
+the lock, so a capacity check never sees a count another worker is about to change. Intake
+decides in a short transaction of its own and leaves a claim (app.routing.claims), so the
+lock is held for the choice only; a session bound to one connection (a caller's larger
+transaction, a simulation) decides inside that transaction, holding the lock until it
+commits.
 """
 
 from __future__ import annotations
@@ -18,19 +19,12 @@ import uuid
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
-    Select,
     any_,
     bindparam,
-    func,
-    literal,
-    or_,
     select,
-    text,
-    union_all,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -41,12 +35,13 @@ from app import direct
 from app.db import db
 from app.direct import Direct, Target, fetch
 from app.intake.models import Source
-from app.leads.models import Lead, same_person
+from app.leads.models import Lead
 from app.leads.status import refresh
 from app.routing import claims, rulesets
 from app.routing.config import RoutingConfig, overflow_chain, routing_config, with_live_state
 from app.routing.core import Decision, RoutingError, Trace, route
-from app.routing.models import MemberLoad, MemberRoutedSlot, TeamRotation
+from app.routing.loads import member_loads
+from app.routing.models import TeamRotation
 from app.routing.rules import CompiledRuleset, LeadFacts
 from app.routing.strategies import RotationState, TeamState
 
@@ -95,117 +90,6 @@ def facts_for(lead: Lead, source_kind: str | None, sticky: str | None = None) ->
         sticky_member_id=sticky,
     )
 
-
-# A lead's routed time counts in the quarter-hour slot it falls in (migration 0013).
-SLOT_SECONDS = 900
-
-
-def slots_from(since: dt.datetime) -> dt.datetime:
-    """The first slot wholly at or after `since`: every time zone's midnight is one, so the
-    daily count is a sum of slots; a `since` between slots has its edge counted on leads."""
-    seconds = since.timestamp()
-    return since + dt.timedelta(seconds=-seconds % SLOT_SECONDS)
-
-
-@cache
-def _loads_stmt(with_members: bool, by_phone: bool, by_email: bool, edge: bool = False) -> Direct:
-    """The member-loads statement, built once per shape: its parameters are bound, so a
-    decision pays neither statement construction nor cache-key generation (about 0.6 ms,
-    inside the rotation lock). Open leads and today's leads are read from the counters a
-    trigger keeps (migration 0013), a row per member and at most a day of slots, whatever
-    the members' history; member_loads adds the parts up."""
-    parts: list[Select[Any, int, int, bool]] = []
-    if with_members:
-        members = any_(bindparam("members", type_=ARRAY(PG_UUID(as_uuid=True))))
-        parts.append(
-            select(MemberLoad.member_id, MemberLoad.open_leads, literal(0), literal(False)).where(
-                MemberLoad.organization_id == bindparam("org"), MemberLoad.member_id == members
-            )
-        )
-        parts.append(
-            select(
-                MemberRoutedSlot.member_id, literal(0), func.sum(MemberRoutedSlot.routed),
-                literal(False),
-            )
-            .where(
-                MemberRoutedSlot.organization_id == bindparam("org"),
-                MemberRoutedSlot.member_id == members,
-                MemberRoutedSlot.slot >= bindparam("slots_from"),
-            )
-            .group_by(MemberRoutedSlot.member_id)
-        )  # fmt: skip
-        if edge:
-            parts.append(
-                select(Lead.member_id, literal(0), func.count(), literal(False))
-                .where(
-                    Lead.organization_id == bindparam("org"),
-                    Lead.member_id == members,
-                    Lead.routed_at >= bindparam("since"),
-                    Lead.routed_at < bindparam("slots_from"),
-                )
-                .group_by(Lead.member_id)
-            )
-        parts.append(claims.loads_part(members))
-    by_person = same_person(by_phone, by_email)
-    if by_person:
-        # The member who handled this person's earlier lead: a returning person goes back.
-        found = (
-            select(Lead.member_id)
-            .where(
-                Lead.organization_id == bindparam("org"),
-                Lead.id != bindparam("lead"),
-                Lead.member_id.is_not(None),
-                or_(*by_person),
-            )
-            .order_by(Lead.received_at.desc())
-            .limit(1)
-            .subquery()
-        )
-        parts.append(select(found.c.member_id, literal(0), literal(0), literal(True)))
-    return Direct(parts[0] if len(parts) == 1 else union_all(*parts))
-
-
-async def member_loads(
-    session: Target,
-    org_id: uuid.UUID,
-    member_ids: list[uuid.UUID],
-    since: dt.datetime,
-    now: dt.datetime,
-    previous_of: Lead | None = None,
-) -> tuple[dict[str, tuple[int, int]], str | None]:
-    """(open leads, routed since `since`) per member, from the counters on leads plus the
-    live claims of leads not committed yet (app.routing.claims), and the member of
-    `previous_of`'s person's latest earlier lead, in the same round trip."""
-    phone = previous_of.phone_hash if previous_of is not None else None
-    email = previous_of.email_hash if previous_of is not None else None
-    if not member_ids and not phone and not email:
-        return {}, None
-    first_slot = slots_from(since)
-    stmt = _loads_stmt(bool(member_ids), bool(phone), bool(email), first_slot != since)
-    lead_id = previous_of.id if previous_of is not None else None
-    params = {"org": org_id, "members": member_ids, "since": since, "slots_from": first_slot,
-              "phone": phone, "email": email, "lead": lead_id,
-              "claims_after": now - claims.CLAIM_TTL}  # fmt: skip
-    if isinstance(session, AsyncSession):
-        # This transaction's own lead changes reach the counters at commit (the trigger is
-        # deferred); a decision inside it must see them.
-        await session.execute(_COUNT_PENDING)
-        await session.execute(_DEFER_AGAIN)
-    loads: dict[str, tuple[int, int]] = {}
-    sticky = None
-    for member_id, open_leads, today_count, is_previous in await fetch(session, stmt, params):
-        if member_id is None:
-            continue
-        if is_previous:
-            sticky = str(member_id)
-        else:
-            before = loads.get(str(member_id), (0, 0))
-            loads[str(member_id)] = (before[0] + open_leads, before[1] + today_count)
-    return loads, sticky
-
-
-_COUNT_PENDING = text("SET CONSTRAINTS member_loads_leads IMMEDIATE")
-_DEFER_AGAIN = text("SET CONSTRAINTS member_loads_leads DEFERRED")
 
 # Locked in team id order, so two requests never wait on each other in a cycle.
 _LOCK_ROTATIONS = Direct(
