@@ -125,6 +125,10 @@ async def run_forever(settings: Settings, stop: asyncio.Event | None = None) -> 
             for w in waiters:
                 w.cancel()
     finally:
+        from app.handoff import delivery  # registered by _register_handlers, like the others
+
+        with contextlib.suppress(Exception):
+            await delivery.close_clients()
         with contextlib.suppress(Exception):
             await listener.close()
         if owns_engine:

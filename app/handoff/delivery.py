@@ -8,6 +8,7 @@ delivery, which is what `GET /v1/webhook-deliveries` shows; a job fails only on 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email.utils
 import functools
@@ -15,7 +16,10 @@ import json
 import ssl
 import time
 import uuid
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import httpx
 import structlog
@@ -27,7 +31,7 @@ from app.db import utcnow
 from app.handoff import service
 from app.handoff.models import WebhookDelivery, WebhookMessage, WebhookSubscription
 from app.handoff.subscriptions import secret_of
-from app.handoff.targets import TargetRefused, resolve_target
+from app.handoff.targets import Target, TargetRefused, resolve_target
 from app.intake.signatures import sign_standard_webhook
 from app.jobs import service as jobs
 from app.jobs.models import Job
@@ -53,6 +57,52 @@ def _settings() -> Settings:
 def _ssl_context() -> ssl.SSLContext:
     # Built once: loading the CA bundle for every attempt costs more than the POST.
     return ssl.create_default_context()
+
+
+# Deliveries to one endpoint reuse its connections: a new client and connection per webhook
+# cost 1.5 ms of CPU here against 0.7 ms (plain HTTP; a TLS handshake costs far more). One
+# client per address we checked and TLS name, so a connection is never shared between two
+# names or two addresses; per event loop, as a connection belongs to its loop. Idle
+# connections are dropped after 4 s, before the 5 s idle timeout of common servers closes
+# one under a request (that race fails the attempt, which is retried on the schedule).
+MAX_CLIENTS = 64
+KEEPALIVE_SECONDS = 4.0
+_clients: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, OrderedDict[tuple[str, str], httpx.AsyncClient]
+] = weakref.WeakKeyDictionary()
+
+
+def client_key(target: Target) -> tuple[str, str]:
+    """The connection identity of a target: its origin (the checked address when pinned)
+    and the name TLS presents."""
+    parts = urlsplit(target.url)
+    return f"{parts.scheme}://{parts.netloc}", target.extensions.get("sni_hostname", "")
+
+
+async def _client_for(target: Target) -> httpx.AsyncClient:
+    clients = _clients.setdefault(asyncio.get_running_loop(), OrderedDict())
+    key = client_key(target)
+    client = clients.get(key)
+    if client is not None:
+        clients.move_to_end(key)
+        return client
+    client = httpx.AsyncClient(
+        verify=_ssl_context(),
+        follow_redirects=False,
+        limits=httpx.Limits(keepalive_expiry=KEEPALIVE_SECONDS),
+    )
+    clients[key] = client
+    while len(clients) > MAX_CLIENTS:
+        _, evicted = clients.popitem(last=False)
+        await evicted.aclose()
+    return client
+
+
+async def close_clients() -> None:
+    """At the worker's stop: this loop's connections closed."""
+    clients = _clients.pop(asyncio.get_running_loop(), OrderedDict())
+    for client in clients.values():
+        await client.aclose()
 
 
 @dataclass(frozen=True)
@@ -110,15 +160,13 @@ async def attempt(
     except TargetRefused as exc:
         return Outcome(None, f"target refused: {exc}")
     try:
-        async with httpx.AsyncClient(
-            timeout=cfg.outbound_timeout_seconds, verify=_ssl_context(), follow_redirects=False
-        ) as client:
-            r = await client.post(
-                target.url,
-                content=body,
-                headers={**headers, **target.headers},
-                extensions=dict(target.extensions),
-            )
+        r = await (await _client_for(target)).post(
+            target.url,
+            content=body,
+            headers={**headers, **target.headers},
+            extensions=dict(target.extensions),
+            timeout=cfg.outbound_timeout_seconds,
+        )
     except httpx.TimeoutException:
         return Outcome(None, f"timed out after {cfg.outbound_timeout_seconds:g} s")
     except httpx.HTTPError as exc:

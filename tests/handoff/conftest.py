@@ -46,6 +46,9 @@ class Receiver:
     overlaps: list[str] = field(default_factory=list)
     max_in_flight: int = 0
     port: int = 0
+    # Answer on one connection for as long as the client keeps it (else one per request).
+    keep_alive: bool = False
+    connections: int = 0
 
     @property
     def url(self) -> str:
@@ -55,35 +58,46 @@ class Receiver:
         return [h for h in self.hits if 200 <= h.status < 300]
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
         try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            lines = head.decode("latin-1").split("\r\n")[1:]
-            headers = {
-                k.strip().lower(): v.strip()
-                for k, _, v in (line.partition(":") for line in lines if line)
-            }
-            body = await reader.readexactly(int(headers.get("content-length", "0")))
-            hit = Hit(headers, body, time.monotonic(), 0)
-            wid = hit.webhook_id
-            if self.in_flight[wid]:
-                self.overlaps.append(wid)
-            self.in_flight[wid] += 1
-            self.max_in_flight = max(self.max_in_flight, sum(self.in_flight.values()))
-            try:
-                if self.delay:
-                    await asyncio.sleep(self.delay)
-                decided = self.decide(hit)
-            finally:
-                self.in_flight[wid] -= 1
-            status, extra = decided if isinstance(decided, tuple) else (decided, {})
-            hit.status = status
-            self.hits.append(hit)
-            more = "".join(f"{k}: {v}\r\n" for k, v in extra.items())
-            head_out = f"HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n"
-            writer.write(f"{head_out}{more}\r\n".encode())
-            await writer.drain()
+            while await self._one(reader, writer) and self.keep_alive:
+                pass
         finally:
             writer.close()
+
+    async def _one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        """Answers one request; False when the client closed the connection instead."""
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError:
+            return False
+        lines = head.decode("latin-1").split("\r\n")[1:]
+        headers = {
+            k.strip().lower(): v.strip()
+            for k, _, v in (line.partition(":") for line in lines if line)
+        }
+        body = await reader.readexactly(int(headers.get("content-length", "0")))
+        hit = Hit(headers, body, time.monotonic(), 0)
+        wid = hit.webhook_id
+        if self.in_flight[wid]:
+            self.overlaps.append(wid)
+        self.in_flight[wid] += 1
+        self.max_in_flight = max(self.max_in_flight, sum(self.in_flight.values()))
+        try:
+            if self.delay:
+                await asyncio.sleep(self.delay)
+            decided = self.decide(hit)
+        finally:
+            self.in_flight[wid] -= 1
+        status, extra = decided if isinstance(decided, tuple) else (decided, {})
+        hit.status = status
+        self.hits.append(hit)
+        more = "".join(f"{k}: {v}\r\n" for k, v in extra.items())
+        close = "" if self.keep_alive else "connection: close\r\n"
+        head_out = f"HTTP/1.1 {status} X\r\ncontent-length: 0\r\n{close}"
+        writer.write(f"{head_out}{more}\r\n".encode())
+        await writer.drain()
+        return True
 
 
 @pytest.fixture

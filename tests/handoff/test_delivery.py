@@ -22,6 +22,7 @@ from app.db import db
 from app.handoff import delivery
 from app.handoff import service as handoff
 from app.handoff.models import WebhookDelivery, WebhookSubscription
+from app.handoff.targets import Target
 from app.intake.signatures import generate_whsec, sign_standard_webhook, verify_standard_webhook
 from tests.conftest import Org, make_settings
 from tests.handoff.conftest import Hit, Receiver, subscribe, wait_for
@@ -229,6 +230,53 @@ async def test_one_worker_delivers_a_batch_a_few_at_a_time(
     assert ran == 8 and len(receiver.ok()) == 8
     assert receiver.max_in_flight == worker.JOB_CONCURRENCY
     assert receiver.overlaps == []
+
+
+async def test_deliveries_to_one_endpoint_reuse_its_connections(
+    committed_client: httpx.AsyncClient,
+    committed_org: Org,
+    receiver: Receiver,
+    engine: AsyncEngine,
+    cleanup_subscriptions: list[Org],
+) -> None:
+    # A connection (and, over HTTPS, a TLS handshake) per webhook cost more than the POST.
+    cleanup_subscriptions.append(committed_org)
+    receiver.keep_alive = True
+    await subscribe(committed_client, committed_org, receiver.url, ["lead.routed"])
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    for _ in range(2):
+        await emit_many(engine, committed_org.id, 8)
+        assert await worker.run_once(sessions, limit=8) == 8
+
+    assert len(receiver.ok()) == 16
+    # At most one connection per job running at once, kept from one batch to the next.
+    assert receiver.connections <= worker.JOB_CONCURRENCY
+    await delivery.close_clients()
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "shared"),
+    [
+        (Target("https://203.0.113.9/h", {"host": "a.example"}, {"sni_hostname": "a.example"}),
+         Target("https://203.0.113.9/x", {"host": "a.example"}, {"sni_hostname": "a.example"}),
+         True),
+        # Two names on one address: a connection made for one is never used for the other.
+        (Target("https://203.0.113.9/h", {"host": "a.example"}, {"sni_hostname": "a.example"}),
+         Target("https://203.0.113.9/h", {"host": "b.example"}, {"sni_hostname": "b.example"}),
+         False),
+        # One name, another address (DNS moved): a new connection to the checked address.
+        (Target("https://203.0.113.9/h", {"host": "a.example"}, {"sni_hostname": "a.example"}),
+         Target("https://203.0.113.7/h", {"host": "a.example"}, {"sni_hostname": "a.example"}),
+         False),
+        (Target("https://203.0.113.9/h"), Target("https://203.0.113.9:8443/h"), False),
+        (Target("http://127.0.0.1:9000/a"), Target("http://127.0.0.1:9000/b"), True),
+    ],
+)  # fmt: skip
+def test_connections_are_shared_only_by_one_address_and_name(
+    a: Target, b: Target, shared: bool
+) -> None:
+    assert (delivery.client_key(a) == delivery.client_key(b)) is shared
 
 
 async def test_410_disables_the_subscription(
