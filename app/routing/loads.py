@@ -14,10 +14,9 @@ import uuid
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, any_, bindparam, func, literal, or_, select, text, union_all
+from sqlalchemy import Select, any_, bindparam, func, literal, or_, select, union_all
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.direct import Direct, Target, fetch
 from app.leads.models import Lead, same_person
@@ -119,11 +118,6 @@ async def member_loads(
     params = {"org": org_id, "members": member_ids, "since": since, "slots_from": first_slot,
               "phone": phone, "email": email, "lead": lead_id,
               "claims_after": now - claims.CLAIM_TTL}  # fmt: skip
-    if isinstance(session, AsyncSession):
-        # This transaction's own lead changes reach the counters at commit (the trigger is
-        # deferred); a decision inside it must see them.
-        await session.execute(_COUNT_PENDING)
-        await session.execute(_DEFER_AGAIN)
     loads: dict[str, tuple[int, int]] = {}
     sticky = None
     for member_id, open_leads, today_count, is_previous in await fetch(session, stmt, params):
@@ -135,7 +129,3 @@ async def member_loads(
             before = loads.get(str(member_id), (0, 0))
             loads[str(member_id)] = (before[0] + open_leads, before[1] + today_count)
     return loads, sticky
-
-
-_COUNT_PENDING = text("SET CONSTRAINTS member_loads_leads IMMEDIATE")
-_DEFER_AGAIN = text("SET CONSTRAINTS member_loads_leads DEFERRED")

@@ -15,9 +15,15 @@ plus at most a day of quarter-hour slots.
   slots. Slots older than two days are never read; the trigger deletes a member's old slots
   when it opens a new one, so the table holds at most two days.
 
-The trigger is deferred to commit, like the rollup's (migration 0010): every lead of a member
-updates that member's rows, and their row locks are then held for the commit alone. A reader
-in the same transaction runs `SET CONSTRAINTS member_loads_leads IMMEDIATE` first.
+The trigger runs with the change, not deferred to commit as the rollup's is (migration 0010).
+A member's counter row is shared by every day of that member's leads, while a rollup row
+belongs to one day; applied at commit, in event order, a transaction changing several leads
+(the SLA sweep) would hold a day's rollup rows while it waits for a member's row that an
+intake holds while it waits for the same rollup rows: a deadlock. Applied with the change,
+every transaction takes its member rows before any rollup row, and an intake holds its
+member's rows from the lead's INSERT to its commit, a few milliseconds. A member changed on
+one lead is updated in member id order, so two opposite reassignments never wait on each
+other in a cycle. A reader in the same transaction sees its own changes.
 
 No foreign keys: the trigger runs at commit, after a cascade may have deleted a member or an
 organisation, and a counter row must not make that commit fail.
@@ -54,6 +60,9 @@ $$
 CREATE FUNCTION member_loads_add(org uuid, member uuid, n int) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
+    IF n = 0 THEN
+        RETURN;
+    END IF;
     UPDATE member_loads SET open_leads = open_leads + n WHERE member_id = member;
     IF NOT FOUND THEN
         INSERT INTO member_loads AS l (member_id, organization_id, open_leads)
@@ -106,16 +115,21 @@ BEGIN
         END IF;
         RETURN NULL;
     END IF;
-    IF was_open THEN
-        PERFORM member_loads_add(OLD.organization_id, OLD.member_id, -1);
+    -- The lower member id first (NULL ids take no lock).
+    IF TG_OP = 'UPDATE' AND OLD.member_id IS NOT NULL AND NEW.member_id IS NOT NULL
+       AND NEW.member_id < OLD.member_id THEN
+        PERFORM member_loads_add(NEW.organization_id, NEW.member_id, is_open::int);
+        PERFORM member_routed_add(NEW.organization_id, NEW.member_id, NEW.routed_at, 1);
+        PERFORM member_loads_add(OLD.organization_id, OLD.member_id, -was_open::int);
+        PERFORM member_routed_add(OLD.organization_id, OLD.member_id, OLD.routed_at, -1);
+        RETURN NULL;
     END IF;
     IF TG_OP <> 'INSERT' AND OLD.member_id IS NOT NULL THEN
+        PERFORM member_loads_add(OLD.organization_id, OLD.member_id, -was_open::int);
         PERFORM member_routed_add(OLD.organization_id, OLD.member_id, OLD.routed_at, -1);
     END IF;
-    IF is_open THEN
-        PERFORM member_loads_add(NEW.organization_id, NEW.member_id, 1);
-    END IF;
     IF TG_OP <> 'DELETE' AND NEW.member_id IS NOT NULL THEN
+        PERFORM member_loads_add(NEW.organization_id, NEW.member_id, is_open::int);
         PERFORM member_routed_add(NEW.organization_id, NEW.member_id, NEW.routed_at, 1);
     END IF;
     RETURN NULL;
@@ -125,9 +139,6 @@ END $$
     # disable the trigger), and the tests' check that the trigger's deltas add up.
     f"""
 CREATE FUNCTION member_loads_rebuild() RETURNS void LANGUAGE sql AS $$
-    -- Changes still waiting for commit would be added again on top of the rebuild.
-    SET CONSTRAINTS member_loads_leads IMMEDIATE;
-    SET CONSTRAINTS member_loads_leads DEFERRED;
     DELETE FROM member_loads;
     DELETE FROM member_routed_slots;
     INSERT INTO member_loads (member_id, organization_id, open_leads)
@@ -142,9 +153,8 @@ $$
 """,  # noqa: S608
 )
 
-TRIGGER = """CREATE CONSTRAINT TRIGGER member_loads_leads
+TRIGGER = """CREATE TRIGGER member_loads_leads
     AFTER INSERT OR UPDATE OF member_id, status, routed_at OR DELETE ON leads
-    DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW EXECUTE FUNCTION member_loads_from_leads()"""
 
 
