@@ -15,8 +15,6 @@ import argparse
 import asyncio
 import collections
 import os
-import re
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -102,14 +100,9 @@ async def main(args: argparse.Namespace) -> None:
     )
     if args.statements:
         kinds: collections.Counter[str] = collections.Counter()
-        ms: dict[str, list[float]] = collections.defaultdict(list)
-        for s, t in zip(p.statements, p.took, strict=False):
-            kind = re.sub(r"\s+", " ", s)[:100]
-            kinds[kind] += 1
-            ms[kind].append(t * 1000)
-        print("per job  median ms  statement")
-        for stmt, n in kinds.most_common():
-            print(f"{n / jobs:7.2f}  {statistics.median(ms[stmt]):9.2f}  {stmt}")
+        kind_ms: dict[str, list[float]] = collections.defaultdict(list)
+        p.tally(p.statements[: len(p.took)], p.took, kinds, kind_ms)
+        p.print_statements(kinds, kind_ms, jobs, "delivery")
     await db.dispose_engines()
     if server is not None:
         server.cleanup()

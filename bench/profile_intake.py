@@ -129,6 +129,27 @@ def _cpu_seconds(pids: list[int]) -> float | None:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def tally(
+    sent: list[str],
+    times: list[float],
+    kinds: collections.Counter[str],
+    kind_ms: dict[str, list[float]],
+) -> None:
+    """Statements grouped by their first 100 characters, with their round trips in ms."""
+    for s, t in zip(sent, times, strict=True):
+        kind = re.sub(r"\s+", " ", s)[:100]
+        kinds[kind] += 1
+        kind_ms[kind].append(t * 1000)
+
+
+def print_statements(
+    kinds: collections.Counter[str], kind_ms: dict[str, list[float]], units: int, unit: str
+) -> None:
+    print(f"per {unit}  median ms  statement (median round trip, sent to result)")
+    for stmt, n in kinds.most_common():
+        print(f"{n / units:8.2f}  {statistics.median(kind_ms[stmt]):9.2f}  {stmt}")
+
+
 def _split(raw: bytes) -> tuple[str, str, dict[str, str], bytes]:
     head, body = raw.split(b"\r\n\r\n", 1)
     lines = head.decode().split("\r\n")
@@ -201,10 +222,7 @@ async def main(args: argparse.Namespace) -> None:
                 after_lock.append(lock_released[0][1] - lock_granted[0][1])
             assert resp.status_code < 300, resp.text
             counts.append(len(statements) - before)
-            for s, t in zip(statements[before:], took[before:], strict=True):
-                kind = re.sub(r"\s+", " ", s)[:100]
-                kinds[kind] += 1
-                kind_ms[kind].append(t * 1000)
+            tally(statements[before:], took[before:], kinds, kind_ms)
         cpu_after = (time.process_time(), _cpu_seconds(backends))
         if profiler is not None:
             profiler.stop()
@@ -226,9 +244,7 @@ async def main(args: argparse.Namespace) -> None:
             f"over {len(locked)} routed leads, {statistics.median(after_lock)} statements"
         )
     if args.statements:
-        print("per lead  median ms  statement (median round trip, sent to result)")
-        for stmt, n in kinds.most_common():
-            print(f"{n / len(reqs):8.2f}  {statistics.median(kind_ms[stmt]):9.2f}  {stmt}")
+        print_statements(kinds, kind_ms, len(reqs), "lead")
     await db.dispose_engines()
     if server is not None:
         server.cleanup()
