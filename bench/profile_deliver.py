@@ -109,8 +109,4 @@ async def main(args: argparse.Namespace) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--leads", type=int, default=200)
-    parser.add_argument("--profile", action="store_true")
-    parser.add_argument("--statements", action="store_true")
-    asyncio.run(main(parser.parse_args()))
+    asyncio.run(main(p.arguments().parse_args()))

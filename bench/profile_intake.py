@@ -129,6 +129,15 @@ def _cpu_seconds(pids: list[int]) -> float | None:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def arguments() -> argparse.ArgumentParser:
+    """The options both profile scripts take."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--leads", type=int, default=200)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--statements", action="store_true")
+    return parser
+
+
 def tally(
     sent: list[str],
     times: list[float],
@@ -251,8 +260,4 @@ async def main(args: argparse.Namespace) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--leads", type=int, default=200)
-    parser.add_argument("--profile", action="store_true")
-    parser.add_argument("--statements", action="store_true")
-    asyncio.run(main(parser.parse_args()))
+    asyncio.run(main(arguments().parse_args()))
