@@ -94,16 +94,18 @@ async def transaction(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
             raise
 
 
+async def _resolve(target: Target) -> tuple[AsyncConnection | None, asyncpg.Connection | None]:
+    if isinstance(target, AsyncSession):
+        return await _driver(target)
+    return None, target
+
+
 async def fetch(target: Target, stmt: Direct, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
     """The statement's rows, run on the session's connection (or the given one)."""
-    conn: AsyncConnection | None = None
-    if isinstance(target, AsyncSession):
-        conn, found = await _driver(target)
-        if found is None:
-            return (await target.execute(stmt.stmt, dict(params))).all()
-        driver = found
-    else:
-        driver = target
+    conn, driver = await _resolve(target)
+    if driver is None:
+        assert isinstance(target, AsyncSession)
+        return (await target.execute(stmt.stmt, dict(params))).all()
     args = stmt.args(params)
     try:
         return cast(Sequence[Sequence[Any]], await driver.fetch(stmt.sql, *args))
@@ -111,15 +113,14 @@ async def fetch(target: Target, stmt: Direct, params: Mapping[str, Any]) -> Sequ
         raise await _as_sqlalchemy(conn, driver, stmt.sql, exc) from exc
 
 
-async def execute_many(
-    session: AsyncSession, stmt: Direct, rows: Sequence[Mapping[str, Any]]
-) -> None:
+async def execute_many(target: Target, stmt: Direct, rows: Sequence[Mapping[str, Any]]) -> None:
     """The statement once per row, in one round trip (asyncpg pipelines them)."""
     if not rows:
         return
-    conn, driver = await _driver(session)
+    conn, driver = await _resolve(target)
     if driver is None:
-        await session.execute(stmt.stmt, [dict(r) for r in rows])
+        assert isinstance(target, AsyncSession)
+        await target.execute(stmt.stmt, [dict(r) for r in rows])
         return
     args = [stmt.args(r) for r in rows]
     try:

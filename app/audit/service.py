@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit.models import AuditEvent
 from app.auth.service import Caller
 from app.db import utcnow
-from app.direct import Direct, fetch
+from app.direct import Direct, Target, fetch
 
 _COLUMNS = ("organization_id", "actor_key_id", "action", "target_type", "target_id",
             "request_id", "client_ip", "details", "created_at")  # fmt: skip
@@ -19,7 +19,7 @@ _RECORD = Direct(insert(AuditEvent).values({c: bindparam(c) for c in _COLUMNS}))
 
 
 async def record(
-    session: AsyncSession,
+    target: Target,
     caller: Caller | None,
     action: str,
     target_type: str | None = None,
@@ -40,7 +40,7 @@ async def record(
         "details": details or {},
         "created_at": utcnow(),
     }
-    await fetch(session, _RECORD, params)
+    await fetch(target, _RECORD, params)
 
 
 async def record_many(

@@ -18,24 +18,26 @@ import time
 import uuid
 import weakref
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, null, select, update
 
 from app.audit import service as audit
 from app.config import Settings, get_settings
 from app.db import utcnow
+from app.direct import Direct, fetch
+from app.direct import Target as DbTarget
 from app.handoff import service
 from app.handoff.models import WebhookDelivery, WebhookMessage, WebhookSubscription
-from app.handoff.subscriptions import secret_of
+from app.handoff.subscriptions import decrypt_secret
 from app.handoff.targets import Target, TargetRefused, resolve_target
 from app.intake.signatures import sign_standard_webhook
 from app.jobs import service as jobs
 from app.jobs.models import Job
-from app.tenancy import scoped
 
 log = structlog.get_logger("app.handoff")
 
@@ -137,26 +139,24 @@ def parse_retry_after(value: str | None, now: dt.datetime) -> float | None:
 
 
 def signed_request(
-    delivery: WebhookDelivery, message: WebhookMessage, secret: str, timestamp: int
+    webhook_id: str, payload: Any, secret: str, timestamp: int
 ) -> tuple[bytes, dict[str, str]]:
-    body = json.dumps(message.payload, separators=(",", ":"), sort_keys=True).encode()
+    body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
     headers = {
         "content-type": "application/json",
         "user-agent": USER_AGENT,
-        "webhook-id": delivery.webhook_id,
+        "webhook-id": webhook_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign_standard_webhook(delivery.webhook_id, timestamp, body, secret),
+        "webhook-signature": sign_standard_webhook(webhook_id, timestamp, body, secret),
     }
     return body, headers
 
 
-async def attempt(
-    sub: WebhookSubscription, message: WebhookMessage, delivery: WebhookDelivery
-) -> Outcome:
+async def attempt(url: str, webhook_id: str, payload: Any, secret: str) -> Outcome:
     cfg = _settings()
-    body, headers = signed_request(delivery, message, secret_of(sub), int(time.time()))
+    body, headers = signed_request(webhook_id, payload, secret, int(time.time()))
     try:
-        target = await resolve_target(sub.url, allow_private=cfg.allow_private_webhook_targets)
+        target = await resolve_target(url, allow_private=cfg.allow_private_webhook_targets)
     except TargetRefused as exc:
         return Outcome(None, f"target refused: {exc}")
     try:
@@ -178,81 +178,141 @@ async def attempt(
     return Outcome(r.status_code, f"HTTP {r.status_code}", retry_after)
 
 
-Locked = tuple[WebhookDelivery, WebhookSubscription, WebhookMessage]
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A delivery locked for its attempt, with its endpoint and its event's payload."""
+
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    status: str
+    next_attempt_at: dt.datetime | None
+    attempts: int
+    redeliveries: int
+    webhook_id: str
+    subscription_id: uuid.UUID
+    url: str
+    secret_enc: bytes
+    active: bool
+    payload: Any
 
 
-async def _lock(session: AsyncSession, job: Job) -> Locked | None:
-    """The delivery (row-locked, skipping one another worker holds), its endpoint, its event."""
+_D, _S, _M = WebhookDelivery, WebhookSubscription, WebhookMessage
+_WHERE = (_D.id == bindparam("id"), _D.organization_id == bindparam("org"))
+# The delivery is locked, skipping one another worker holds; the subscription is not, so
+# deliveries to one endpoint go out in parallel. One statement: a worker runs it per job.
+_LOCK = Direct(
+    select(_D.id, _D.organization_id, _D.status, _D.next_attempt_at, _D.attempts,
+           _D.redeliveries, _D.webhook_id, _S.id, _S.url, _S.secret_enc, _S.active, _M.payload)
+    .join(_S, _S.id == _D.subscription_id)
+    .join(_M, _M.id == _D.message_id)
+    .where(*_WHERE)
+    .with_for_update(of=_D, skip_locked=True)
+)  # fmt: skip
+_EXISTS = Direct(select(_D.id).where(*_WHERE))
+_RECORD = Direct(
+    update(_D)
+    .where(*_WHERE)
+    .values({c: bindparam(c) for c in ("status", "attempts", "last_attempt_at",
+                                       "last_status_code", "last_error", "next_attempt_at",
+                                       "delivered_at")})
+)  # fmt: skip
+_ABANDON = Direct(
+    update(_D)
+    .where(*_WHERE)
+    .values(status="dead", next_attempt_at=null(), last_error=bindparam("error"))
+)
+_DISABLE = Direct(
+    update(_S)
+    .where(_S.id == bindparam("id"), _S.organization_id == bindparam("org"))
+    .values(active=False, disabled_reason=bindparam("reason"), updated_at=bindparam("at"))
+)
+
+
+async def _lock(target: DbTarget, job: Job) -> Due | None:
     assert job.organization_id is not None
-    key = uuid.UUID(job.payload["delivery_id"])
-    stmt = scoped(WebhookDelivery, job.organization_id).where(WebhookDelivery.id == key)
-    # The subscription is not locked: deliveries to one endpoint go out in parallel.
-    joined = (
-        stmt.add_columns(WebhookSubscription, WebhookMessage)
-        .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
-        .join(WebhookMessage, WebhookMessage.id == WebhookDelivery.message_id)
-        .with_for_update(of=WebhookDelivery, skip_locked=True)
-    )
-    row = (await session.execute(joined)).one_or_none()
-    if row is None:
-        if (await session.execute(stmt)).scalar_one_or_none() is not None:
+    key = {"id": uuid.UUID(job.payload["delivery_id"]), "org": job.organization_id}
+    rows = await fetch(target, _LOCK, key)
+    if not rows:
+        if await fetch(target, _EXISTS, key):
             raise jobs.RetryLater("delivery in flight in another worker", dt.timedelta(seconds=15))
         return None
-    delivery, subscription, message = row
-    return delivery, subscription, message
+    return Due(*rows[0])
 
 
-@jobs.registry.register(service.DELIVER, schedule=(5, 30, 120, 600), max_attempts=5)
-async def deliver(session: AsyncSession, job: Job) -> None:
-    locked = await _lock(session, job)
+@jobs.registry.register_direct(service.DELIVER, schedule=(5, 30, 120, 600), max_attempts=5)
+async def deliver(target: DbTarget, job: Job) -> None:
+    due = await _lock(target, job)
     now = utcnow()
-    if locked is None:
+    if due is None:
         return  # gone with its subscription
-    delivery, sub, message = locked
-    if delivery.status not in ("pending", "retrying"):
+    if due.status not in ("pending", "retrying"):
         return  # delivered or dead: a stale job
-    if delivery.next_attempt_at is not None and delivery.next_attempt_at > now + DUE_SLACK:
+    if due.next_attempt_at is not None and due.next_attempt_at > now + DUE_SLACK:
         return  # superseded by a redelivery that rescheduled it
-    if not sub.active:
-        delivery.status, delivery.next_attempt_at = "dead", None
-        delivery.last_error = "subscription disabled"
+    if not due.active:
+        await fetch(target, _ABANDON, {"id": due.id, "org": due.organization_id,
+                                       "error": "subscription disabled"})  # fmt: skip
         return
-    outcome = await attempt(sub, message, delivery)
-    await record_outcome(session, delivery, sub, outcome, now)
+    secret = decrypt_secret(due.subscription_id, due.secret_enc)
+    outcome = await attempt(due.url, due.webhook_id, due.payload, secret)
+    await record_outcome(target, due, outcome, now)
 
 
-async def record_outcome(
-    session: AsyncSession,
-    delivery: WebhookDelivery,
-    sub: WebhookSubscription,
-    outcome: Outcome,
-    now: dt.datetime,
-) -> None:
-    delivery.attempts += 1
-    delivery.last_attempt_at = now
-    delivery.last_status_code = outcome.status_code
-    ids = {"delivery_id": str(delivery.id), "subscription_id": str(sub.id)}
+@dataclass(frozen=True, slots=True)
+class Attempted:
+    """A delivery's state after an attempt."""
+
+    status: str
+    attempts: int
+    next_attempt_at: dt.datetime | None = None
+    error: str | None = None
+    disable: bool = False
+
+
+def after_attempt(attempts: int, outcome: Outcome, now: dt.datetime) -> Attempted:
+    """What an attempt's outcome makes of a delivery that had made `attempts` before it."""
+    attempts += 1
     if outcome.ok:
-        delivery.status, delivery.delivered_at = "succeeded", utcnow()
-        delivery.next_attempt_at, delivery.last_error = None, None
-        return
-    delivery.last_error = (outcome.error or "failed")[:500]
+        return Attempted("succeeded", attempts)
+    error = (outcome.error or "failed")[:500]
     if outcome.status_code == 410:
-        sub.active, sub.disabled_reason = False, "the endpoint answered 410 Gone"
-        delivery.status, delivery.next_attempt_at = "dead", None
-        await audit.record(
-            session, None, "webhook_subscription.disable", "webhook_subscription", sub.id,
-            {"reason": "410"}, org_id=sub.organization_id,
-        )  # fmt: skip
-        log.warning("webhook_subscription_disabled", **ids)
-        return
-    if delivery.attempts >= max_attempts():
-        delivery.status, delivery.next_attempt_at = "dead", None
-        log.warning("webhook_delivery_dead", attempts=delivery.attempts, **ids)
-        return
-    delay = jobs.retry_delay(RETRY_SCHEDULE, delivery.attempts)
+        return Attempted("dead", attempts, None, error, disable=True)
+    if attempts >= max_attempts():
+        return Attempted("dead", attempts, None, error)
+    delay = jobs.retry_delay(RETRY_SCHEDULE, attempts)
     if outcome.status_code in THROTTLED and outcome.retry_after is not None:
         delay = dt.timedelta(seconds=outcome.retry_after)
-    delivery.status, delivery.next_attempt_at = "retrying", now + delay
-    await session.flush()
-    await service.schedule(session, delivery, delivery.next_attempt_at)
+    return Attempted("retrying", attempts, now + delay, error)
+
+
+async def record_outcome(target: DbTarget, due: Due, outcome: Outcome, now: dt.datetime) -> None:
+    after = after_attempt(due.attempts, outcome, now)
+    await _record(target, due, after, outcome.status_code, now)
+    ids = {"delivery_id": str(due.id), "subscription_id": str(due.subscription_id)}
+    if after.disable:
+        gone = {"id": due.subscription_id, "org": due.organization_id, "at": now,
+                "reason": "the endpoint answered 410 Gone"}  # fmt: skip
+        await fetch(target, _DISABLE, gone)
+        await audit.record(
+            target, None, "webhook_subscription.disable", "webhook_subscription",
+            due.subscription_id, {"reason": "410"}, org_id=due.organization_id,
+        )  # fmt: skip
+        log.warning("webhook_subscription_disabled", **ids)
+    elif after.status == "dead":
+        log.warning("webhook_delivery_dead", attempts=after.attempts, **ids)
+    elif after.next_attempt_at is not None:
+        await service.schedule(target, replace(due, attempts=after.attempts), after.next_attempt_at)
+
+
+async def _record(
+    target: DbTarget, due: Due, after: Attempted, status_code: int | None, at: dt.datetime
+) -> None:
+    """The delivery's state after the attempt that started `at`."""
+    await fetch(
+        target,
+        _RECORD,
+        {"id": due.id, "org": due.organization_id, "status": after.status,
+         "attempts": after.attempts, "last_attempt_at": at, "last_status_code": status_code,
+         "last_error": after.error, "next_attempt_at": after.next_attempt_at,
+         "delivered_at": utcnow() if after.status == "succeeded" else None},
+    )  # fmt: skip

@@ -12,14 +12,14 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any, Literal, Protocol, get_args
 
 from sqlalchemy import bindparam, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import configcache
 from app.db import utcnow
-from app.direct import Direct, execute_many
+from app.direct import Direct, Target, execute_many
 from app.handoff.models import LeadEvent, WebhookDelivery, WebhookMessage, WebhookSubscription
 from app.jobs import service as jobs
 from app.leads.models import Lead
@@ -232,10 +232,23 @@ def _dedupe_key(delivery_id: uuid.UUID, redeliveries: int, attempts: int) -> str
     return f"{delivery_id}:{redeliveries}:{attempts}"
 
 
-async def schedule(session: AsyncSession, delivery: WebhookDelivery, run_at: dt.datetime) -> None:
+class Scheduled(Protocol):
+    """What names a delivery's next attempt: a `WebhookDelivery`, or the worker's copy."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def organization_id(self) -> uuid.UUID: ...
+    @property
+    def redeliveries(self) -> int: ...
+    @property
+    def attempts(self) -> int: ...
+
+
+async def schedule(target: Target, delivery: Scheduled, run_at: dt.datetime) -> None:
     """Queue the next attempt; the dedupe key keeps one queued job per attempt."""
     await jobs.enqueue(
-        session,
+        target,
         DELIVER,
         {"delivery_id": str(delivery.id)},
         org_id=delivery.organization_id,

@@ -26,8 +26,8 @@ def _context(sub_id: uuid.UUID) -> str:
     return f"webhook-secret:{sub_id}"
 
 
-def secret_of(sub: WebhookSubscription) -> str:
-    return cipher().decrypt(sub.secret_enc, _context(sub.id)).decode()
+def decrypt_secret(sub_id: uuid.UUID, secret_enc: bytes) -> str:
+    return cipher().decrypt(secret_enc, _context(sub_id)).decode()
 
 
 async def create(

@@ -29,6 +29,9 @@ LEASE = dt.timedelta(minutes=5)
 DEFAULT_SCHEDULE = (5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200, 86400)
 
 Handler = Callable[[AsyncSession, Job], Awaitable[None]]
+# A handler that needs no ORM: given a bare connection in a transaction when the worker has
+# an engine (no session built per job), and a session otherwise.
+DirectHandler = Callable[[Target, Job], Awaitable[None]]
 
 
 class RetryLater(Exception):
@@ -48,6 +51,7 @@ class JobKind:
     handler: Handler
     schedule: Sequence[float] = DEFAULT_SCHEDULE
     max_attempts: int = 12
+    direct: DirectHandler | None = None
 
 
 @dataclass
@@ -59,6 +63,15 @@ class Registry:
     ) -> Callable[[Handler], Handler]:
         def deco(fn: Handler) -> Handler:
             self.kinds[kind] = JobKind(fn, schedule, max_attempts)
+            return fn
+
+        return deco
+
+    def register_direct(
+        self, kind: str, *, schedule: Sequence[float] = DEFAULT_SCHEDULE, max_attempts: int = 12
+    ) -> Callable[[DirectHandler], DirectHandler]:
+        def deco(fn: DirectHandler) -> DirectHandler:
+            self.kinds[kind] = JobKind(fn, schedule, max_attempts, direct=fn)
             return fn
 
         return deco
@@ -90,7 +103,7 @@ class NewJob:
 
 
 async def enqueue(
-    session: AsyncSession,
+    target: Target,
     kind: str,
     payload: dict[str, Any],
     *,
@@ -99,10 +112,10 @@ async def enqueue(
     dedupe_key: str | None = None,
 ) -> None:
     """Queue a job in the caller's transaction; a queued job with the same dedupe key wins."""
-    await enqueue_many(session, kind, [NewJob(payload, org_id, run_at, dedupe_key)])
+    await enqueue_many(target, kind, [NewJob(payload, org_id, run_at, dedupe_key)])
 
 
-async def enqueue_many(session: AsyncSession, kind: str, new: Sequence[NewJob]) -> None:
+async def enqueue_many(target: Target, kind: str, new: Sequence[NewJob]) -> None:
     """Queue jobs of one kind in one round trip, and announce them once (NOTIFY is sent on
     commit, and a worker woken by it claims every due job)."""
     if not new:
@@ -115,8 +128,8 @@ async def enqueue_many(session: AsyncSession, kind: str, new: Sequence[NewJob]) 
          "attempts": 0, "max_attempts": spec.max_attempts if spec else 12, "created_at": now}
         for job in new
     ]  # fmt: skip
-    await execute_many(session, _ENQUEUE, rows)
-    await fetch(session, _NOTIFY, {"kind": kind})
+    await execute_many(target, _ENQUEUE, rows)
+    await fetch(target, _NOTIFY, {"kind": kind})
 
 
 _JOB_COLUMNS = tuple(c.key for c in Job.__table__.c)
@@ -155,8 +168,8 @@ _COMPLETE = Direct(
 )
 
 
-async def complete(session: AsyncSession, job_id: int) -> None:
-    await fetch(session, _COMPLETE, {"id": job_id, "at": utcnow()})
+async def complete(target: Target, job_id: int) -> None:
+    await fetch(target, _COMPLETE, {"id": job_id, "at": utcnow()})
 
 
 def retry_delay(schedule: Sequence[float], attempts: int) -> dt.timedelta:

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app import worker
 from app.config import Settings
 from app.handoff import delivery
+from app.handoff import service as handoff
+from app.handoff.models import WebhookDelivery
 from tests.conftest import Org
 from tests.conftest import make_settings as make_settings
 
@@ -155,3 +159,28 @@ async def wait_for(predicate: Callable[[], bool], timeout: float, step: float = 
             return True
         await asyncio.sleep(step)
     return predicate()
+
+
+async def org_deliveries(engine: AsyncEngine, org_id: uuid.UUID) -> list[WebhookDelivery]:
+    async with AsyncSession(engine) as s:
+        stmt = select(WebhookDelivery).where(WebhookDelivery.organization_id == org_id)
+        return list((await s.execute(stmt)).scalars())
+
+
+async def emit_many(engine: AsyncEngine, org_id: uuid.UUID, count: int) -> None:
+    async with AsyncSession(engine) as s, s.begin():
+        for _ in range(count):
+            await handoff.emit(s, org_id, "lead.routed", {"team_id": None})
+
+
+async def drain(
+    engine: AsyncEngine, done: Callable[[], Awaitable[bool]], timeout: float = 10.0
+) -> None:
+    sm = async_sessionmaker(engine, expire_on_commit=False)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await done():
+            return
+        if not await worker.run_once(sm):
+            await asyncio.sleep(0.05)
+    raise AssertionError("timed out draining the queue")

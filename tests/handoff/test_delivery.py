@@ -9,7 +9,7 @@ import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -20,12 +20,19 @@ from app import worker
 from app.config import Settings
 from app.db import db
 from app.handoff import delivery
-from app.handoff import service as handoff
-from app.handoff.models import WebhookDelivery, WebhookSubscription
+from app.handoff.models import WebhookSubscription
 from app.handoff.targets import Target
 from app.intake.signatures import generate_whsec, sign_standard_webhook, verify_standard_webhook
 from tests.conftest import Org, make_settings
-from tests.handoff.conftest import Hit, Receiver, subscribe, wait_for
+from tests.handoff.conftest import (
+    Hit,
+    Receiver,
+    drain,
+    emit_many,
+    org_deliveries,
+    subscribe,
+    wait_for,
+)
 from tests.intake.helpers import create_source, person
 from tests.routing.http_helpers import add_member, default_rule, make_team, publish_rules
 
@@ -72,31 +79,6 @@ async def post_signed_form(
 def verify(hit: Hit, secret: str) -> dict[str, object]:
     verify_standard_webhook(hit.body, hit.headers, [secret], dt.datetime.now(dt.UTC))
     return dict(json.loads(hit.body))
-
-
-async def org_deliveries(engine: AsyncEngine, org_id: uuid.UUID) -> list[WebhookDelivery]:
-    async with AsyncSession(engine) as s:
-        stmt = select(WebhookDelivery).where(WebhookDelivery.organization_id == org_id)
-        return list((await s.execute(stmt)).scalars())
-
-
-async def emit_many(engine: AsyncEngine, org_id: uuid.UUID, count: int) -> None:
-    async with AsyncSession(engine) as s, s.begin():
-        for _ in range(count):
-            await handoff.emit(s, org_id, "lead.routed", {"team_id": None})
-
-
-async def drain(
-    engine: AsyncEngine, done: Callable[[], Awaitable[bool]], timeout: float = 10.0
-) -> None:
-    sm = async_sessionmaker(engine, expire_on_commit=False)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await done():
-            return
-        if not await worker.run_once(sm):
-            await asyncio.sleep(0.05)
-    raise AssertionError("timed out draining the queue")
 
 
 async def test_signed_form_lead_arrives_as_signed_lead_routed_within_2s(
