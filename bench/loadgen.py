@@ -27,16 +27,45 @@ def build_request(method: str, path: str, host: str, headers: dict[str, str], bo
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-async def _read_response(reader: asyncio.StreamReader) -> int:
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head[9:12])
     length = 0
     for line in head.split(b"\r\n"):
         if line[:15].lower() == b"content-length:":
             length = int(line[15:].strip())
-    if length:
-        await reader.readexactly(length)
-    return status
+    return status, (await reader.readexactly(length) if length else b"")
+
+
+class Pool:
+    """Keep-alive connections for an open-loop sender: a request takes an idle connection,
+    or opens one, so requests overlap as much as the server makes them wait."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def send(self, request: bytes) -> tuple[int, bytes]:
+        """The response's status and body; status 0 if the connection failed (not retried:
+        the request may have been taken)."""
+        if self.idle:
+            reader, writer = self.idle.pop()
+        else:
+            reader, writer = await asyncio.open_connection(self.host, self.port)
+        try:
+            writer.write(request)
+            answer = await read_response(reader)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            writer.close()
+            return 0, b""
+        self.idle.append((reader, writer))
+        return answer
+
+    def close(self) -> None:
+        """Before a pause longer than the server's keep-alive, which would close them."""
+        for _, writer in self.idle:
+            writer.close()
+        self.idle.clear()
 
 
 async def _run(
@@ -57,7 +86,7 @@ async def _run(
                 started = time.perf_counter()
                 try:
                     writer.write(req)
-                    status = await _read_response(reader)
+                    status, _ = await read_response(reader)
                 except (ConnectionError, asyncio.IncompleteReadError):
                     # The server closed the connection (e.g. after a 500): count, reconnect.
                     status = 0
