@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -83,7 +84,22 @@ def _now() -> Any:
 WARM_UP_SECONDS = 3
 
 
-async def run(args: argparse.Namespace, port: int, key: str, server_pid: int) -> dict[str, Any]:
+async def commits(url: str) -> int:
+    """Transactions committed in the benchmark's database so far."""
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://", 1))
+    try:
+        return int(
+            await conn.fetchval(
+                "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+            )
+        )
+    finally:
+        await conn.close()
+
+
+async def run(
+    args: argparse.Namespace, port: int, key: str, server_pid: int, url: str
+) -> dict[str, Any]:
     secret: dict[str, str] = {}
     receiver = Receiver(secret)
     server = await asyncio.start_server(receiver.handle, "127.0.0.1", 0)
@@ -139,9 +155,12 @@ async def run(args: argparse.Namespace, port: int, key: str, server_pid: int) ->
     await paced(requests[:warm])
     answered.clear()
     statuses.clear()
+    committed = await commits(url)
     before, mine = cpu_seconds(server_pid), time.process_time()
     sent_for = await paced(requests[warm:])
     after, mine = cpu_seconds(server_pid), time.process_time() - mine
+    # Statistics reach pg_stat_database when a backend goes idle, so this may lag a little.
+    committed = await commits(url) - committed
     server.close()
     # Per lead, from its intake to its events' delivery; "bench" is this process: the sender
     # and the receiver, which share the machine with the rest.
@@ -159,6 +178,7 @@ async def run(args: argparse.Namespace, port: int, key: str, server_pid: int) ->
         "p99_ms": round(percentile(lat, 0.99), 1),
         "max_ms": round(max(lat), 1) if lat else None,
         **{f"cpu_{k}_ms_per_lead": round(v, 2) for k, v in cpu.items()},
+        "commits_per_lead": round(committed / total, 2),
     }
 
 
@@ -177,7 +197,7 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     server = start_server(env, port, args.workers, RESULTS / "server-handoff.log")
     try:
-        result = asyncio.run(run(args, port, key, server.pid))
+        result = asyncio.run(run(args, port, key, server.pid, url))
     finally:
         server.terminate()
         server.wait(30)
@@ -188,12 +208,14 @@ def main() -> None:
     print(
         f"\n{'rate':>6} {'sent':>6} {'delivered':>9} {'missing':>7} {'p50 ms':>8} "
         f"{'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}  CPU ms/lead: server PostgreSQL bench"
+        "  commits/lead"
     )
     print(
         f"{result['achieved_rate']:>6} {result['leads_sent']:>6} {result['delivered']:>9} "
         f"{result['missing']:>7} {result['p50_ms']:>8} {result['p95_ms']:>8} "
         f"{result['p99_ms']:>8} {result['max_ms']:>8}  {result['cpu_server_ms_per_lead']:>18} "
         f"{result['cpu_postgres_ms_per_lead']:>10} {result['cpu_bench_ms_per_lead']:>5}"
+        f"  {result['commits_per_lead']:>12}"
     )
     out = RESULTS / f"handoff-{int(args.rate)}.json"
     out.write_text(

@@ -38,32 +38,39 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
 
 
 class Pool:
-    """Keep-alive connections for an open-loop sender: a request takes an idle connection,
-    or opens one, so requests overlap as much as the server makes them wait."""
+    """Keep-alive connections for an open-loop sender: a request takes the idle connection
+    used last, or opens one, so requests overlap as much as the server makes them wait."""
+
+    # Under the server's keep-alive timeout (uvicorn's is 5 s): a connection idle for longer
+    # may be closed under the next request, and a POST cannot safely be sent again.
+    IDLE_SECONDS = 2.0
 
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
-        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
+
+    async def _take(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        while self.idle:
+            reader, writer, since = self.idle.pop()
+            if time.monotonic() - since < self.IDLE_SECONDS:
+                return reader, writer
+            writer.close()
+        return await asyncio.open_connection(self.host, self.port)
 
     async def send(self, request: bytes) -> tuple[int, bytes]:
-        """The response's status and body; status 0 if the connection failed (not retried:
-        the request may have been taken)."""
-        if self.idle:
-            reader, writer = self.idle.pop()
-        else:
-            reader, writer = await asyncio.open_connection(self.host, self.port)
+        """The response's status and body; status 0 if the connection failed."""
+        reader, writer = await self._take()
         try:
             writer.write(request)
             answer = await read_response(reader)
         except (ConnectionError, asyncio.IncompleteReadError):
             writer.close()
             return 0, b""
-        self.idle.append((reader, writer))
+        self.idle.append((reader, writer, time.monotonic()))
         return answer
 
     def close(self) -> None:
-        """Before a pause longer than the server's keep-alive, which would close them."""
-        for _, writer in self.idle:
+        for _, writer, _ in self.idle:
             writer.close()
         self.idle.clear()
 
