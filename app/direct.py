@@ -82,16 +82,29 @@ async def transaction(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
     async with engine.connect() as conn:
         driver = (await conn.get_raw_connection()).driver_connection
         assert isinstance(driver, asyncpg.Connection)
+        tx = driver.transaction()
         try:
-            async with driver.transaction():
-                yield driver
+            await tx.start()
+        except _DRIVER_ERRORS as exc:
+            raise await _as_sqlalchemy(conn, driver, "BEGIN", exc) from exc
+        try:
+            yield driver
+        except BaseException as exc:
+            # The body's own errors pass as they are (a job's may be an HTTP client's
+            # OSError, which says nothing of this connection); statements sent through
+            # `fetch` were already turned into SQLAlchemy's errors.
+            try:
+                await tx.rollback()
+            except _DRIVER_ERRORS as lost:
+                await conn.invalidate(lost)
+            else:
+                if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+                    await conn.invalidate(exc)
+            raise
+        try:
+            await tx.commit()
         except _DRIVER_ERRORS as exc:
             raise await _as_sqlalchemy(conn, driver, "COMMIT", exc) from exc
-        except DBAPIError as exc:
-            # Raised by fetch below, which has no SQLAlchemy connection to invalidate.
-            if exc.connection_invalidated:
-                await conn.invalidate(exc)
-            raise
 
 
 async def _resolve(target: Target) -> tuple[AsyncConnection | None, asyncpg.Connection | None]:

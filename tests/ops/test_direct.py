@@ -150,3 +150,22 @@ async def test_a_connection_lost_in_a_driver_transaction_is_not_pooled_again(
             assert [tuple(r) for r in await fetch(c, Direct(select(literal(1))), {})] == [(1,)]
     finally:
         await own.dispose()
+
+
+async def test_an_error_of_the_callers_own_passes_as_it_is_and_keeps_the_connection(
+    engine: AsyncEngine,
+) -> None:
+    # A worker's job runs an HTTP request inside the transaction: the client's OSError says
+    # nothing of the database connection, which must not be dropped for it.
+    own = await _fresh(engine)
+    pid = Direct(select(func.pg_backend_pid()))
+    try:
+        with pytest.raises(ConnectionResetError):
+            async with transaction(own) as c:
+                ((before,),) = await fetch(c, pid, {})
+                raise ConnectionResetError("the receiver hung up")
+        async with transaction(own) as c:
+            ((after,),) = await fetch(c, pid, {})
+        assert after == before
+    finally:
+        await own.dispose()
