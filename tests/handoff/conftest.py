@@ -184,3 +184,12 @@ async def drain(
         if not await worker.run_once(sm):
             await asyncio.sleep(0.05)
     raise AssertionError("timed out draining the queue")
+
+
+async def drain_until_status(engine: AsyncEngine, org_id: uuid.UUID, status: str) -> None:
+    """Run the worker until the organisation's one delivery has `status`."""
+
+    async def reached() -> bool:
+        return [d.status for d in await org_deliveries(engine, org_id)] == [status]
+
+    await drain(engine, reached)

@@ -15,7 +15,7 @@ from tests.conftest import Org
 from tests.handoff.conftest import (
     FAST_SCHEDULE,
     Receiver,
-    drain,
+    drain_until_status,
     emit_many,
     org_deliveries,
     subscribe,
@@ -81,10 +81,7 @@ async def test_a_delivery_of_a_disabled_subscription_ends_dead_without_a_post(
     )  # fmt: skip
     assert r.status_code == 200, r.text
 
-    async def dead() -> bool:
-        return [d.status for d in await org_deliveries(engine, committed_org.id)] == ["dead"]
-
-    await drain(engine, dead)
+    await drain_until_status(engine, committed_org.id, "dead")
     (row,) = await org_deliveries(engine, committed_org.id)
     assert receiver.hits == []
     assert (row.last_error, row.attempts, row.next_attempt_at) == ("subscription disabled", 0, None)

@@ -28,6 +28,7 @@ from tests.handoff.conftest import (
     Hit,
     Receiver,
     drain,
+    drain_until_status,
     emit_many,
     org_deliveries,
     subscribe,
@@ -273,10 +274,7 @@ async def test_410_disables_the_subscription(
     receiver.decide = lambda hit: 410
     await emit_many(engine, committed_org.id, 1)
 
-    async def dead() -> bool:
-        return [d.status for d in await org_deliveries(engine, committed_org.id)] == ["dead"]
-
-    await drain(engine, dead)
+    await drain_until_status(engine, committed_org.id, "dead")
     got = (
         await committed_client.get(
             f"/v1/webhook-subscriptions/{sub['id']}", headers=committed_org.headers
@@ -304,10 +302,7 @@ async def test_exhausted_retries_end_dead_and_redeliver_keeps_the_webhook_id(
     receiver.decide = lambda hit: 500
     await emit_many(engine, org.id, 1)
 
-    async def status_is(wanted: str) -> bool:
-        return [d.status for d in await org_deliveries(engine, org.id)] == [wanted]
-
-    await drain(engine, lambda: status_is("dead"))
+    await drain_until_status(engine, org.id, "dead")
     assert len(receiver.hits) == 3
     listed = (await client.get("/v1/webhook-deliveries?status=dead", headers=org.headers)).json()
     row = listed["data"][0]
@@ -316,7 +311,7 @@ async def test_exhausted_retries_end_dead_and_redeliver_keeps_the_webhook_id(
     receiver.decide = lambda hit: 204
     r = await client.post(f"/v1/webhook-deliveries/{row['id']}/redeliver", headers=org.headers)
     assert r.status_code == 202 and r.json()["status"] == "pending"
-    await drain(engine, lambda: status_is("succeeded"))
+    await drain_until_status(engine, org.id, "succeeded")
     assert {h.webhook_id for h in receiver.hits} == {row["webhook_id"]}
     final = (await client.get("/v1/webhook-deliveries", headers=org.headers)).json()["data"][0]
     assert final["redeliveries"] == 1 and final["attempts"] == 1
@@ -334,10 +329,7 @@ async def test_throttled_answer_honours_retry_after(
     receiver.decide = lambda hit: (429, {"retry-after": "120"})
     await emit_many(engine, committed_org.id, 1)
 
-    async def retrying() -> bool:
-        return [d.status for d in await org_deliveries(engine, committed_org.id)] == ["retrying"]
-
-    await drain(engine, retrying)
+    await drain_until_status(engine, committed_org.id, "retrying")
     (row,) = await org_deliveries(engine, committed_org.id)
     assert row.next_attempt_at is not None and row.last_attempt_at is not None
     wait = (row.next_attempt_at - row.last_attempt_at).total_seconds()
