@@ -107,6 +107,22 @@ async def transaction(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
             raise await _as_sqlalchemy(conn, driver, "COMMIT", exc) from exc
 
 
+@asynccontextmanager
+async def autocommit(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
+    """One of `engine`'s connections outside any transaction: each statement commits on its
+    own. For a lone statement, this saves the BEGIN and COMMIT round trips of `transaction`."""
+    async with engine.connect() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
+        assert isinstance(driver, asyncpg.Connection)
+        try:
+            yield driver
+        except DBAPIError as exc:
+            # Raised by fetch, which has no SQLAlchemy connection to invalidate.
+            if exc.connection_invalidated:
+                await conn.invalidate(exc)
+            raise
+
+
 async def _resolve(target: Target) -> tuple[AsyncConnection | None, asyncpg.Connection | None]:
     if isinstance(target, AsyncSession):
         return await _driver(target)

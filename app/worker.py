@@ -40,8 +40,9 @@ async def run_once(
     _register_handlers()
     bind = sessionmaker.kw.get("bind")
     if isinstance(bind, AsyncEngine):
-        # Most claims find nothing (every NOTIFY wakes every worker): no session for them.
-        async with direct.transaction(bind) as conn:
+        # Most claims find nothing (every NOTIFY wakes every worker): no session for them,
+        # and, as a claim is one statement, no BEGIN and COMMIT around it either.
+        async with direct.autocommit(bind) as conn:
             batch = await jobs.claim(conn, limit, kinds)
     else:
         async with sessionmaker() as session, session.begin():

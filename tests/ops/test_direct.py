@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
-from app.direct import Direct, execute_many, fetch, transaction
+from app.direct import Direct, autocommit, execute_many, fetch, transaction
 
 PROBE = Table(
     "direct_probe",
@@ -167,5 +167,31 @@ async def test_an_error_of_the_callers_own_passes_as_it_is_and_keeps_the_connect
         async with transaction(own) as c:
             ((after,),) = await fetch(c, pid, {})
         assert after == before
+    finally:
+        await own.dispose()
+
+
+async def test_autocommit_commits_each_statement_and_drops_a_lost_connection(
+    engine: AsyncEngine,
+) -> None:
+    own = await _fresh(engine)
+    xid = Direct(select(func.txid_current()))
+    pid = Direct(select(func.pg_backend_pid()))
+    try:
+        async with transaction(own) as c:
+            assert len({tuple(r) for _ in range(2) for r in await fetch(c, xid, {})}) == 1
+        async with autocommit(own) as c:
+            # No BEGIN was sent: each statement is a transaction of its own.
+            assert len({tuple(r) for _ in range(2) for r in await fetch(c, xid, {})}) == 2
+            ((me,),) = await fetch(c, pid, {})
+        with pytest.raises(DBAPIError) as lost:
+            async with autocommit(own) as c:
+                async with engine.connect() as other:
+                    await other.execute(select(func.pg_terminate_backend(me)))
+                await fetch(c, pid, {})
+        assert lost.value.connection_invalidated
+        async with autocommit(own) as c:
+            ((again,),) = await fetch(c, pid, {})
+        assert again != me
     finally:
         await own.dispose()
