@@ -97,25 +97,30 @@ async def commits(url: str) -> int:
         await conn.close()
 
 
+async def subscribe(port: int, key: str, receiver_port: int) -> str:
+    """The receiver subscribed to both lead events; returns the subscription's secret."""
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=30
+    ) as client:
+        sub = await client.post(
+            "/v1/webhook-subscriptions",
+            json={
+                "url": f"http://127.0.0.1:{receiver_port}/hooks",
+                "event_types": ["lead.received", "lead.routed"],
+            },
+        )
+    assert sub.status_code == 201, sub.text
+    return str(sub.json()["secret"])
+
+
 async def run(
     args: argparse.Namespace, port: int, key: str, server_pid: int, url: str
 ) -> dict[str, Any]:
     secret: dict[str, str] = {}
     receiver = Receiver(secret)
     server = await asyncio.start_server(receiver.handle, "127.0.0.1", 0)
-    rport = server.sockets[0].getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
-    headers = {"Authorization": f"Bearer {key}"}
-    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
-        sub = await client.post(
-            "/v1/webhook-subscriptions",
-            json={
-                "url": f"http://127.0.0.1:{rport}/hooks",
-                "event_types": ["lead.received", "lead.routed"],
-            },
-        )
-        assert sub.status_code == 201, sub.text
-    secret["value"] = sub.json()["secret"]
+    secret["value"] = await subscribe(port, key, server.sockets[0].getsockname()[1])
     total = int(args.rate * args.duration)
     warm = int(args.rate * WARM_UP_SECONDS)
     # Pre-built requests on raw keep-alive connections: an HTTP client library cost this
