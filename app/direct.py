@@ -76,12 +76,25 @@ Target = AsyncSession | asyncpg.Connection
 
 
 @asynccontextmanager
-async def transaction(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
-    """A short transaction on one of `engine`'s connections, driven by asyncpg alone: no
-    session, and BEGIN and COMMIT cost a round trip each and nothing more."""
+async def _pooled(engine: AsyncEngine) -> AsyncIterator[tuple[AsyncConnection, asyncpg.Connection]]:
+    """One of `engine`'s connections and its asyncpg one; lost, it is not pooled again."""
     async with engine.connect() as conn:
         driver = (await conn.get_raw_connection()).driver_connection
         assert isinstance(driver, asyncpg.Connection)
+        try:
+            yield conn, driver
+        except DBAPIError as exc:
+            # Raised by fetch, which has no SQLAlchemy connection to invalidate.
+            if exc.connection_invalidated and not conn.invalidated:
+                await conn.invalidate(exc)
+            raise
+
+
+@asynccontextmanager
+async def transaction(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
+    """A short transaction on one of `engine`'s connections, driven by asyncpg alone: no
+    session, and BEGIN and COMMIT cost a round trip each and nothing more."""
+    async with _pooled(engine) as (conn, driver):
         tx = driver.transaction()
         try:
             await tx.start()
@@ -89,7 +102,7 @@ async def transaction(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
             raise await _as_sqlalchemy(conn, driver, "BEGIN", exc) from exc
         try:
             yield driver
-        except BaseException as exc:
+        except BaseException:
             # The body's own errors pass as they are (a job's may be an HTTP client's
             # OSError, which says nothing of this connection); statements sent through
             # `fetch` were already turned into SQLAlchemy's errors.
@@ -97,9 +110,6 @@ async def transaction(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
                 await tx.rollback()
             except _DRIVER_ERRORS as lost:
                 await conn.invalidate(lost)
-            else:
-                if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-                    await conn.invalidate(exc)
             raise
         try:
             await tx.commit()
@@ -111,16 +121,8 @@ async def transaction(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
 async def autocommit(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
     """One of `engine`'s connections outside any transaction: each statement commits on its
     own. For a lone statement, this saves the BEGIN and COMMIT round trips of `transaction`."""
-    async with engine.connect() as conn:
-        driver = (await conn.get_raw_connection()).driver_connection
-        assert isinstance(driver, asyncpg.Connection)
-        try:
-            yield driver
-        except DBAPIError as exc:
-            # Raised by fetch, which has no SQLAlchemy connection to invalidate.
-            if exc.connection_invalidated:
-                await conn.invalidate(exc)
-            raise
+    async with _pooled(engine) as (_, driver):
+        yield driver
 
 
 async def _resolve(target: Target) -> tuple[AsyncConnection | None, asyncpg.Connection | None]:

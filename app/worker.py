@@ -39,10 +39,11 @@ async def run_once(
     """Claim and run one batch (of `kinds`, default all); returns how many jobs ran."""
     _register_handlers()
     bind = sessionmaker.kw.get("bind")
-    if isinstance(bind, AsyncEngine):
+    engine = bind if isinstance(bind, AsyncEngine) else None
+    if engine is not None:
         # Most claims find nothing (every NOTIFY wakes every worker): no session for them,
         # and, as a claim is one statement, no BEGIN and COMMIT around it either.
-        async with direct.autocommit(bind) as conn:
+        async with direct.autocommit(engine) as conn:
             batch = await jobs.claim(conn, limit, kinds)
     else:
         async with sessionmaker() as session, session.begin():
@@ -52,12 +53,11 @@ async def run_once(
     # delivered fewer webhooks a second than intake accepts leads. Bounded, so the worker
     # never holds more than a few of the pool's connections. Sessions that all share one
     # connection (a caller's larger transaction, as in tests) take turns.
-    shared = not isinstance(bind, AsyncEngine)
-    slots = asyncio.Semaphore(1 if shared else JOB_CONCURRENCY)
+    slots = asyncio.Semaphore(JOB_CONCURRENCY if engine is not None else 1)
 
     async def run(job: Job) -> None:
         async with slots:
-            await _run(sessionmaker, job, bind if isinstance(bind, AsyncEngine) else None)
+            await _run(sessionmaker, job, engine)
 
     await asyncio.gather(*(run(job) for job in batch))
     return len(batch)
