@@ -25,8 +25,9 @@ member's rows from the lead's INSERT to its commit, a few milliseconds. A member
 one lead is updated in member id order, so two opposite reassignments never wait on each
 other in a cycle. A reader in the same transaction sees its own changes.
 
-No foreign keys: the trigger runs at commit, after a cascade may have deleted a member or an
-organisation, and a counter row must not make that commit fail.
+No foreign keys: deleting an organisation cascades to its leads, and the trigger then writes
+counter rows for an organisation that is being deleted; a foreign key would make that delete
+fail.
 
 Revision ID: 0013
 Revises: 0012
