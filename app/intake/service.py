@@ -47,69 +47,92 @@ async def receive_delivery(
     now = now or utcnow()
     settings = secret_settings(source)
     receive.authenticate(source.kind, settings, raw, now)
-    event = receive.event_id(source.kind, raw)
+    # Read now: a failure below rolls the transaction back, which expires the source.
+    kind = source.kind
+    row = _inbox_row(source, raw, receive.event_id(kind, raw), now)
+    inbox = await _store(session, row)
+    if inbox is None:
+        return await _first_answer(session, row)
+    # No savepoint around the processing (its SAVEPOINT and RELEASE are two round trips on
+    # every delivery): a failure rolls the whole transaction back, and the delivery is
+    # stored again, quarantined.
+    try:
+        status, answer = await _run(session, source, inbox, raw, now)
+        inbox.status = status
+    except Exception as exc:  # never lose an authenticated delivery to a bug
+        await session.rollback()
+        inbox = await _store(session, row)
+        if inbox is None:  # a redelivery stored it while this one failed
+            return await _first_answer(session, row)
+        answer = _failed(inbox, kind, exc)
+    return await _finish(session, inbox, answer, now)
+
+
+def _inbox_row(source: Source, raw: RawDelivery, event: str, now: dt.datetime) -> dict[str, Any]:
     inbox_id = uuid.uuid4()
+    return {
+        "id": inbox_id,
+        "organization_id": source.organization_id,
+        "source_id": source.id,
+        "event_id": event,
+        "status": "received",
+        "content_type": raw.content_type[:200],
+        "headers": receive.stored_headers(raw.headers),
+        "body": cipher().encrypt(raw.body, body_context(inbox_id)),
+        "received_at": now,
+    }
+
+
+async def _store(session: AsyncSession, row: dict[str, Any]) -> InboxDelivery | None:
+    """The delivery's new row, or None when its source already has this event."""
     # RETURNING the whole row gives the session its object without a second query.
-    inbox = await session.scalar(
+    return await session.scalar(
         insert(InboxDelivery)
-        .values(
-            id=inbox_id,
-            organization_id=source.organization_id,
-            source_id=source.id,
-            event_id=event,
-            status="received",
-            content_type=raw.content_type[:200],
-            headers=receive.stored_headers(raw.headers),
-            body=cipher().encrypt(raw.body, body_context(inbox_id)),
-            received_at=now,
-        )
+        .values(**row)
         .on_conflict_do_nothing(index_elements=["source_id", "event_id"])
         .returning(InboxDelivery)
     )
-    if inbox is None:
-        first = (
-            await session.execute(
-                select(InboxDelivery).where(
-                    InboxDelivery.source_id == source.id, InboxDelivery.event_id == event
-                )
+
+
+async def _first_answer(session: AsyncSession, row: dict[str, Any]) -> Answer:
+    first = (
+        await session.execute(
+            select(InboxDelivery).where(
+                InboxDelivery.source_id == row["source_id"],
+                InboxDelivery.event_id == row["event_id"],
             )
-        ).scalar_one()
-        return Answer(first.response_status, first.response_body)
-    return await process(session, source, inbox, raw, now)
-
-
-async def process(
-    session: AsyncSession, source: Source, inbox: InboxDelivery, raw: RawDelivery, now: dt.datetime
-) -> Answer:
-    """Parse and run the pipeline; any failure leaves the delivery quarantined, not lost."""
-    try:
-        async with session.begin_nested():
-            parsed = receive.parse(source.kind, raw, source.mapping)
-            if isinstance(parsed, IgnoredDelivery):
-                status = "ignored"
-                answer = Answer(
-                    200, {"inbox_id": str(inbox.id), "status": "ignored", "reason": parsed.reason}
-                )
-            else:
-                leads = [await _ingest_item(session, source, inbox, item, now) for item in parsed]
-                status = "processed"
-                answer = Answer(
-                    200, {"inbox_id": str(inbox.id), "status": "processed", "leads": leads}
-                )
-        # Set after the savepoint, so the delivery row gets one UPDATE with its answer.
-        inbox.status = status
-    except AdapterError as exc:
-        answer = _quarantine(inbox, source, exc.reason, exc.field, list(exc.problems))
-    except Exception as exc:  # never lose an authenticated delivery to a bug
-        log.error("intake_processing_failed", error_type=type(exc).__name__, inbox_id=str(inbox.id))
-        answer = _quarantine(
-            inbox,
-            source,
-            f"processing failed ({type(exc).__name__})",
-            None,
-            [],
-            type_="processing-failed",
         )
+    ).scalar_one()
+    return Answer(first.response_status, first.response_body)
+
+
+async def _run(
+    session: AsyncSession, source: Source, inbox: InboxDelivery, raw: RawDelivery, now: dt.datetime
+) -> tuple[str, Answer]:
+    """Parse and run the pipeline: the delivery's new status and its answer."""
+    parsed = receive.parse(source.kind, raw, source.mapping)
+    if isinstance(parsed, IgnoredDelivery):
+        body = {"inbox_id": str(inbox.id), "status": "ignored", "reason": parsed.reason}
+        return "ignored", Answer(200, body)
+    leads = [await _ingest_item(session, source, inbox, item, now) for item in parsed]
+    return "processed", Answer(
+        200, {"inbox_id": str(inbox.id), "status": "processed", "leads": leads}
+    )
+
+
+def _failed(inbox: InboxDelivery, kind: str, exc: Exception) -> Answer:
+    """The delivery quarantined, with what made its processing fail."""
+    if isinstance(exc, AdapterError):
+        return _quarantine(inbox, kind, exc.reason, exc.field, list(exc.problems))
+    log.error("intake_processing_failed", error_type=type(exc).__name__, inbox_id=str(inbox.id))
+    reason = f"processing failed ({type(exc).__name__})"
+    return _quarantine(inbox, kind, reason, None, [], type_="processing-failed")
+
+
+async def _finish(
+    session: AsyncSession, inbox: InboxDelivery, answer: Answer, now: dt.datetime
+) -> Answer:
+    """The delivery row gets one UPDATE, with its answer for redeliveries."""
     inbox.processed_at = now
     inbox.response_status, inbox.response_body = answer.status, answer.body
     await session.flush()
@@ -118,7 +141,7 @@ async def process(
 
 def _quarantine(
     inbox: InboxDelivery,
-    source: Source,
+    kind: str,
     reason: str,
     field: str | None,
     problems: list[Mapping[str, str]],
@@ -126,7 +149,7 @@ def _quarantine(
 ) -> Answer:
     inbox.status = "quarantined"
     inbox.reason = (reason + (f" ({field})" if field else ""))[:500]
-    status = receive.QUARANTINE_STATUS.get(source.kind, 422)
+    status = receive.QUARANTINE_STATUS.get(kind, 422)
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + type_,
         "title": "Delivery quarantined",
@@ -229,4 +252,12 @@ async def replay(session: AsyncSession, org_id: uuid.UUID, inbox_id: uuid.UUID) 
     )
     inbox.replay_count += 1
     inbox.reason = None
-    return await process(session, source, inbox, raw, utcnow())
+    now = utcnow()
+    # The row exists before the processing, so a failure rolls back to a savepoint.
+    try:
+        async with session.begin_nested():
+            status, answer = await _run(session, source, inbox, raw, now)
+        inbox.status = status
+    except Exception as exc:
+        answer = _failed(inbox, source.kind, exc)
+    return await _finish(session, inbox, answer, now)

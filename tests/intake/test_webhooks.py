@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from app import worker
+from app.intake import steps
 from app.intake.signatures import generate_whsec, sign_standard_webhook
 from tests.conftest import Org
 from tests.intake.helpers import create_source
@@ -217,6 +218,40 @@ async def test_quarantined_delivery_is_replayed_after_the_mapping_is_fixed(
     assert lead["contact"]["phone"] == "+13125550142"
     again = await client.post(f"/v1/inbox/{inbox_id}/replay", headers=org.headers)
     assert again.status_code == 409
+
+
+async def test_delivery_that_fails_midway_is_quarantined_and_nothing_half_written(
+    client: httpx.AsyncClient, org: Org, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug after the lead's rows are written: they go, the delivery stays, and a replay
+    once the bug is gone makes the lead."""
+    secret = generate_whsec()
+    source = await create_source(client, org, "web_form", {"secrets": [secret]})
+    body = fixture("api_lead.json")
+
+    async def broken(ctx: object) -> None:
+        raise RuntimeError("a bug in the last step")
+
+    monkeypatch.setattr(steps, "emit_events", broken)
+    r = await client.post(webhook_path(source), content=body, headers=signed(body, secret, "f-1"))
+    assert r.status_code == 422 and r.headers["content-type"] == PROBLEM
+    assert r.json()["type"].endswith("/processing-failed")
+    for table in ("leads", "lead_submissions", "consent_events"):
+        assert await count(session, table, org) == 0, table
+    again = await client.post(
+        webhook_path(source), content=body, headers=signed(body, secret, "f-1")
+    )
+    assert (again.status_code, again.json()) == (422, r.json())
+    [stored] = (
+        await client.get("/v1/inbox", params={"status": "quarantined"}, headers=org.headers)
+    ).json()["data"]
+    assert stored["reason"] == "processing failed (RuntimeError)"
+
+    monkeypatch.undo()
+    replayed = await client.post(f"/v1/inbox/{stored['id']}/replay", headers=org.headers)
+    assert replayed.status_code == 200, replayed.text
+    assert replayed.json()["leads"][0]["resubmission"] is False
+    assert await count(session, "leads", org) == 1
 
 
 async def test_ten_mebibyte_body_is_413(client: httpx.AsyncClient, org: Org) -> None:
