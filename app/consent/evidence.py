@@ -241,15 +241,21 @@ async def capture_intake_consent(
     return {"consent": summary(current, lead.do_not_contact)}
 
 
-async def apply_suppressions(session: AsyncSession, lead: Lead, who: Identity) -> None:
+async def apply_suppressions(
+    session: AsyncSession, lead: Lead, who: Identity, known: frozenset[str] | None = None
+) -> None:
     """Pipeline step: mark the channels the suppression list blocks for the lead's or the
     submission's phone and email. It needs no lead row, so intake runs it before routing,
-    outside the team's rotation lock."""
-    hashes = {
-        "phone": [h for h in (lead.phone_hash, who.phone_hash) if h],
-        "email": [h for h in (lead.email_hash, who.email_hash) if h],
-    }
-    mark_do_not_contact(lead, await suppressed_channels(session, lead.organization_id, hashes))
+    outside the team's rotation lock. `known` is what intake read for the submission's
+    phone and email with its identity lock; a lead of other hashes is looked up."""
+    asked = {who.phone_hash, who.email_hash}
+    if known is None or not {lead.phone_hash, lead.email_hash} <= asked | {None}:
+        hashes = {
+            "phone": [h for h in (lead.phone_hash, who.phone_hash) if h],
+            "email": [h for h in (lead.email_hash, who.email_hash) if h],
+        }
+        known = await suppressed_channels(session, lead.organization_id, hashes)
+    mark_do_not_contact(lead, known)
 
 
 # --- the read view -------------------------------------------------------------------------

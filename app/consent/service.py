@@ -219,6 +219,17 @@ def _suppressions_stmt(kinds: tuple[str, ...]) -> Direct:
     return Direct(stmt)
 
 
+# Select-list SQL for the channels suppressed for some phone and email hashes, to ride along
+# with another statement (binds `sup_org` and the arrays `sup_phone`, `sup_email`): intake
+# reads it with the identity lock, which saves the lookup its own round trip.
+SUPPRESSED_SQL = (
+    "ARRAY(SELECT DISTINCT c FROM suppressions, unnest(suppressions.channels) AS c"
+    " WHERE suppressions.organization_id = :sup_org"
+    " AND ((suppressions.kind = 'phone' AND suppressions.value_hash = ANY(:sup_phone))"
+    " OR (suppressions.kind = 'email' AND suppressions.value_hash = ANY(:sup_email))))"
+)
+
+
 async def suppressed_channels(
     session: AsyncSession, org_id: uuid.UUID, hashes: dict[str, list[str]]
 ) -> frozenset[str]:

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, or_, select, text
+from sqlalchemy import Select, String, bindparam, or_, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import configcache
@@ -92,21 +93,39 @@ def decrypt_pii(lead: Lead) -> dict[str, Any]:
 
 @cache
 def _lock_stmt(keys: int) -> Direct:
+    # Imported here: app.consent.service reads hashes through this module.
+    from app.consent.service import SUPPRESSED_SQL
+
     locks = ", ".join(f"pg_advisory_xact_lock(hashtextextended(:k{i}, 0))" for i in range(keys))
-    return Direct(text(f"SELECT {configcache.VERSION_SQL}, {locks}"))
+    sql = text(f"SELECT {configcache.VERSION_SQL}, {SUPPRESSED_SQL}, {locks}").bindparams(
+        bindparam("sup_phone", type_=ARRAY(String)), bindparam("sup_email", type_=ARRAY(String))
+    )
+    return Direct(sql)
 
 
-async def _lock_identity(session: AsyncSession, org_id: uuid.UUID, hashes: list[str]) -> None:
+async def _lock_identity(
+    session: AsyncSession, org_id: uuid.UUID, phone: str | None, email: str | None
+) -> frozenset[str]:
     """Serialise concurrent submissions of one person, so they can't both create a lead.
 
-    The same round trip reads the organisation's configuration version for the steps after.
+    The same round trip reads the organisation's configuration version for the steps after,
+    and the channels the suppression list blocks for this phone and email hash.
     """
+    hashes = [h for h in (phone, email) if h]
     if not hashes:
-        return
+        return frozenset()
     # Sorted keys give every transaction the same lock order (no deadlock).
     keys = {f"k{i}": f"lead-identity:{org_id}:{h}" for i, h in enumerate(sorted(hashes))}
-    rows = await fetch(session, _lock_stmt(len(keys)), {**keys, "config_org": org_id})
+    params = {
+        **keys,
+        "config_org": org_id,
+        "sup_org": org_id,
+        "sup_phone": [phone] if phone else [],
+        "sup_email": [email] if email else [],
+    }
+    rows = await fetch(session, _lock_stmt(len(keys)), params)
     configcache.remember(session, org_id, rows[0][0])
+    return frozenset(rows[0][1])
 
 
 @cache
@@ -163,7 +182,7 @@ async def ingest(
     norm = normalize(lead_in)
     ph = phone_hash(norm.phone_e164) if norm.phone_e164 else None
     eh = email_hash(norm.email_normalized) if norm.email_normalized else None
-    await _lock_identity(session, org_id, [h for h in (ph, eh) if h])
+    suppressed = await _lock_identity(session, org_id, ph, eh)
     if duplicate_window is None:
         # Read after the lock, whose statement brought the configuration version along.
         duplicate_window = await steps.duplicate_window(session, org_id)
@@ -192,7 +211,15 @@ async def ingest(
         session.add(submission)
         extra = await steps.after_store(
             steps.StepContext(
-                session, existing, lead_in, source, now, resubmission=True, phone=phone, email=email
+                session,
+                existing,
+                lead_in,
+                source,
+                now,
+                resubmission=True,
+                phone=phone,
+                email=email,
+                suppressed=suppressed,
             )
         )
         return IngestResult(existing, resubmission=True, extra=extra)
@@ -218,6 +245,7 @@ async def ingest(
             fresh=placeholder is None,
             phone=phone,
             email=email,
+            suppressed=suppressed,
         )
     )
     return IngestResult(lead, resubmission=False, extra=extra)

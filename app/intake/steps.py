@@ -30,6 +30,8 @@ class StepContext:
     # need not parse them again.
     phone: str | None = None
     email: str | None = None
+    # The channels suppressed for that phone and email, read with the identity lock.
+    suppressed: frozenset[str] | None = None
 
 
 async def duplicate_window(session: AsyncSession, org_id: uuid.UUID) -> dt.timedelta:
@@ -55,7 +57,7 @@ async def after_store(ctx: StepContext) -> dict[str, Any]:
         answer.update(await scoring_service.assess_lead(ctx.session, ctx))
         # Every statement from routing on runs inside the team's rotation lock, which the
         # team's leads pass one at a time: what needs no routing goes first.
-        await consent_evidence.apply_suppressions(ctx.session, ctx.lead, who)
+        await consent_evidence.apply_suppressions(ctx.session, ctx.lead, who, ctx.suppressed)
         answer.update(await routing_service.route_step(ctx))
     # Consent events and the timeline refer to the lead row.
     await ctx.session.flush()
