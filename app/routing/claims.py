@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, func, literal, or_, select
+from sqlalchemy import Select, bindparam, delete, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.direct import Direct, Target, fetch
-from app.routing.models import RoutingClaim
+from app.routing.models import RoutingClaim, TeamRotation
 
 # Longer than any intake request lives; a claim older than this has no lead coming.
 CLAIM_TTL = dt.timedelta(minutes=5)
@@ -56,11 +57,20 @@ _UPSERT = pg_insert(RoutingClaim).values(
 )
 # A lead routed again after a failed attempt (a Meta placeholder, a queued lead) replaces
 # its stale claim.
-_CLAIM = Direct(
-    _UPSERT.on_conflict_do_update(
-        index_elements=[RoutingClaim.lead_id],
-        set_={"member_id": _UPSERT.excluded.member_id, "claimed_at": _UPSERT.excluded.claimed_at},
-    )
+_CLAIM_STMT = _UPSERT.on_conflict_do_update(
+    index_elements=[RoutingClaim.lead_id],
+    set_={"member_id": _UPSERT.excluded.member_id, "claimed_at": _UPSERT.excluded.claimed_at},
+)
+_CLAIM = Direct(_CLAIM_STMT)
+# A team's new rotation position, saved after a choice that moved it.
+SAVE_ROTATION = (
+    update(TeamRotation)
+    .where(TeamRotation.team_id == bindparam("team"))
+    .values(state=bindparam("state"), updated_at=bindparam("at"))
+)
+# The claim, with the rotation saved in the same round trip.
+_SAVE_AND_CLAIM = Direct(
+    _CLAIM_STMT.add_cte(SAVE_ROTATION.returning(TeamRotation.team_id).cte("saved"))
 )
 
 # Expired claims are taken with SKIP LOCKED: two leads settling at once never wait on each
@@ -85,10 +95,15 @@ async def claim(
     lead_id: uuid.UUID,
     member_id: uuid.UUID,
     now: dt.datetime,
+    rotation: Mapping[str, Any] | None = None,
 ) -> None:
-    """In the routing transaction: the member is taken for this lead."""
+    """In the routing transaction: the member is taken for this lead, and the team's
+    rotation saved (`rotation`: the parameters of routing's save, if the choice moved it)."""
     params = {"lead": lead_id, "org": org_id, "member": member_id, "at": now}
-    await fetch(session, _CLAIM, params)
+    if rotation is None:
+        await fetch(session, _CLAIM, params)
+    else:
+        await fetch(session, _SAVE_AND_CLAIM, {**rotation, **params})
 
 
 async def settle(session: AsyncSession, lead_id: uuid.UUID, now: dt.datetime) -> None:

@@ -25,7 +25,6 @@ from sqlalchemy import (
     any_,
     bindparam,
     select,
-    update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
@@ -101,11 +100,7 @@ _LOCK_ROTATIONS = Direct(
     .order_by(TeamRotation.team_id)
     .with_for_update()
 )
-_SAVE_ROTATION = Direct(
-    update(TeamRotation)
-    .where(TeamRotation.team_id == bindparam("team"))
-    .values(state=bindparam("state"), updated_at=bindparam("at"))
-)
+_SAVE_ROTATION = Direct(claims.SAVE_ROTATION)
 
 
 async def _lock_rotations(
@@ -172,6 +167,18 @@ def _excluding(state: TeamState, exclude: Collection[str]) -> TeamState:
     return dataclasses.replace(state, members=members)
 
 
+def _moved_rotation(
+    decision: Decision, rows: Mapping[str, dict[str, Any]], now: dt.datetime
+) -> dict[str, Any] | None:
+    """The chosen team's new rotation position (parameters of `_SAVE_ROTATION`), if the
+    choice moved it."""
+    state = rows.get(decision.team_id)
+    if state is None or decision.new_rotation.position == int(state.get("position", 0)):
+        return None
+    return {"team": uuid.UUID(decision.team_id), "state": decision.new_rotation.to_json(),
+            "at": now}  # fmt: skip
+
+
 async def save_rotation(
     session: Target,
     decision: Decision,
@@ -179,10 +186,8 @@ async def save_rotation(
     now: dt.datetime,
 ) -> None:
     """Store the chosen team's new rotation position, if the choice moved it."""
-    state = rows.get(decision.team_id)
-    if state is not None and decision.new_rotation.position != int(state.get("position", 0)):
-        params = {"team": uuid.UUID(decision.team_id), "state": decision.new_rotation.to_json(),
-                  "at": now}  # fmt: skip
+    params = _moved_rotation(decision, rows, now)
+    if params is not None:
         await fetch(session, _SAVE_ROTATION, params)
 
 
@@ -265,9 +270,12 @@ async def _decide_apart(
         decision, rows = await decide(
             apart, org_id, facts, ruleset, now, sticky_for=lead, config=config
         )
-        await save_rotation(apart, decision, rows, now)
-        if decision.member_id is not None:
-            await claims.claim(apart, org_id, lead.id, uuid.UUID(decision.member_id), now)
+        if decision.member_id is None:
+            await save_rotation(apart, decision, rows, now)
+        else:
+            member = uuid.UUID(decision.member_id)
+            moved = _moved_rotation(decision, rows, now)
+            await claims.claim(apart, org_id, lead.id, member, now, moved)
     if decision.member_id is not None:
         await claims.settle(session, lead.id, now)
     return decision
