@@ -228,12 +228,12 @@ async def ingest(
     _fill(lead, lead_in, norm, source, channel)
     lead.phone_hash, lead.email_hash = ph, eh
     lead.last_submitted_at = now
-    if placeholder is None:
-        session.add(lead)
     submission.lead_id = lead.id
     submission.payload = lead.pii
-    session.add(submission)
-    # Not flushed here: after_store writes the lead with its decisions in one INSERT.
+    if placeholder is not None:
+        session.add(submission)
+    # Not written here: after_store writes the lead with its decisions (and a new lead's
+    # submission with it) in one INSERT.
     extra = await steps.after_store(
         steps.StepContext(
             session,
@@ -243,6 +243,7 @@ async def ingest(
             now,
             resubmission=False,
             fresh=placeholder is None,
+            unsaved=submission if placeholder is None else None,
             phone=phone,
             email=email,
             suppressed=suppressed,

@@ -11,9 +11,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.intake import store
 from app.intake.canonical import CanonicalLead
 from app.intake.models import Source
-from app.leads.models import Lead
+from app.leads.models import Lead, LeadSubmission
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,9 @@ class StepContext:
     email: str | None = None
     # The channels suppressed for that phone and email, read with the identity lock.
     suppressed: frozenset[str] | None = None
+    # A new lead's submission: the lead is in no session yet, and both rows are written
+    # by one statement once the decisions are made (app.intake.store).
+    unsaved: LeadSubmission | None = None
 
 
 async def duplicate_window(session: AsyncSession, org_id: uuid.UUID) -> dt.timedelta:
@@ -60,7 +64,10 @@ async def after_store(ctx: StepContext) -> dict[str, Any]:
         await consent_evidence.apply_suppressions(ctx.session, ctx.lead, who, ctx.suppressed)
         answer.update(await routing_service.route_step(ctx))
     # Consent events and the timeline refer to the lead row.
-    await ctx.session.flush()
+    if ctx.unsaved is not None:
+        await store.insert_new(ctx.session, ctx.lead, ctx.unsaved, ctx.now)
+    else:
+        await ctx.session.flush()
     answer.update(
         await consent_evidence.capture_intake_consent(
             ctx.session, ctx.lead, ctx.lead_in, ctx.source, ctx.now, who=who, fresh=ctx.fresh
