@@ -55,8 +55,9 @@ async def after_store(ctx: StepContext) -> dict[str, Any]:
 
     answer: dict[str, Any] = {}
     who = Identity(ctx.phone, ctx.email)
-    # A new lead stays pending through scoring and routing, so it is written once, by one
-    # INSERT carrying their columns, instead of an INSERT and an UPDATE per step.
+    # A new lead is written once, after scoring and routing, by one INSERT carrying their
+    # columns (app.intake.store), instead of an INSERT and an UPDATE per step; a stored
+    # lead's changes wait for the flush below.
     with ctx.session.no_autoflush:
         answer.update(await scoring_service.assess_lead(ctx.session, ctx))
         # Every statement from routing on runs inside the team's rotation lock, which the
