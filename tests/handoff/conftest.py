@@ -140,6 +140,19 @@ async def cleanup_subscriptions(engine: AsyncEngine) -> AsyncIterator[list[Org]]
                 )
 
 
+@pytest.fixture
+async def routed_subscription(
+    committed_client: httpx.AsyncClient,
+    committed_org: Org,
+    receiver: Receiver,
+    cleanup_subscriptions: list[Org],
+) -> dict[str, Any]:
+    """The committed organisation subscribed to `lead.routed` at the test's receiver; what
+    it commits is cleaned up after the test."""
+    cleanup_subscriptions.append(committed_org)
+    return await subscribe(committed_client, committed_org, receiver.url, ["lead.routed"])
+
+
 async def subscribe(
     client: httpx.AsyncClient, org: Org, url: str, events: list[str] | None = None
 ) -> dict[str, Any]:

@@ -4,6 +4,7 @@ worker gives up on without a POST."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import httpx
 import pytest
@@ -18,7 +19,6 @@ from tests.handoff.conftest import (
     drain_until_status,
     emit_many,
     org_deliveries,
-    subscribe,
 )
 
 pytestmark = pytest.mark.usefixtures("fast_retries")
@@ -70,13 +70,11 @@ async def test_a_delivery_of_a_disabled_subscription_ends_dead_without_a_post(
     committed_org: Org,
     receiver: Receiver,
     engine: AsyncEngine,
-    cleanup_subscriptions: list[Org],
+    routed_subscription: dict[str, Any],
 ) -> None:
-    cleanup_subscriptions.append(committed_org)
-    sub = await subscribe(committed_client, committed_org, receiver.url, ["lead.routed"])
     await emit_many(engine, committed_org.id, 1)
     r = await committed_client.patch(
-        f"/v1/webhook-subscriptions/{sub['id']}", json={"active": False},
+        f"/v1/webhook-subscriptions/{routed_subscription['id']}", json={"active": False},
         headers=committed_org.headers,
     )  # fmt: skip
     assert r.status_code == 200, r.text

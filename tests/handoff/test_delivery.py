@@ -10,6 +10,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -168,14 +169,11 @@ async def test_receiver_refusing_then_accepting_loses_nothing_and_duplicates_not
 
 
 async def test_two_workers_never_deliver_one_message_concurrently(
-    committed_client: httpx.AsyncClient,
     committed_org: Org,
     receiver: Receiver,
     engine: AsyncEngine,
-    cleanup_subscriptions: list[Org],
+    routed_subscription: dict[str, Any],
 ) -> None:
-    cleanup_subscriptions.append(committed_org)
-    await subscribe(committed_client, committed_org, receiver.url, ["lead.routed"])
     await emit_many(engine, committed_org.id, 200)
     receiver.delay = 0.002
 
@@ -196,15 +194,12 @@ async def test_two_workers_never_deliver_one_message_concurrently(
 
 
 async def test_one_worker_delivers_a_batch_a_few_at_a_time(
-    committed_client: httpx.AsyncClient,
     committed_org: Org,
     receiver: Receiver,
     engine: AsyncEngine,
-    cleanup_subscriptions: list[Org],
+    routed_subscription: dict[str, Any],
 ) -> None:
     # One at a time, a worker delivered fewer webhooks a second than intake accepts leads.
-    cleanup_subscriptions.append(committed_org)
-    await subscribe(committed_client, committed_org, receiver.url, ["lead.routed"])
     await emit_many(engine, committed_org.id, 8)
     receiver.delay = 0.2  # long enough that jobs run together overlap at the receiver
 
@@ -267,17 +262,15 @@ async def test_410_disables_the_subscription(
     committed_org: Org,
     receiver: Receiver,
     engine: AsyncEngine,
-    cleanup_subscriptions: list[Org],
+    routed_subscription: dict[str, Any],
 ) -> None:
-    cleanup_subscriptions.append(committed_org)
-    sub = await subscribe(committed_client, committed_org, receiver.url, ["lead.routed"])
     receiver.decide = lambda hit: 410
     await emit_many(engine, committed_org.id, 1)
 
     await drain_until_status(engine, committed_org.id, "dead")
     got = (
         await committed_client.get(
-            f"/v1/webhook-subscriptions/{sub['id']}", headers=committed_org.headers
+            f"/v1/webhook-subscriptions/{routed_subscription['id']}", headers=committed_org.headers
         )
     ).json()
     assert got["active"] is False and "410" in got["disabled_reason"]
@@ -318,14 +311,11 @@ async def test_exhausted_retries_end_dead_and_redeliver_keeps_the_webhook_id(
 
 
 async def test_throttled_answer_honours_retry_after(
-    committed_client: httpx.AsyncClient,
     committed_org: Org,
     receiver: Receiver,
     engine: AsyncEngine,
-    cleanup_subscriptions: list[Org],
+    routed_subscription: dict[str, Any],
 ) -> None:
-    cleanup_subscriptions.append(committed_org)
-    await subscribe(committed_client, committed_org, receiver.url, ["lead.routed"])
     receiver.decide = lambda hit: (429, {"retry-after": "120"})
     await emit_many(engine, committed_org.id, 1)
 
@@ -337,15 +327,12 @@ async def test_throttled_answer_honours_retry_after(
 
 
 async def test_loopback_target_is_refused_at_delivery_time_when_not_allowed(
-    committed_client: httpx.AsyncClient,
     committed_org: Org,
     receiver: Receiver,
     engine: AsyncEngine,
     monkeypatch: pytest.MonkeyPatch,
-    cleanup_subscriptions: list[Org],
+    routed_subscription: dict[str, Any],
 ) -> None:
-    cleanup_subscriptions.append(committed_org)
-    await subscribe(committed_client, committed_org, receiver.url, ["lead.routed"])
     strict = make_settings(allow_private_webhook_targets=False)
     monkeypatch.setattr(delivery, "_settings", lambda: strict)
     await emit_many(engine, committed_org.id, 1)
