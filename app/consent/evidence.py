@@ -248,11 +248,11 @@ async def apply_suppressions(
     submission's phone and email. It needs no lead row, so intake runs it before routing,
     outside the team's rotation lock. `known` is what intake read for the submission's
     phone and email with its identity lock; a lead of other hashes is looked up."""
-    asked = {who.phone_hash, who.email_hash}
-    if known is None or not {lead.phone_hash, lead.email_hash} <= asked | {None}:
+    phone, email = who.phone_hash, who.email_hash  # keyed hashes: computed once
+    if known is None or not {lead.phone_hash, lead.email_hash} <= {phone, email, None}:
         hashes = {
-            "phone": [h for h in (lead.phone_hash, who.phone_hash) if h],
-            "email": [h for h in (lead.email_hash, who.email_hash) if h],
+            "phone": [h for h in (lead.phone_hash, phone) if h],
+            "email": [h for h in (lead.email_hash, email) if h],
         }
         known = await suppressed_channels(session, lead.organization_id, hashes)
     mark_do_not_contact(lead, known)
