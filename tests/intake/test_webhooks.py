@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -13,7 +14,12 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+)
 
 from app import worker
 from app.intake import steps
@@ -117,6 +123,40 @@ async def test_redelivery_is_one_lead_with_the_same_answer(
     assert first.json() == second.json()
     assert await count(session, "leads", org) == 1
     assert await count(session, "inbox_deliveries", org) == 1
+
+
+async def _committed_count(engine: AsyncEngine, table: str, org: Org) -> int:
+    async with AsyncSession(engine) as s:
+        return await count(s, table, org)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        fixture("api_lead.json"),
+        b'{"first_name": "Ann"}',  # quarantined: no phone or email
+    ],
+    ids=["lead", "quarantined"],
+)
+async def test_concurrent_redeliveries_store_one_delivery_with_one_answer(
+    committed_client: httpx.AsyncClient, committed_org: Org, engine: AsyncEngine, body: bytes
+) -> None:
+    """A sender retrying while its first attempt is still being processed."""
+    client, org = committed_client, committed_org
+    secret = generate_whsec()
+    source = await create_source(client, org, "web_form", {"secrets": [secret]})
+    headers = signed(body, secret, "retried-1")
+    answers = await asyncio.gather(
+        *(client.post(webhook_path(source), content=body, headers=headers) for _ in range(6))
+    )
+    first = answers[0]
+    for r in answers:
+        assert (r.status_code, r.json()) == (first.status_code, first.json()), r.text
+        assert r.headers["content-type"] == first.headers["content-type"]
+    assert await _committed_count(engine, "inbox_deliveries", org) == 1
+    leads = 1 if first.status_code == 200 else 0
+    assert await _committed_count(engine, "leads", org) == leads
+    assert await _committed_count(engine, "lead_submissions", org) == leads
 
 
 # --- Standard Webhooks (web_form / partner) ---------------------------------------------
