@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, String, bindparam, or_, select, text
+from sqlalchemy import String, bindparam, or_, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -129,11 +129,14 @@ async def _lock_identity(
 
 
 @cache
-def _duplicate_stmt(by_phone: bool, by_email: bool) -> Select[Lead]:
-    """Built once per shape, with bound parameters: intake pays no statement construction."""
+def _duplicate_stmt(by_phone: bool, by_email: bool) -> Direct:
+    """Built once per shape, with bound parameters: intake pays no statement construction.
+
+    Only the id, sent past the ORM: nine leads in ten find none, and the ORM's execution
+    of a query costs several times its round trip (py-spy: 5 % of an intake process)."""
     by_person = same_person(by_phone, by_email)
-    return (
-        select(Lead)
+    return Direct(
+        select(Lead.id)
         .where(
             Lead.organization_id == bindparam("org"),
             or_(*by_person),
@@ -158,7 +161,11 @@ async def find_duplicate(
         return None
     stmt = _duplicate_stmt(bool(phone), bool(email))
     params = {"org": org_id, "phone": phone, "email": email, "since": since}
-    return (await session.execute(stmt, params)).scalar_one_or_none()
+    rows = await fetch(session, stmt, params)
+    if not rows:
+        return None
+    # Locked above by this transaction, so the row loaded now is the one found.
+    return await session.get_one(Lead, rows[0][0])
 
 
 async def ingest(
