@@ -37,7 +37,8 @@ class Source(IdMixin, TimestampMixin, TenantMixin, Base):
 
 
 class InboxDelivery(IdMixin, TenantMixin, Base):
-    """An authenticated delivery, stored raw before it is parsed (nothing lost)."""
+    """An authenticated delivery, stored raw with its answer in its leads' transaction, or
+    alone if their processing fails (nothing lost)."""
 
     __tablename__ = "inbox_deliveries"
     __label__ = "inbox delivery"

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from sqlalchemy import String, bindparam, or_, select, text
+from sqlalchemy import String, bindparam, exists, or_, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,7 +22,7 @@ from app.db import utcnow
 from app.direct import Direct, fetch
 from app.intake import steps
 from app.intake.canonical import CanonicalLead
-from app.intake.models import Source
+from app.intake.models import InboxDelivery, Source
 from app.intake.normalize import NormalizedLead, normalize
 from app.leads.models import Lead, LeadSubmission, same_person
 
@@ -128,14 +128,20 @@ async def _lock_identity(
     return frozenset(rows[0][1])
 
 
+class Redelivered(Exception):
+    """The webhook delivery being processed was stored by an earlier attempt meanwhile."""
+
+
 @cache
-def _duplicate_stmt(by_phone: bool, by_email: bool) -> Direct:
+def _duplicate_stmt(by_phone: bool, by_email: bool, guard: bool) -> Direct:
     """Built once per shape, with bound parameters: intake pays no statement construction.
 
     Only the id, sent past the ORM: nine leads in ten find none, and the ORM's execution
-    of a query costs several times its round trip (py-spy: 5 % of an intake process)."""
+    of a query costs several times its round trip (py-spy: 5 % of an intake process).
+    With `guard`, the same round trip says whether the delivery's event is stored already
+    (app.intake.service writes its inbox row last)."""
     by_person = same_person(by_phone, by_email)
-    return Direct(
+    found = (
         select(Lead.id)
         .where(
             Lead.organization_id == bindparam("org"),
@@ -147,7 +153,12 @@ def _duplicate_stmt(by_phone: bool, by_email: bool) -> Direct:
         .order_by(Lead.received_at)
         .limit(1)
         .with_for_update()
+        .scalar_subquery()
     )
+    stored = exists().where(
+        InboxDelivery.source_id == bindparam("source"), InboxDelivery.event_id == bindparam("event")
+    )
+    return Direct(select(found, stored) if guard else select(found))
 
 
 async def find_duplicate(
@@ -156,16 +167,23 @@ async def find_duplicate(
     phone: str | None,
     email: str | None,
     since: dt.datetime,
+    redelivery_of: tuple[uuid.UUID, str] | None = None,
 ) -> Lead | None:
+    """The person's earlier lead, locked. With `redelivery_of` (a webhook's source and
+    event id), raises Redelivered if that event was stored since the delivery arrived."""
     if not phone and not email:
         return None
-    stmt = _duplicate_stmt(bool(phone), bool(email))
+    stmt = _duplicate_stmt(bool(phone), bool(email), redelivery_of is not None)
     params = {"org": org_id, "phone": phone, "email": email, "since": since}
-    rows = await fetch(session, stmt, params)
-    if not rows:
+    if redelivery_of is not None:
+        params["source"], params["event"] = redelivery_of
+    [row] = await fetch(session, stmt, params)
+    if redelivery_of is not None and row[1]:
+        raise Redelivered
+    if row[0] is None:
         return None
     # Locked above by this transaction, so the row loaded now is the one found.
-    return await session.get_one(Lead, rows[0][0])
+    return await session.get_one(Lead, row[0])
 
 
 async def ingest(
@@ -175,6 +193,7 @@ async def ingest(
     *,
     source: Source | None = None,
     inbox_id: uuid.UUID | None = None,
+    redelivery_of: tuple[uuid.UUID, str] | None = None,
     received_at: dt.datetime | None = None,
     placeholder: Lead | None = None,
     duplicate_window: dt.timedelta | None = DEFAULT_DUPLICATE_WINDOW,
@@ -183,7 +202,8 @@ async def ingest(
 
     `placeholder` is a lead row created before its data was known (Meta retrieval); it is
     filled in, or removed in favour of the existing lead when the person is a duplicate.
-    `duplicate_window=None` means the organisation's (scoring settings).
+    `duplicate_window=None` means the organisation's (scoring settings). `redelivery_of`:
+    see find_duplicate.
     """
     now = received_at or utcnow()
     norm = normalize(lead_in)
@@ -193,7 +213,8 @@ async def ingest(
     if duplicate_window is None:
         # Read after the lock, whose statement brought the configuration version along.
         duplicate_window = await steps.duplicate_window(session, org_id)
-    existing = await find_duplicate(session, org_id, ph, eh, now - duplicate_window)
+    since = now - duplicate_window
+    existing = await find_duplicate(session, org_id, ph, eh, since, redelivery_of)
     channel = lead_in.channel or (source.kind if source else "api")
     phone, email = norm.phone_e164, norm.email_normalized
     submission = LeadSubmission(

@@ -185,8 +185,8 @@ async def receive_webhook(
     source_id: str, request: Request, _slot: IntakeSlot, session: SessionDep
 ) -> JSONResponse:
     """The URL given to a sender. Authenticated by the sender's own scheme (see the source
-    kind); the raw delivery is stored before it is parsed, and a redelivery answers like the
-    first. Unauthenticated deliveries get 401 and store nothing."""
+    kind); the raw delivery is stored with its answer and its leads, and a redelivery
+    answers like the first. Unauthenticated deliveries get 401 and store nothing."""
     source = await sources.get_public(session, source_id)
     webhook_limiter.hit(str(source.id), request.app.state.settings.webhook_rate_limit_per_minute)
     body = await request.body()

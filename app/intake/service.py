@@ -1,4 +1,4 @@
-"""Webhook deliveries: authenticate → store raw in the inbox → parse → pipeline → answer.
+"""Webhook deliveries: authenticate → parse → pipeline → store raw in the inbox → answer.
 
 A redelivery (same source and sender event id) answers exactly like the first delivery.
 """
@@ -13,13 +13,12 @@ from typing import Any
 
 import structlog
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crypto import cipher
 from app.db import utcnow
 from app.errors import PROBLEM_BASE, Conflict
-from app.intake import pipeline, receive
+from app.intake import pipeline, receive, store
 from app.intake.adapters.base import AdapterError, IgnoredDelivery, ParsedItem, RawDelivery
 from app.intake.models import InboxDelivery, Source
 from app.intake.sources import secret_settings
@@ -49,57 +48,53 @@ async def receive_delivery(
     receive.authenticate(source.kind, settings, raw, now)
     # Read now: a failure below rolls the transaction back, which expires the source.
     kind = source.kind
-    row = _inbox_row(source, raw, receive.event_id(kind, raw), now)
-    inbox = await _store(session, row)
-    if inbox is None:
-        return await _first_answer(session, row)
-    # No savepoint around the processing (its SAVEPOINT and RELEASE are two round trips on
-    # every delivery): a failure rolls the whole transaction back, and the delivery is
-    # stored again, quarantined.
+    inbox = _inbox_row(source, raw, receive.event_id(kind, raw), now)
+    # The row is written once, with its answer, after the processing and in its
+    # transaction (two statements on every delivery before). An earlier attempt of the same
+    # event that is stored already (the sender retried) is found by the dedup query, before
+    # any lead is written or routed; one stored while this attempt worked makes the write
+    # do nothing. Either way this attempt's work is rolled back and the first answer given.
+    # No savepoint around the processing either (SAVEPOINT and RELEASE are two more round
+    # trips): a failure rolls everything back, and the delivery is stored alone, quarantined.
     try:
-        status, answer = await _run(session, source, inbox, raw, now)
+        status, answer = await _run(session, source, inbox, raw, now, first=True)
         inbox.status = status
+    except pipeline.Redelivered:
+        await session.rollback()
+        return await _first_answer(session, inbox)
     except Exception as exc:  # never lose an authenticated delivery to a bug
         await session.rollback()
-        inbox = await _store(session, row)
-        if inbox is None:  # a redelivery stored it while this one failed
-            return await _first_answer(session, row)
         answer = _failed(inbox, kind, exc)
-    return await _finish(session, inbox, answer, now)
+    inbox.processed_at = now
+    inbox.response_status, inbox.response_body = answer.status, answer.body
+    if await store.insert_inbox(session, inbox):
+        return answer
+    await session.rollback()
+    return await _first_answer(session, inbox)
 
 
-def _inbox_row(source: Source, raw: RawDelivery, event: str, now: dt.datetime) -> dict[str, Any]:
+def _inbox_row(source: Source, raw: RawDelivery, event: str, now: dt.datetime) -> InboxDelivery:
+    """The delivery's row, not in the session: app.intake.store writes it."""
     inbox_id = uuid.uuid4()
-    return {
-        "id": inbox_id,
-        "organization_id": source.organization_id,
-        "source_id": source.id,
-        "event_id": event,
-        "status": "received",
-        "content_type": raw.content_type[:200],
-        "headers": receive.stored_headers(raw.headers),
-        "body": cipher().encrypt(raw.body, body_context(inbox_id)),
-        "received_at": now,
-    }
-
-
-async def _store(session: AsyncSession, row: dict[str, Any]) -> InboxDelivery | None:
-    """The delivery's new row, or None when its source already has this event."""
-    # RETURNING the whole row gives the session its object without a second query.
-    return await session.scalar(
-        insert(InboxDelivery)
-        .values(**row)
-        .on_conflict_do_nothing(index_elements=["source_id", "event_id"])
-        .returning(InboxDelivery)
+    return InboxDelivery(
+        id=inbox_id,
+        organization_id=source.organization_id,
+        source_id=source.id,
+        event_id=event,
+        status="received",
+        content_type=raw.content_type[:200],
+        headers=receive.stored_headers(raw.headers),
+        body=cipher().encrypt(raw.body, body_context(inbox_id)),
+        received_at=now,
     )
 
 
-async def _first_answer(session: AsyncSession, row: dict[str, Any]) -> Answer:
+async def _first_answer(session: AsyncSession, inbox: InboxDelivery) -> Answer:
     first = (
         await session.execute(
             select(InboxDelivery).where(
-                InboxDelivery.source_id == row["source_id"],
-                InboxDelivery.event_id == row["event_id"],
+                InboxDelivery.source_id == inbox.source_id,
+                InboxDelivery.event_id == inbox.event_id,
             )
         )
     ).scalar_one()
@@ -107,14 +102,22 @@ async def _first_answer(session: AsyncSession, row: dict[str, Any]) -> Answer:
 
 
 async def _run(
-    session: AsyncSession, source: Source, inbox: InboxDelivery, raw: RawDelivery, now: dt.datetime
+    session: AsyncSession,
+    source: Source,
+    inbox: InboxDelivery,
+    raw: RawDelivery,
+    now: dt.datetime,
+    *,
+    first: bool,
 ) -> tuple[str, Answer]:
-    """Parse and run the pipeline: the delivery's new status and its answer."""
+    """Parse and run the pipeline: the delivery's new status and its answer. `first`: the
+    delivery is not stored yet (see receive_delivery), rather than replayed."""
     parsed = receive.parse(source.kind, raw, source.mapping)
     if isinstance(parsed, IgnoredDelivery):
         body = {"inbox_id": str(inbox.id), "status": "ignored", "reason": parsed.reason}
         return "ignored", Answer(200, body)
-    leads = [await _ingest_item(session, source, inbox, item, now) for item in parsed]
+    guard = (inbox.source_id, inbox.event_id) if first else None
+    leads = [await _ingest_item(session, source, inbox, item, now, guard) for item in parsed]
     return "processed", Answer(
         200, {"inbox_id": str(inbox.id), "status": "processed", "leads": leads}
     )
@@ -165,7 +168,12 @@ def _quarantine(
 
 
 async def _ingest_item(
-    session: AsyncSession, source: Source, inbox: InboxDelivery, item: ParsedItem, now: dt.datetime
+    session: AsyncSession,
+    source: Source,
+    inbox: InboxDelivery,
+    item: ParsedItem,
+    now: dt.datetime,
+    redelivery_of: tuple[uuid.UUID, str] | None,
 ) -> dict[str, Any]:
     if item.needs_retrieval is not None:
         return await _meta_placeholder(session, source, inbox, item, now)
@@ -176,6 +184,7 @@ async def _ingest_item(
         item.lead,
         source=source,
         inbox_id=inbox.id,
+        redelivery_of=redelivery_of,
         received_at=now,
         duplicate_window=None,
     )
@@ -256,7 +265,7 @@ async def replay(session: AsyncSession, org_id: uuid.UUID, inbox_id: uuid.UUID) 
     # The row exists before the processing, so a failure rolls back to a savepoint.
     try:
         async with session.begin_nested():
-            status, answer = await _run(session, source, inbox, raw, now)
+            status, answer = await _run(session, source, inbox, raw, now, first=False)
         inbox.status = status
     except Exception as exc:
         answer = _failed(inbox, source.kind, exc)

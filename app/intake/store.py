@@ -1,10 +1,13 @@
-"""A new lead and its first submission, written by one statement sent past the ORM.
+"""Rows intake writes past the ORM, each in one statement.
 
-The ORM's flush of these two rows was the largest share of SQLAlchemy left in an intake
-request (py-spy), and two round trips; the routing claim's settlement (app.routing.claims)
-a third. One INSERT with the other two as CTEs does all three: PostgreSQL checks the
-submission's foreign key at the end of the statement, when the lead's row is there. The
-lead is then attached to the session as if loaded, so a later change to it is an UPDATE.
+A new lead and its first submission: the ORM's flush of these two rows was the largest
+share of SQLAlchemy left in an intake request (py-spy), and two round trips; the routing
+claim's settlement (app.routing.claims) a third. One INSERT with the other two as CTEs does
+all three: PostgreSQL checks the submission's foreign key at the end of the statement, when
+the lead's row is there. The lead is then attached to the session as if loaded, so a later
+change to it is an UPDATE.
+
+A webhook delivery's inbox row, written once with its answer (app.intake.service).
 """
 
 from __future__ import annotations
@@ -13,11 +16,13 @@ import datetime as dt
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, insert
+from sqlalchemy import bindparam
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper, class_mapper, make_transient_to_detached
 
 from app.direct import Direct, fetch
+from app.intake.models import InboxDelivery
 from app.leads.models import Lead, LeadSubmission
 from app.routing import claims
 from app.routing.models import RoutingClaim
@@ -75,3 +80,16 @@ async def insert_new(
     await fetch(session, _stmt(settle), params)
     make_transient_to_detached(lead)
     session.add(lead)
+
+
+_INBOX = Direct(
+    _insert(InboxDelivery, "i_")
+    .on_conflict_do_nothing(index_elements=["source_id", "event_id"])
+    .returning(InboxDelivery.id)
+)
+
+
+async def insert_inbox(session: AsyncSession, inbox: InboxDelivery) -> bool:
+    """Write a delivery's row (never added to the session); False when its source already
+    has a row for the same event, which is then left as it is."""
+    return bool(await fetch(session, _INBOX, _values(inbox, "i_")))

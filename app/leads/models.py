@@ -118,8 +118,11 @@ class LeadSubmission(IdMixin, TenantMixin, Base):
     source_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("sources.id", ondelete="SET NULL")
     )
+    # Checked at commit: a webhook's inbox row is written after its processing (0014).
     inbox_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("inbox_deliveries.id", ondelete="SET NULL")
+        ForeignKey(
+            "inbox_deliveries.id", ondelete="SET NULL", deferrable=True, initially="DEFERRED"
+        )
     )
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     is_resubmission: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -26,6 +26,7 @@ from app.intake import steps
 from app.intake.signatures import generate_whsec, sign_standard_webhook
 from tests.conftest import Org
 from tests.intake.helpers import create_source
+from tests.routing.http_helpers import add_member, default_rule, get_lead, make_team, publish_rules
 from tests.support.http import serve
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -157,6 +158,31 @@ async def test_concurrent_redeliveries_store_one_delivery_with_one_answer(
     leads = 1 if first.status_code == 200 else 0
     assert await _committed_count(engine, "leads", org) == leads
     assert await _committed_count(engine, "lead_submissions", org) == leads
+
+
+async def test_retry_of_a_stored_delivery_is_answered_before_any_routing(
+    committed_client: httpx.AsyncClient, committed_org: Org, engine: AsyncEngine
+) -> None:
+    """The retry of a queued lead's delivery, once a member is free, takes no member: it is
+    answered from the stored delivery, not routed again (a member chosen by routing's own
+    transaction would stay claimed though the retry is rolled back)."""
+    client, org = committed_client, committed_org
+    team = await make_team(client, org)
+    await publish_rules(client, org, [default_rule(team["id"])])
+    secret = generate_whsec()
+    source = await create_source(client, org, "web_form", {"secrets": [secret]})
+    body = fixture("api_lead.json")
+    headers = signed(body, secret, "retried-2")
+    first = await client.post(webhook_path(source), content=body, headers=headers)
+    assert first.json()["leads"][0]["routing_status"] == "queued", first.text
+    await add_member(client, org, team["id"], "Ana")
+
+    again = await client.post(webhook_path(source), content=body, headers=headers)
+
+    assert (again.status_code, again.json()) == (first.status_code, first.json())
+    assert await _committed_count(engine, "routing_claims", org) == 0
+    lead = await get_lead(client, org, first.json()["leads"][0]["lead_id"])
+    assert lead["routing"]["member_id"] is None and lead["resubmission_count"] == 0
 
 
 # --- Standard Webhooks (web_form / partner) ---------------------------------------------
