@@ -73,6 +73,11 @@ class Receiver:
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             writer.close()
+        except asyncio.CancelledError:
+            # The server shutting down at the end of a run, with the worker's keep-alive
+            # connections still open. Ended normally: Python 3.11's stream callback logs a
+            # traceback for every handler task that ends cancelled.
+            writer.close()
 
 
 def _now() -> Any:
