@@ -126,6 +126,37 @@ async def test_redelivery_is_one_lead_with_the_same_answer(
     assert await count(session, "inbox_deliveries", org) == 1
 
 
+# --- Standard Webhooks (web_form / partner) ---------------------------------------------
+
+
+def signed(body: bytes, secret: str, msg_id: str, ts: int | None = None) -> dict[str, str]:
+    ts = ts or int(time.time())
+    return {
+        "content-type": "application/json",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(ts),
+        "webhook-signature": sign_standard_webhook(msg_id, ts, body, secret),
+    }
+
+
+async def test_signed_web_form_and_resubmission(client: httpx.AsyncClient, org: Org) -> None:
+    old, new = generate_whsec(), generate_whsec()
+    source = await create_source(client, org, "web_form", {"secrets": [new, old]})
+    body = fixture("api_lead.json")
+    r1 = await client.post(webhook_path(source), content=body, headers=signed(body, old, "msg_1"))
+    assert r1.status_code == 200, r1.text
+    first = r1.json()["leads"][0]
+    assert first["resubmission"] is False
+    # the same person again, new message: a resubmission of the same lead
+    body2 = body.replace(b"partner-7781", b"partner-7782")
+    r2 = await client.post(webhook_path(source), content=body2, headers=signed(body2, new, "msg_2"))
+    assert r2.json()["leads"][0] == {**first, "resubmission": True} | {
+        k: v for k, v in r2.json()["leads"][0].items() if k not in first
+    }
+    lead = await lead_detail(client, org, first["lead_id"])
+    assert len(lead["submissions"]) == 2 and lead["resubmission_count"] == 1
+
+
 async def _committed_count(engine: AsyncEngine, table: str, org: Org) -> int:
     async with AsyncSession(engine) as s:
         return await count(s, table, org)
@@ -183,37 +214,6 @@ async def test_retry_of_a_stored_delivery_is_answered_before_any_routing(
     assert await _committed_count(engine, "routing_claims", org) == 0
     lead = await get_lead(client, org, first.json()["leads"][0]["lead_id"])
     assert lead["routing"]["member_id"] is None and lead["resubmission_count"] == 0
-
-
-# --- Standard Webhooks (web_form / partner) ---------------------------------------------
-
-
-def signed(body: bytes, secret: str, msg_id: str, ts: int | None = None) -> dict[str, str]:
-    ts = ts or int(time.time())
-    return {
-        "content-type": "application/json",
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(ts),
-        "webhook-signature": sign_standard_webhook(msg_id, ts, body, secret),
-    }
-
-
-async def test_signed_web_form_and_resubmission(client: httpx.AsyncClient, org: Org) -> None:
-    old, new = generate_whsec(), generate_whsec()
-    source = await create_source(client, org, "web_form", {"secrets": [new, old]})
-    body = fixture("api_lead.json")
-    r1 = await client.post(webhook_path(source), content=body, headers=signed(body, old, "msg_1"))
-    assert r1.status_code == 200, r1.text
-    first = r1.json()["leads"][0]
-    assert first["resubmission"] is False
-    # the same person again, new message: a resubmission of the same lead
-    body2 = body.replace(b"partner-7781", b"partner-7782")
-    r2 = await client.post(webhook_path(source), content=body2, headers=signed(body2, new, "msg_2"))
-    assert r2.json()["leads"][0] == {**first, "resubmission": True} | {
-        k: v for k, v in r2.json()["leads"][0].items() if k not in first
-    }
-    lead = await lead_detail(client, org, first["lead_id"])
-    assert len(lead["submissions"]) == 2 and lead["resubmission_count"] == 1
 
 
 @pytest.mark.parametrize(
