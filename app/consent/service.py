@@ -11,10 +11,9 @@ import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
-from sqlalchemy import String, and_, any_, bindparam, insert, or_, select, text
+from sqlalchemy import String, bindparam, insert, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -200,44 +199,30 @@ def summary(current: dict[str, dict[str, ConsentEvent]], dnc: Sequence[str]) -> 
 # --- suppression ---------------------------------------------------------------------------
 
 
-@cache
-def _suppressions_stmt(kinds: tuple[str, ...]) -> Direct:
-    """Built once per set of kinds, with bound arrays: intake pays no statement construction."""
-    hashes = ARRAY(String)
-    stmt = select(Suppression.channels).where(
-        Suppression.organization_id == bindparam("org"),
-        or_(
-            *(
-                and_(
-                    Suppression.kind == kind,
-                    Suppression.value_hash == any_(bindparam(kind, type_=hashes)),
-                )
-                for kind in kinds
-            )
-        ),
-    )
-    return Direct(stmt)
-
-
-# Select-list SQL for the channels suppressed for some phone and email hashes, to ride along
-# with another statement (binds `sup_org` and the arrays `sup_phone`, `sup_email`): intake
-# reads it with the identity lock, which saves the lookup its own round trip.
+# Select-list SQL for the channels suppressed for some phone and email hashes (binds
+# `sup_org` and SUPPRESSED_BINDS). Intake reads it with the identity lock, which saves the
+# lookup its own round trip; `suppressed_channels` sends it alone.
 SUPPRESSED_SQL = (
     "ARRAY(SELECT DISTINCT c FROM suppressions, unnest(suppressions.channels) AS c"
     " WHERE suppressions.organization_id = :sup_org"
     " AND ((suppressions.kind = 'phone' AND suppressions.value_hash = ANY(:sup_phone))"
     " OR (suppressions.kind = 'email' AND suppressions.value_hash = ANY(:sup_email))))"
 )
+SUPPRESSED_BINDS = (
+    bindparam("sup_phone", type_=ARRAY(String)),
+    bindparam("sup_email", type_=ARRAY(String)),
+)
+_SUPPRESSED = Direct(text(f"SELECT {SUPPRESSED_SQL}").bindparams(*SUPPRESSED_BINDS))
 
 
 async def suppressed_channels(
     session: AsyncSession, org_id: uuid.UUID, hashes: dict[str, list[str]]
 ) -> frozenset[str]:
-    wanted = {kind: values for kind, values in sorted(hashes.items()) if values}
-    if not wanted:
+    phone, email = hashes.get("phone", []), hashes.get("email", [])
+    if not phone and not email:
         return frozenset()
-    rows = await fetch(session, _suppressions_stmt(tuple(wanted)), {"org": org_id, **wanted})
-    return frozenset(c for (channels,) in rows for c in channels)
+    params = {"sup_org": org_id, "sup_phone": phone, "sup_email": email}
+    return frozenset((await fetch(session, _SUPPRESSED, params))[0][0])
 
 
 def mark_do_not_contact(lead: Lead, channels: Iterable[str]) -> None:

@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from sqlalchemy import String, bindparam, exists, or_, select, text
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import bindparam, exists, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import configcache
@@ -94,13 +93,11 @@ def decrypt_pii(lead: Lead) -> dict[str, Any]:
 @cache
 def _lock_stmt(keys: int) -> Direct:
     # Imported here: app.consent.service reads hashes through this module.
-    from app.consent.service import SUPPRESSED_SQL
+    from app.consent.service import SUPPRESSED_BINDS, SUPPRESSED_SQL
 
     locks = ", ".join(f"pg_advisory_xact_lock(hashtextextended(:k{i}, 0))" for i in range(keys))
-    sql = text(f"SELECT {configcache.VERSION_SQL}, {SUPPRESSED_SQL}, {locks}").bindparams(
-        bindparam("sup_phone", type_=ARRAY(String)), bindparam("sup_email", type_=ARRAY(String))
-    )
-    return Direct(sql)
+    sql = text(f"SELECT {configcache.VERSION_SQL}, {SUPPRESSED_SQL}, {locks}")
+    return Direct(sql.bindparams(*SUPPRESSED_BINDS))
 
 
 async def _lock_identity(
