@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.bench_intake import (
     RESULTS,
     ROOT,
+    analyze,
     cpu_seconds,
     database,
     drop_database,
@@ -163,6 +164,7 @@ async def run(
 
     # Not measured: each process's first leads open its connections and fill its caches.
     await paced(requests[:warm])
+    await analyze(url)
     answered.clear()
     statuses.clear()
     committed = await commits(url)

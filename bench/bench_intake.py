@@ -80,6 +80,21 @@ async def drop_database(url: str) -> None:
     await conn.close()
 
 
+async def analyze(url: str) -> None:
+    """Statistics for what the warm-up wrote, as autovacuum gives a live database within a
+    minute or so. Without them, every connection keeps the plans it made while the tables
+    were nearly empty (PostgreSQL replans a prepared statement on ANALYZE, not as a table
+    grows), and a run of a few seconds on a fresh database may end before autovacuum's
+    first visit: the dedup and sticky-member queries then scan the person's organisation
+    by date instead of probing the hash indexes, and the same code measured 30 % apart from
+    one run to the next (BENCHMARKS.md, Intake)."""
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+
+
 async def local_postgres(unix_socket: str | None = None) -> str | None:
     try:
         conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres", timeout=2)
@@ -496,6 +511,7 @@ def main() -> None:
         seed = int(time.time())
         # Warm-up at full concurrency, so every pool has opened its connections.
         drive(port, intake_requests(host, key, sources, 600, seed - 1), args.connections, 3)
+        asyncio.run(analyze(url))
         if not args.only_intake:
             const = [build_request("GET", "/bench/constant", host, {}, b"")] * budget * 4
             rows.append(
