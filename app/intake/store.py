@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper, class_mapper, make_transient_to_detached
 
+from app.db import Base
 from app.direct import Direct, fetch
 from app.intake.models import InboxDelivery
 from app.leads.models import Lead, LeadSubmission
@@ -28,13 +29,15 @@ from app.routing import claims
 from app.routing.models import RoutingClaim
 
 
-def _columns(model: type[Any]) -> list[tuple[str, Any]]:
-    """(attribute, column) of every mapped column of `model`."""
+@cache
+def _columns(model: type[Base]) -> list[tuple[str, Any]]:
+    """(attribute, column) of every mapped column of `model`: read from the mapper once,
+    not for every row written."""
     mapper: Mapper[Any] = class_mapper(model)
     return [(prop.key, prop.columns[0]) for prop in mapper.column_attrs]
 
 
-def _values(obj: Any, prefix: str) -> dict[str, Any]:
+def _values(obj: Base, prefix: str) -> dict[str, Any]:
     """The row's parameters, with the column defaults the ORM would have applied. Each is
     set on the object too: it then holds what the row holds, and an attribute never set is
     not taken for an expired one once the object is attached."""
@@ -48,7 +51,7 @@ def _values(obj: Any, prefix: str) -> dict[str, Any]:
     return out
 
 
-def _insert(model: type[Any], prefix: str) -> Any:
+def _insert(model: type[Base], prefix: str) -> Any:
     columns = _columns(model)
     # Every column is sent, so a default only the server knows would be overwritten by NULL.
     server_only = [
