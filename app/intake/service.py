@@ -1,6 +1,6 @@
 """Webhook deliveries: authenticate → parse → pipeline → store raw in the inbox → answer.
 
-A redelivery (same source and sender event id) answers exactly like the first delivery.
+A redelivery (same source and sender event id) gets the first delivery's status and JSON body.
 """
 
 from __future__ import annotations
@@ -65,8 +65,7 @@ async def receive_delivery(
     except Exception as exc:  # never lose an authenticated delivery to a bug
         await session.rollback()
         answer = _failed(inbox, kind, exc)
-    inbox.processed_at = now
-    inbox.response_status, inbox.response_body = answer.status, answer.body
+    _answered(inbox, answer, now)
     if await store.insert_inbox(session, inbox):
         return answer
     await session.rollback()
@@ -132,12 +131,17 @@ def _failed(inbox: InboxDelivery, kind: str, exc: Exception) -> Answer:
     return _quarantine(inbox, kind, reason, None, [], type_="processing-failed")
 
 
+def _answered(inbox: InboxDelivery, answer: Answer, now: dt.datetime) -> None:
+    """The answer kept on the delivery's row, for its redeliveries."""
+    inbox.processed_at = now
+    inbox.response_status, inbox.response_body = answer.status, answer.body
+
+
 async def _finish(
     session: AsyncSession, inbox: InboxDelivery, answer: Answer, now: dt.datetime
 ) -> Answer:
-    """The delivery row gets one UPDATE, with its answer for redeliveries."""
-    inbox.processed_at = now
-    inbox.response_status, inbox.response_body = answer.status, answer.body
+    """The delivery row gets one UPDATE, with its answer."""
+    _answered(inbox, answer, now)
     await session.flush()
     return answer
 
