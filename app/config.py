@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     meta_graph_base_url: str = "https://graph.facebook.com"
     meta_graph_version: str = "v25.0"
     outbound_timeout_seconds: float = Field(default=10.0, gt=0)
+    # --- console (the pages people use) ---
+    console_idle_hours: float = Field(
+        default=12.0,
+        gt=0,
+        description="A console sign-in ends after this many hours without a request.",
+    )
     bench_endpoints: bool = Field(
         default=False, description="Serve /bench/* floor endpoints (benchmarks only)."
     )

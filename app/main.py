@@ -13,6 +13,7 @@ from app.appointments.router import router as appointments_router
 from app.auth.router import router as api_keys_router
 from app.config import Settings, get_settings
 from app.consent.router import router as consent_router
+from app.console import mount as console
 from app.db import db
 from app.handoff.queue_router import router as handoff_queue_router
 from app.handoff.router import router as handoff_router
@@ -86,4 +87,6 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     app.include_router(outreach_router)
     app.include_router(appointments_router)
     app.include_router(reports_router)
+    # The console's pages last: it renders the error handlers above as HTML for its pages.
+    console.install(app)
     return app

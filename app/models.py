@@ -4,6 +4,7 @@ from app.appointments.models import Appointment
 from app.audit.models import AuditEvent
 from app.auth.models import ApiKey, Organization
 from app.consent.models import ConsentDisclosure, ConsentEvent, Suppression
+from app.console.models import ConsoleSession
 from app.db import Base
 from app.handoff.models import LeadEvent, WebhookDelivery, WebhookMessage, WebhookSubscription
 from app.intake.models import IdempotencyKey, InboxDelivery, Source
@@ -21,6 +22,7 @@ __all__ = [
     "Base",
     "ConsentDisclosure",
     "ConsentEvent",
+    "ConsoleSession",
     "ContactAttempt",
     "IdempotencyKey",
     "InboxDelivery",

@@ -166,6 +166,27 @@ async def lead_events(session: AsyncSession, lead: Lead) -> list[ConsentEvent]:
     return list((await session.execute(stmt)).scalars())
 
 
+async def summaries(
+    session: AsyncSession, org_id: uuid.UUID, leads: Sequence[Lead]
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """`summary` for many leads with one query (a page of the queue)."""
+    if not leads:
+        return {}
+    stmt = (
+        scoped(ConsentEvent, org_id)
+        .where(ConsentEvent.lead_id.in_([lead.id for lead in leads]))
+        .order_by(ConsentEvent.captured_at, ConsentEvent.created_at, ConsentEvent.id)
+    )
+    by_lead: dict[uuid.UUID, list[ConsentEvent]] = {lead.id: [] for lead in leads}
+    for event in (await session.execute(stmt)).scalars():
+        if event.lead_id is not None:
+            by_lead[event.lead_id].append(event)
+    return {
+        lead.id: summary(current_consent(by_lead[lead.id]), lead.do_not_contact or [])
+        for lead in leads
+    }
+
+
 def current_consent(events: Sequence[ConsentEvent]) -> dict[str, dict[str, ConsentEvent]]:
     """Latest decision per channel and purpose; a revocation stands until a newer grant."""
     current: dict[str, dict[str, ConsentEvent]] = {}

@@ -44,6 +44,7 @@ class QueueItem(BaseModel):
     emergency: bool
     urgency: str | None
     service_code: str | None
+    location_id: uuid.UUID | None
     score: int | None
     score_band: str | None
     team_id: uuid.UUID | None
@@ -110,6 +111,26 @@ async def resolve_member(
         return found
 
 
+async def queue_leads(
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    *,
+    team_id: uuid.UUID | None,
+    member: str | uuid.UUID | None,
+    status: QueueStatus,
+    limit: int,
+    offset: int = 0,
+) -> list[Lead]:
+    """The queue's leads, most pressing first (the console pages through it with `offset`)."""
+    stmt = scoped(Lead, org_id).where(_status_filter(status), Lead.erased_at.is_(None))
+    if team_id is not None:
+        stmt = stmt.where(Lead.team_id == team_id)
+    if member is not None:
+        stmt = stmt.where(Lead.member_id == (await resolve_member(session, org_id, member)).id)
+    ordered = _order(stmt).limit(min(limit, MAX_LIMIT)).offset(offset)
+    return list((await session.execute(ordered)).scalars())
+
+
 async def list_queue(
     session: AsyncSession,
     org_id: uuid.UUID,
@@ -119,12 +140,9 @@ async def list_queue(
     status: QueueStatus,
     limit: int,
 ) -> QueueList:
-    stmt = scoped(Lead, org_id).where(_status_filter(status), Lead.erased_at.is_(None))
-    if team_id is not None:
-        stmt = stmt.where(Lead.team_id == team_id)
-    if member is not None:
-        stmt = stmt.where(Lead.member_id == (await resolve_member(session, org_id, member)).id)
-    rows = (await session.execute(_order(stmt).limit(min(limit, MAX_LIMIT)))).scalars()
+    rows = await queue_leads(
+        session, org_id, team_id=team_id, member=member, status=status, limit=limit
+    )
     return QueueList(data=[QueueItem.model_validate(r) for r in rows])
 
 
