@@ -1,4 +1,4 @@
-"""`lead-router`: serve | migrate | worker | create-org | create-key | demo."""
+"""`lead-router`: serve | migrate | worker | create-org | create-key | demo | purge."""
 
 from __future__ import annotations
 
@@ -163,6 +163,55 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return cmd_serve(args)
 
 
+def cmd_purge(args: argparse.Namespace) -> int:
+    """The daily purge, now: erase leads past retention, drop old raw bodies, delete consent
+    events past their legal hold. With --dry-run, counts what it would do and changes
+    nothing (its transaction is rolled back)."""
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from app.db import db, utcnow
+    from app.privacy import retention
+    from app.privacy.schemas import PurgeCounts
+
+    settings = get_settings()
+
+    async def run() -> PurgeCounts:
+        db.connect(settings)
+        assert db.sessionmaker is not None
+        try:
+            async with db.sessionmaker() as session:
+                assert isinstance(session, AsyncSession)
+                async with session.begin() as tx:
+                    counts = await retention.purge(
+                        session, settings, utcnow(), dry_run=args.dry_run
+                    )
+                    if args.dry_run:
+                        await tx.rollback()
+                return counts
+        finally:
+            await db.dispose_engines()
+
+    try:
+        _database_url(settings)
+        counts = asyncio.run(run())
+    finally:
+        _stop_embedded()
+    verb = "would erase" if counts.dry_run else "erased"
+    print(f"leads inactive since {counts.lead_cutoff:%Y-%m-%d}: {verb} {counts.leads_erased}")
+    for lead_id in counts.lead_ids:
+        print(f"  lead {lead_id}")
+    if counts.more_leads_due:
+        print("  (more leads are due: the next run continues)")
+    drop = "would drop" if counts.dry_run else "dropped"
+    print(f"raw bodies of processed deliveries: {drop} {counts.inbox_bodies_dropped}")
+    print(f"raw bodies of unprocessed deliveries: {drop} {counts.quarantined_bodies_dropped}")
+    delete = "would delete" if counts.dry_run else "deleted"
+    print(f"consent events past their legal hold: {delete} {counts.consent_events_deleted}")
+    print(f"erasure request records past 24 months: {delete} {counts.erasure_requests_deleted}")
+    print(f"erasure requests overdue (45 days): {counts.erasure_requests_overdue}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lead-router", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -191,6 +240,12 @@ def build_parser() -> argparse.ArgumentParser:
     org.add_argument("name")
     org.add_argument("--time-zone", default="America/Chicago")
     org.set_defaults(func=cmd_create_org)
+
+    purge = sub.add_parser("purge", help="run the retention purge now")
+    purge.add_argument(
+        "--dry-run", action="store_true", help="print what it would do and change nothing"
+    )
+    purge.set_defaults(func=cmd_purge)
 
     demo = sub.add_parser("demo", help="seed the demo practice and serve it")
     serve_args(demo)

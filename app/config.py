@@ -72,6 +72,28 @@ class Settings(BaseSettings):
         gt=0,
         description="A console sign-in ends after this many hours without a request.",
     )
+    # Privacy lifecycle (app.privacy): erasure, retention, the daily purge.
+    lead_retention_days: int = Field(
+        default=730,
+        ge=1,
+        description="A lead with no submission, attempt, appointment or read for this long "
+        "is erased by the daily purge.",
+    )
+    inbox_retention_days: int = Field(
+        default=30, ge=1, description="Raw bodies of processed deliveries are dropped after."
+    )
+    quarantine_retention_days: int = Field(
+        default=90,
+        ge=1,
+        description="Raw bodies of deliveries never processed (quarantined, unmatched) are "
+        "kept this long for a replay, then dropped.",
+    )
+    erasure_inline_limit: int = Field(
+        default=200,
+        ge=0,
+        description="An erasure request matching more leads than this is completed by the "
+        "worker rather than within the request.",
+    )
     bench_endpoints: bool = Field(
         default=False, description="Serve /bench/* floor endpoints (benchmarks only)."
     )

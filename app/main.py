@@ -26,6 +26,7 @@ from app.ops.migrate import head_revision
 from app.ops.router import router as ops_router
 from app.outreach.router import router as outreach_router
 from app.practice.router import router as practice_router
+from app.privacy.router import router as privacy_router
 from app.reports.router import router as reports_router
 from app.routing.router import router as routing_router
 from app.scoring.router import router as scoring_router
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     app.include_router(outreach_router)
     app.include_router(appointments_router)
     app.include_router(reports_router)
+    app.include_router(privacy_router)
     # The console's pages last: it renders the error handlers above as HTML for its pages.
     console.install(app)
     return app

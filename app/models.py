@@ -12,6 +12,7 @@ from app.jobs.models import Job
 from app.leads.models import Lead, LeadSubmission
 from app.outreach.models import ContactAttempt
 from app.practice.models import Location, ScoringConfig, Service
+from app.privacy.models import ErasureRequest
 from app.reports.models import LeadMetric, Spend
 from app.routing.models import Member, Ruleset, Team, TeamRotation
 
@@ -24,6 +25,7 @@ __all__ = [
     "ConsentEvent",
     "ConsoleSession",
     "ContactAttempt",
+    "ErasureRequest",
     "IdempotencyKey",
     "InboxDelivery",
     "Job",

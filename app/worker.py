@@ -31,6 +31,8 @@ def _register_handlers() -> None:
     import app.handoff.delivery
     import app.intake.tasks  # noqa: F401
     from app.outreach import sla as _sla  # noqa: F401
+    from app.privacy import requests as _requests  # noqa: F401
+    from app.privacy import retention as _retention  # noqa: F401
 
 
 async def run_once(
@@ -119,6 +121,12 @@ async def run_forever(settings: Settings, stop: asyncio.Event | None = None) -> 
         await sla.ensure_scheduled(db.sessionmaker)
     except Exception as exc:  # a later start, or the next worker, schedules it
         log.error("sla_sweep_not_scheduled", error_type=type(exc).__name__)
+    from app.privacy import retention  # the daily purge chains the same way
+
+    try:
+        await retention.ensure_scheduled(db.sessionmaker)
+    except Exception as exc:
+        log.error("purge_not_scheduled", error_type=type(exc).__name__)
     try:
         while not stop.is_set():
             wake.clear()

@@ -58,6 +58,7 @@ def require(scope: Scope) -> Callable[[Caller], Awaitable[Caller]]:
 AdminCaller = Annotated[Caller, Depends(require(Scope.ADMIN))]
 LeadsWriter = Annotated[Caller, Depends(require(Scope.LEADS_WRITE))]
 LeadsReader = Annotated[Caller, Depends(require(Scope.LEADS_READ))]
+LeadsEraser = Annotated[Caller, Depends(require(Scope.LEADS_ERASE))]
 AttemptsWriter = Annotated[Caller, Depends(require(Scope.ATTEMPTS_WRITE))]
 OutcomesWriter = Annotated[Caller, Depends(require(Scope.OUTCOMES_WRITE))]
 ConsentWriter = Annotated[Caller, Depends(require(Scope.CONSENT_WRITE))]

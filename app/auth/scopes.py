@@ -5,6 +5,7 @@ class Scope(StrEnum):
     ADMIN = "admin"
     LEADS_WRITE = "leads:write"
     LEADS_READ = "leads:read"
+    LEADS_ERASE = "leads:erase"
     ATTEMPTS_WRITE = "attempts:write"
     OUTCOMES_WRITE = "outcomes:write"
     CONSENT_WRITE = "consent:write"

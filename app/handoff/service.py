@@ -30,6 +30,7 @@ EventType = Literal[
     "lead.routed",
     "lead.reassigned",
     "lead.sla_breached",
+    "lead.erased",
     "contact.attempted",
     "consent.revoked",
     "appointment.booked",

@@ -53,7 +53,9 @@ class InboxDelivery(IdMixin, TenantMixin, Base):
     reason: Mapped[str | None] = mapped_column(String(500))
     content_type: Mapped[str | None] = mapped_column(String(200))
     headers: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
-    body: Mapped[bytes] = mapped_column(LargeBinary)
+    # NULL once dropped by erasure or retention (app.privacy), at `body_dropped_at`
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    body_dropped_at: Mapped[dt.datetime | None]
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[dt.datetime | None]
     response_status: Mapped[int] = mapped_column(SmallInteger, default=200)

@@ -71,6 +71,11 @@ class InboxOut(BaseModel):
     received_at: dt.datetime
     processed_at: dt.datetime | None
     replay_count: int
+    body_dropped_at: dt.datetime | None = Field(
+        default=None,
+        description="When the raw body was dropped (erasure, or retention): such a delivery "
+        "can no longer be replayed.",
+    )
 
 
 class InboxList(BaseModel):

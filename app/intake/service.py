@@ -257,6 +257,11 @@ async def replay(session: AsyncSession, org_id: uuid.UUID, inbox_id: uuid.UUID) 
     inbox = await get_owned(session, InboxDelivery, inbox_id, org_id, for_update=True)
     if inbox.status != "quarantined":
         raise Conflict(f"Only quarantined deliveries can be replayed; this one is {inbox.status}.")
+    if inbox.body is None:
+        raise Conflict(
+            "This delivery's raw body was dropped (erasure or retention): it cannot be replayed.",
+            type="body-dropped",
+        )
     source = await session.get_one(Source, inbox.source_id)
     raw = RawDelivery(
         body=cipher().decrypt(inbox.body, body_context(inbox.id)),

@@ -40,6 +40,11 @@ class Lead(IdMixin, TenantMixin, Base):
         Index("ix_leads_org_email_hash", "organization_id", "email_hash", "received_at"),
         Index("ix_leads_org_status", "organization_id", "status"),
         Index("ix_leads_source_external", "source_id", "external_id"),
+        Index(
+            "ix_leads_retention",
+            "last_submitted_at",
+            postgresql_where=text("erased_at IS NULL"),
+        ),
     )
 
     source_id: Mapped[uuid.UUID | None] = mapped_column(

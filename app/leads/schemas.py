@@ -29,6 +29,11 @@ class LeadOut(BaseModel):
     channel: str
     external_id: str | None
     is_test: bool = Field(description="Test leads are stored but excluded from reports.")
+    erased_at: dt.datetime | None = Field(
+        default=None,
+        description="Set when the lead was erased: its personal data and free text are gone, "
+        "its decisions and non-identifying metrics remain.",
+    )
     contact: dict[str, Any] = Field(description="Name, phone (E.164), email, address, DOB.")
     request: dict[str, Any] = Field(
         description="What the person asked for: service, reason, urgency, timeframe, "

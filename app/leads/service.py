@@ -33,6 +33,7 @@ def to_out(lead: Lead, submissions: list[LeadSubmission]) -> LeadOut:
         channel=lead.channel,
         external_id=lead.external_id,
         is_test=lead.is_test,
+        erased_at=lead.erased_at,
         contact={k: pii[k] for k in _CONTACT_KEYS if k in pii},
         request={
             "service_code": lead.service_requested,

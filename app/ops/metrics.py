@@ -6,6 +6,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -23,6 +24,11 @@ LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
 LEADS = Counter("lead_router_leads_total", "Leads accepted, by outcome of intake.", ["outcome"])
+ERASURE_OVERDUE = Gauge(
+    "lead_router_erasure_requests_overdue",
+    "Erasure requests not completed 45 days after they were received (read at scrape time).",
+    multiprocess_mode="max",
+)
 
 
 def render() -> tuple[bytes, str]:

@@ -1,15 +1,20 @@
 from __future__ import annotations
 
+import asyncio
+
+import structlog
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import db
+from app.db import db, utcnow
 from app.errors import problem
-from app.ops.metrics import render
+from app.ops.metrics import ERASURE_OVERDUE, render
 from app.ops.migrate import current_revision
 
 router = APIRouter(tags=["operations"])
+log = structlog.get_logger("app.ops")
 
 
 @router.get("/healthz")
@@ -42,5 +47,20 @@ async def readyz(request: Request) -> JSONResponse | dict[str, str | None]:
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics() -> Response:
+    await _read_gauges()
     body, content_type = render()
     return Response(body, media_type=content_type)
+
+
+async def _read_gauges() -> None:
+    """Figures kept in the database, read at scrape time; a database that does not answer
+    leaves the last value (the scrape itself must still work)."""
+    from app.privacy import requests as erasure_requests
+
+    if db.engine is None:
+        return
+    try:
+        async with asyncio.timeout(2), AsyncSession(db.engine) as session:
+            ERASURE_OVERDUE.set(await erasure_requests.overdue_count(session, utcnow()))
+    except Exception as exc:
+        log.warning("metrics_gauges_unread", error_type=type(exc).__name__)
