@@ -170,10 +170,12 @@ def cmd_purge(args: argparse.Namespace) -> int:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from app.db import db, utcnow
+    from app.ops import logging as ops_logging
     from app.privacy import retention
     from app.privacy.schemas import PurgeCounts
 
     settings = get_settings()
+    ops_logging.configure(settings.log_level, settings.log_format)
 
     async def run() -> PurgeCounts:
         db.connect(settings)
