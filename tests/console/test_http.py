@@ -145,7 +145,11 @@ async def test_a_revoked_key_ends_its_session_at_the_next_request(
     answer = await console.get("/console")
     assert answer.status_code == 303 and "revoked" in answer.headers["location"]
     ended = await session.scalar(
-        text("SELECT count(*) FROM console_sessions WHERE ended_at IS NOT NULL")
+        text(
+            "SELECT count(*) FROM console_sessions"
+            " WHERE ended_at IS NOT NULL AND organization_id = :org"
+        ),
+        {"org": org.id},
     )
     assert ended == 1
 
@@ -166,8 +170,11 @@ async def test_sign_out_and_idle_expiry_end_the_session(
     console.cookies.clear()
     await sign_in(console, org.admin_key)
     await session.execute(
-        text("UPDATE console_sessions SET last_seen_at = :t WHERE ended_at IS NULL"),
-        {"t": dt.datetime.now(dt.UTC) - dt.timedelta(hours=12, minutes=1)},
+        text(
+            "UPDATE console_sessions SET last_seen_at = :t"
+            " WHERE ended_at IS NULL AND organization_id = :org"
+        ),
+        {"t": dt.datetime.now(dt.UTC) - dt.timedelta(hours=12, minutes=1), "org": org.id},
     )
     await session.commit()
     answer = await console.get("/console/practice")
