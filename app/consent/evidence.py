@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -29,9 +30,11 @@ from app.consent.service import (
     mark_do_not_contact,
     open_evidence,
     record_events,
+    refresh_contact_channels,
     summary,
     suppressed_channels,
 )
+from app.consent.standing import lifted_pairs, usable_channels
 from app.intake.canonical import CanonicalLead
 from app.intake.models import Source
 from app.intake.source_settings import FormConsent
@@ -162,10 +165,29 @@ def _unique(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(values))
 
 
-def _intake_spec(
+@dataclass(frozen=True)
+class IntakeConsent:
+    """What a delivery's consent block (completed by the source's form settings) says."""
+
+    spec: EventSpec
+    text: str | None
+    version: str | None
+
+    def stand_ins(self) -> list[ConsentEvent]:
+        """The events this consent records, as plain objects never added to a session: what
+        a fresh lead's summary and contact channels are derived from, with no query."""
+        spec = self.spec
+        return [
+            ConsentEvent(channel=c, purpose=p, decision=spec.decision,
+                         captured_at=spec.captured_at, origin=spec.origin)
+            for c in spec.channels
+            for p in spec.purposes
+        ]  # fmt: skip
+
+
+def intake_consent(
     lead_in: CanonicalLead, source: Source | None, now: dt.datetime
-) -> tuple[EventSpec, str | None, str | None] | None:
-    """What the delivery's consent block (completed by the source's form settings) says."""
+) -> IntakeConsent | None:
     consent = lead_in.consent
     if consent is None:
         return None
@@ -195,50 +217,54 @@ def _intake_spec(
             "leadid_token": consent.leadid_token,
         },
     )
-    return spec, text, form.version if from_form and form else None
+    return IntakeConsent(spec, text, form.version if from_form and form else None)
+
+
+def preset_contact_channels(lead: Lead, found: IntakeConsent | None) -> None:
+    """A fresh lead's contact channels, set before its row is written (no UPDATE after)."""
+    events = found.stand_ins() if found else []
+    lead.contact_channels = usable_channels(
+        current_consent(events), lead.do_not_contact or (), lifted_pairs(events)
+    )
 
 
 async def capture_intake_consent(
     session: AsyncSession,
     lead: Lead,
-    lead_in: CanonicalLead,
-    source: Source | None,
-    now: dt.datetime,
+    found: IntakeConsent | None,
     *,
     who: Identity,
     fresh: bool = False,
 ) -> dict[str, Any]:
-    """Pipeline step: record the submission's consent and summarise it (after
-    `apply_suppressions`, whose result the summary includes).
+    """Pipeline step: record the submission's consent (`intake_consent`) and summarise it
+    (after `apply_suppressions`, whose result the summary includes).
 
     Every submission is recorded, resubmissions included: each is its own evidence. A
-    `fresh` lead (created by this submission) has only the events recorded here. `who` is
-    the submission's normalised phone and email.
+    `fresh` lead (created by this submission) has only the events recorded here, and its
+    contact channels were set before it was written (`preset_contact_channels`); another
+    lead's are refreshed from all of its events. `who` is the submission's normalised phone
+    and email.
     """
-    found = _intake_spec(lead_in, source, now)
-    recorded: list[ConsentEvent] = []
     if found is not None:
-        spec, text, version = found
-        if text:
+        spec = found.spec
+        if found.text:
             known_id = await disclosure_id(
                 session,
                 lead.organization_id,
-                text,
+                found.text,
                 source_id=spec.source_id,
                 form_id=spec.form_id,
-                version=version,
+                version=found.version,
             )
             spec = EventSpec(**{**spec.__dict__, "disclosure_id": known_id})
         await record_events(session, lead.organization_id, lead.id, who, spec)
-        # Stand-ins for the rows just written, never added to the session: the summary reads
-        # only these fields, so a fresh lead needs no query for its events.
-        recorded = [
-            ConsentEvent(channel=c, purpose=p, decision=spec.decision, captured_at=spec.captured_at)
-            for c in spec.channels
-            for p in spec.purposes
-        ]
-    current = current_consent(recorded if fresh else await lead_events(session, lead))
-    return {"consent": summary(current, lead.do_not_contact)}
+    if fresh:
+        events = found.stand_ins() if found else []
+    else:
+        events = await lead_events(session, lead)
+        await refresh_contact_channels(session, lead, events)
+    current = current_consent(events)
+    return {"consent": summary(current, lead.do_not_contact, lifted_pairs(events))}
 
 
 async def apply_suppressions(

@@ -33,6 +33,7 @@ __all__ = [
     "Purpose",
     "Rule",
     "Violation",
+    "consent_allows",
     "evaluate",
 ]
 
@@ -285,6 +286,17 @@ def _consent_violations(
         text = f"no {channel} consent on record ({consent.status})"
         found.append(Violation(Rule.NO_CONSENT, "US", text, _CONSENT_SOURCE))
     return found
+
+
+def consent_allows(
+    channel: Channel,
+    consent: ChannelConsent,
+    suppressed: frozenset[Channel],
+    purpose: Purpose = Purpose.MARKETING,
+) -> bool:
+    """Whether the consent on record alone lets outbound contact on `channel` for `purpose`
+    through (calling hours and attempt caps aside): what decides if a lead is in a queue."""
+    return not _consent_violations(channel, consent, suppressed)
 
 
 def _decision(

@@ -18,7 +18,14 @@ from app.auth.service import Caller
 from app.consent.keywords import parse_revocation
 from app.consent.models import CHANNELS, PURPOSES
 from app.consent.schemas import RevocationIn, RevocationOut
-from app.consent.service import EventSpec, Identity, mark_do_not_contact, record_events, suppress
+from app.consent.service import (
+    EventSpec,
+    Identity,
+    mark_do_not_contact,
+    record_events,
+    refresh_contact_channels,
+    suppress,
+)
 from app.db import utcnow
 from app.errors import Unprocessable
 from app.handoff import service as handoff
@@ -120,6 +127,9 @@ async def _honour(
     who = Identity.of_lead(lead)
     await record_events(session, caller.org_id, lead.id, who, spec)
     mark_do_not_contact(lead, spec.channels)
+    # In this transaction, the lead leaves the pull queue and the SLA sweep if nothing
+    # usable is left (app.handoff.queue, app.outreach.sla).
+    await refresh_contact_channels(session, lead)
     await audit.record(session, caller, "consent.revoke", "lead", lead.id, _facts(spec))
     await handoff.emit(
         session,

@@ -23,10 +23,7 @@ from app.auth.scopes import Scope
 from app.auth.service import Caller
 from app.consent.models import CHANNELS, ConsentEvent, Suppression
 from app.consent.policy import (
-    CAP_PERIOD,
     Channel,
-    ChannelConsent,
-    ConsentStatus,
     Direction,
     PastAttempt,
     PolicyDecision,
@@ -35,6 +32,13 @@ from app.consent.policy import (
     Rule,
     Violation,
     evaluate,
+)
+from app.consent.standing import (
+    Lifted,
+    channel_consents,
+    lifted_pairs,
+    suppressed_for,
+    usable_channels,
 )
 from app.crypto import cipher
 from app.db import utcnow
@@ -47,6 +51,8 @@ from app.tenancy import scoped
 
 # TSR 16 CFR 310.5(a)(8) asks for 5 years; 5 * 366 days covers the leap days.
 RETENTION = dt.timedelta(days=5 * 366)
+# How far back the policy looks at attempts: the longest window any rule counts in.
+ATTEMPT_HISTORY = dt.timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -182,7 +188,11 @@ async def summaries(
         if event.lead_id is not None:
             by_lead[event.lead_id].append(event)
     return {
-        lead.id: summary(current_consent(by_lead[lead.id]), lead.do_not_contact or [])
+        lead.id: summary(
+            current_consent(by_lead[lead.id]),
+            lead.do_not_contact or [],
+            lifted_pairs(by_lead[lead.id]),
+        )
         for lead in leads
     }
 
@@ -199,12 +209,18 @@ def current_consent(events: Sequence[ConsentEvent]) -> dict[str, dict[str, Conse
     return current
 
 
-def summary(current: dict[str, dict[str, ConsentEvent]], dnc: Sequence[str]) -> dict[str, Any]:
-    """Per channel: suppressed, else the most permissive decision among purposes."""
+def summary(
+    current: dict[str, dict[str, ConsentEvent]],
+    dnc: Sequence[str],
+    lifted: Lifted = frozenset(),
+) -> dict[str, Any]:
+    """Per channel: suppressed (unless an explicit grant lifted it for some purpose), else
+    the most permissive decision among purposes."""
     channels: dict[str, str] = {}
     for channel in CHANNELS:
-        decisions = {e.decision for e in current.get(channel, {}).values()}
-        if channel in dnc:
+        per = current.get(channel, {})
+        decisions = {e.decision for e in per.values()}
+        if channel in dnc and not any(c == channel for c, _ in lifted):
             channels[channel] = "suppressed"
             continue
         order = ("granted", "revoked", "denied", "incomplete")
@@ -215,6 +231,21 @@ def summary(current: dict[str, dict[str, ConsentEvent]], dnc: Sequence[str]) -> 
         "channels": channels,
         "do_not_contact": sorted(dnc),
     }
+
+
+async def refresh_contact_channels(
+    session: AsyncSession, lead: Lead, events: Sequence[ConsentEvent] | None = None
+) -> list[str]:
+    """Keep `leads.contact_channels` (what the pull queue and the SLA sweep filter on) in
+    step with the evidence: called in the transaction of every consent change."""
+    if events is None:
+        events = await lead_events(session, lead)
+    usable = usable_channels(
+        current_consent(events), lead.do_not_contact or (), lifted_pairs(events)
+    )
+    if list(lead.contact_channels or ()) != usable:
+        lead.contact_channels = usable
+    return usable
 
 
 # --- suppression ---------------------------------------------------------------------------
@@ -315,29 +346,6 @@ def reason_dict(violation: Violation) -> dict[str, str]:
     }
 
 
-def channel_consents(
-    current: dict[str, dict[str, ConsentEvent]], purpose: Purpose
-) -> dict[Channel, ChannelConsent]:
-    """The policy's view of each channel for one purpose."""
-    statuses = {"granted": ConsentStatus.GRANTED, "denied": ConsentStatus.DENIED}
-    out: dict[Channel, ChannelConsent] = {}
-    for channel in Channel:
-        per = current.get(channel.value, {})
-        if purpose is Purpose.OPT_OUT_CONFIRMATION:
-            # The confirmation text answers the latest revocation, whatever its purpose.
-            times = [e.captured_at for e in per.values() if e.decision == "revoked"]
-            out[channel] = ChannelConsent(revoked_at=max(times) if times else None)
-            continue
-        event = per.get(purpose.value)
-        if event is None:
-            continue
-        out[channel] = ChannelConsent(
-            status=statuses.get(event.decision, ConsentStatus.UNKNOWN),
-            revoked_at=event.captured_at if event.decision == "revoked" else None,
-        )
-    return out
-
-
 async def check_policy(
     session: AsyncSession,
     lead: Lead,
@@ -358,13 +366,14 @@ async def check_policy(
          "email": [lead.email_hash] if lead.email_hash else []},
     )  # fmt: skip
     names = set(blocked) | set(lead.do_not_contact or ())
+    events = await lead_events(session, lead)
     return evaluate(
         PolicyLead.from_contact(lead.postal_code, who.phone),
         channel,
         now,
         direction=direction,
-        consent=channel_consents(current_consent(await lead_events(session, lead)), purpose),
-        suppressed=frozenset(c for c in Channel if c.value in names),
+        consent=channel_consents(current_consent(events), purpose),
+        suppressed=suppressed_for(names, purpose, lifted_pairs(events)),
         past_attempts=past_attempts,
         purpose=purpose,
     )
@@ -421,7 +430,8 @@ _ATTEMPT_COLUMNS = text(
 async def load_past_attempts(
     session: AsyncSession, lead: Lead, now: dt.datetime
 ) -> tuple[PastAttempt, ...]:
-    """This lead's attempts in the 24 h before `now`, from the outreach domain's table.
+    """This lead's attempts in the ATTEMPT_HISTORY before `now`, from the outreach domain's
+    table.
 
     `contact_attempts` belongs to another domain and may not exist yet; this reads its
     contract columns (lead_id, channel, attempted_at; direction and purpose if present)
@@ -438,12 +448,13 @@ async def load_past_attempts(
         " AND attempted_at > :since AND attempted_at <= :now"
     )
     rows = await session.execute(
-        stmt, {"org": lead.organization_id, "lead": lead.id, "since": now - CAP_PERIOD, "now": now}
+        stmt,
+        {"org": lead.organization_id, "lead": lead.id, "since": now - ATTEMPT_HISTORY, "now": now},
     )
-    return tuple(a for row in rows if (a := _attempt(*row)) is not None)
+    return tuple(a for row in rows if (a := attempt_of(*row)) is not None)
 
 
-def _attempt(
+def attempt_of(
     at: dt.datetime, channel: str, direction: str, purpose: str | None
 ) -> PastAttempt | None:
     try:

@@ -12,6 +12,7 @@ from app.auth.service import Caller
 from app.consent import service as consent_service
 from app.consent.models import CHANNELS
 from app.consent.policy import Channel, Direction, Purpose
+from app.consent.standing import lifted_pairs
 from app.console import names, words
 from app.db import utcnow
 from app.handoff import timeline
@@ -76,7 +77,9 @@ async def build(session: AsyncSession, caller: Caller, lead_id: uuid.UUID) -> di
         "names": lookup,
         "trace": words.trace_in_words(out.routing, lookup),
         "consent": consent_grid(current),
-        "consent_summary": consent_service.summary(current, lead.do_not_contact or []),
+        "consent_summary": consent_service.summary(
+            current, lead.do_not_contact or [], lifted_pairs(events)
+        ),
         "eligibility": await eligibility(session, lead),
         "attempts": [outreach.to_out(a) for a in await outreach.list_attempts(
             session, caller.org_id, lead.id)],

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.consent import service as consent_service
+from app.consent import standing
 from app.intake.models import Source
 from app.intake.pipeline import decrypt_pii
 from app.leads.models import Lead
@@ -103,7 +104,9 @@ async def build(session: AsyncSession, lead: Lead) -> Packet:
     pii = decrypt_pii(lead)
     events = await consent_service.lead_events(session, lead)
     consent = consent_service.summary(
-        consent_service.current_consent(events), lead.do_not_contact or []
+        consent_service.current_consent(events),
+        lead.do_not_contact or [],
+        standing.lifted_pairs(events),
     )
     team, member = await _assignees(session, lead)
     assessment = lead.assessment or {}

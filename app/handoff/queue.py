@@ -1,5 +1,10 @@
 """The pull queue: intake members list and claim routed leads, most pressing first.
 
+A team's queue holds its routed leads, qualified or not (a not-qualified lead routed to a
+nurture team is that team's work), and only those someone may contact: a lead whose
+consent allows no channel (none usable, or revoked on all) leaves it in the transaction
+that revoked it, and comes back with a new grant (`leads.contact_channels`).
+
 Claims take `SELECT … FOR UPDATE SKIP LOCKED` on the queue's head, so members claiming at
 the same moment each get a different lead and never wait on one another.
 """
@@ -11,11 +16,13 @@ import uuid
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import ColumnElement, Select, or_
+from sqlalchemy import ColumnElement, Select, func, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
 from app.auth.service import Caller
+from app.consent import eligibility
+from app.consent import service as consent_service
 from app.db import utcnow
 from app.errors import AppError, Conflict, NotFound, Unprocessable
 from app.handoff import packet
@@ -27,6 +34,10 @@ from app.tenancy import get_owned, scoped
 
 QueueStatus = Literal["open", "claimed", "all"]
 MAX_LIMIT = 100
+# Statuses of routed work not yet done: `not_qualified` is the nurture team's work.
+WAITING_STATUSES = ("routed", "not_qualified")
+# A claim that finds the head's consent gone stale looks this far down before giving up.
+CLAIM_RECHECKS = 5
 
 
 class QueueEmpty(AppError):
@@ -53,6 +64,16 @@ class QueueItem(BaseModel):
     callback_at: dt.datetime | None
     claimed_at: dt.datetime | None
     sla_breached_at: dt.datetime | None
+    channels: list[str] = Field(
+        validation_alias="contact_channels",
+        description="Channels the consent on record allows (some purpose): evidence, "
+        "revocations and the suppression list. A lead with none is not in the queue.",
+    )
+    channels_now: list[str] = Field(
+        default_factory=list,
+        description="Of those, the channels the whole contact policy allows for scheduling "
+        "right now: calling hours where the lead is, attempt caps.",
+    )
 
 
 class QueueList(BaseModel):
@@ -85,12 +106,20 @@ def _order(stmt: Select[Lead]) -> Select[Lead]:
     )
 
 
+def _contactable() -> ColumnElement[bool]:
+    return func.cardinality(Lead.contact_channels) > 0
+
+
 def _status_filter(status: QueueStatus) -> ColumnElement[bool]:
-    waiting = (Lead.status == "routed") & Lead.claimed_at.is_(None)
     if status == "open":
-        return waiting
+        return (
+            Lead.status.in_(WAITING_STATUSES)
+            & Lead.team_id.is_not(None)
+            & Lead.claimed_at.is_(None)
+            & _contactable()
+        )
     if status == "claimed":
-        return Lead.claimed_at.is_not(None) & Lead.status.notin_(CLOSED_STATUSES)
+        return Lead.claimed_at.is_not(None) & Lead.status.notin_(CLOSED_STATUSES) & _contactable()
     return Lead.team_id.is_not(None)
 
 
@@ -143,7 +172,13 @@ async def list_queue(
     rows = await queue_leads(
         session, org_id, team_id=team_id, member=member, status=status, limit=limit
     )
-    return QueueList(data=[QueueItem.model_validate(r) for r in rows])
+    now_ok = await eligibility.channels_now(session, org_id, rows, utcnow())
+    return QueueList(
+        data=[
+            QueueItem.model_validate(r).model_copy(update={"channels_now": now_ok[r.id]})
+            for r in rows
+        ]
+    )
 
 
 async def claim(
@@ -158,17 +193,7 @@ async def claim(
         raise Conflict("This member is inactive and cannot take leads.")
     if body.team_id is not None and body.team_id != member.team_id:
         raise Unprocessable("The member is not in this team.", type="member-not-in-team")
-    stmt = scoped(Lead, caller.org_id).where(
-        _status_filter("open"),
-        Lead.erased_at.is_(None),
-        Lead.team_id == member.team_id,
-        or_(Lead.member_id.is_(None), Lead.member_id == member.id),
-    )
-    lead = (
-        await session.execute(_order(stmt).limit(1).with_for_update(skip_locked=True))
-    ).scalar_one_or_none()
-    if lead is None:
-        raise QueueEmpty("No open lead is waiting for this member's team.")
+    lead = await _take(session, caller.org_id, member)
     lead.member_id, lead.claimed_at = member.id, now
     await session.flush()
     await record_event(session, lead, "handoff.claimed", {"member_id": member.id}, at=now)
@@ -176,6 +201,32 @@ async def claim(
         session, caller, "handoff.claim", "lead", lead.id, {"member_id": str(member.id)}
     )
     return await packet.build(session, lead)
+
+
+async def _take(session: AsyncSession, org_id: uuid.UUID, member: Member) -> Lead:
+    """The head of the member's queue, locked. The filter runs again on the row as locked
+    (PostgreSQL re-reads it under the lock), and the consent is then derived afresh from
+    the evidence: a lead whose stored channels went stale is corrected (kept when another
+    lead is claimed) and passed over."""
+    skipped: list[uuid.UUID] = []
+    for _ in range(CLAIM_RECHECKS):
+        stmt = scoped(Lead, org_id).where(
+            _status_filter("open"),
+            Lead.erased_at.is_(None),
+            Lead.team_id == member.team_id,
+            or_(Lead.member_id.is_(None), Lead.member_id == member.id),
+            Lead.id.notin_(skipped),
+        )
+        locked = _order(stmt).limit(1).with_for_update(skip_locked=True)
+        lead = (
+            await session.execute(locked.execution_options(populate_existing=True))
+        ).scalar_one_or_none()
+        if lead is None:
+            break
+        if await consent_service.refresh_contact_channels(session, lead):
+            return lead
+        skipped.append(lead.id)
+    raise QueueEmpty("No open lead is waiting for this member's team.")
 
 
 async def read_packet(session: AsyncSession, caller: Caller, lead_id: uuid.UUID) -> packet.Packet:

@@ -33,14 +33,19 @@ async def list_handoffs(
     status: Annotated[
         QueueStatus,
         Query(
-            description="`open`: routed, not yet contacted or claimed; `claimed`: claimed and "
-            "still open work; `all`: every routed lead."
+            description="`open`: routed (qualified or not), not yet contacted or claimed; "
+            "`claimed`: claimed and still open work; `all`: every routed lead, contactable "
+            "or not."
         ),
     ] = "open",
     limit: Annotated[int, Query(ge=1, le=queue.MAX_LIMIT)] = 50,
 ) -> QueueList:
     """The queue, most pressing first: emergencies, then the earliest SLA due time, then the
-    highest score. Items are summaries without personal data; `POST /v1/handoffs/claim` (or
+    highest score. `open` and `claimed` hold only leads someone may contact: a lead whose
+    consent allows no channel (none on record, or revoked on every channel) leaves at once
+    and comes back with a new grant. Each item says which `channels` its consent allows and
+    which of them (`channels_now`) the contact policy allows for scheduling right now.
+    Items are summaries without personal data; `POST /v1/handoffs/claim` (or
     `GET /v1/handoffs/{lead_id}`) returns the full packet. It is a queue, not an archive:
     read the head (`limit` ≤ 100) rather than paging through it."""
     return await queue.list_queue(

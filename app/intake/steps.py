@@ -55,6 +55,7 @@ async def after_store(ctx: StepContext) -> dict[str, Any]:
 
     answer: dict[str, Any] = {}
     who = Identity(ctx.phone, ctx.email)
+    consent = consent_evidence.intake_consent(ctx.lead_in, ctx.source, ctx.now)
     # A new lead is written once, after scoring and routing, by one INSERT carrying their
     # columns (app.intake.store), instead of an INSERT and an UPDATE per step; a stored
     # lead's changes wait for the flush below.
@@ -63,6 +64,8 @@ async def after_store(ctx: StepContext) -> dict[str, Any]:
         # Every statement from routing on runs inside the team's rotation lock, which the
         # team's leads pass one at a time: what needs no routing goes first.
         await consent_evidence.apply_suppressions(ctx.session, ctx.lead, who, ctx.suppressed)
+        if ctx.fresh:
+            consent_evidence.preset_contact_channels(ctx.lead, consent)
         answer.update(await routing_service.route_step(ctx))
     # Consent events and the timeline refer to the lead row.
     if ctx.unsaved is not None:
@@ -71,7 +74,7 @@ async def after_store(ctx: StepContext) -> dict[str, Any]:
         await ctx.session.flush()
     answer.update(
         await consent_evidence.capture_intake_consent(
-            ctx.session, ctx.lead, ctx.lead_in, ctx.source, ctx.now, who=who, fresh=ctx.fresh
+            ctx.session, ctx.lead, consent, who=who, fresh=ctx.fresh
         )
     )
     await emit_events(ctx)

@@ -102,6 +102,12 @@ class Lead(IdMixin, TenantMixin, Base):
     sla_due_at: Mapped[dt.datetime | None]
     # contact and outcomes
     do_not_contact: Mapped[list[str]] = mapped_column(ARRAY(String(8)), default=list)
+    # Channels the consent on record allows now for some purpose (app.consent.standing),
+    # kept in the transaction of every consent change: the pull queue and the SLA sweep
+    # take only leads with at least one.
+    contact_channels: Mapped[list[str]] = mapped_column(
+        ARRAY(String(8)), default=list, server_default=text("'{}'")
+    )
     first_attempt_at: Mapped[dt.datetime | None]
     first_connected_at: Mapped[dt.datetime | None]
     sla_breached_at: Mapped[dt.datetime | None]

@@ -18,7 +18,7 @@ import uuid
 from typing import Any
 
 import structlog
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit import service as audit
@@ -45,6 +45,8 @@ def _due(now: dt.datetime) -> Any:
         Lead.status == "routed",
         Lead.first_attempt_at.is_(None),
         Lead.erased_at.is_(None),
+        # Nobody may contact it (no usable consent, or revoked): nothing to escalate.
+        func.cardinality(Lead.contact_channels) > 0,
         or_(first_breach, Lead.escalation_due_at <= now),
     )
 

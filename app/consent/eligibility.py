@@ -1,0 +1,97 @@
+"""The contact policy for a page of leads at once (the pull queue): which channels may be
+used now, with one query for their consent events and one for their recent attempts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.consent.models import ConsentEvent
+from app.consent.policy import (
+    Channel,
+    Direction,
+    PastAttempt,
+    PolicyLead,
+    Purpose,
+    evaluate,
+)
+from app.consent.service import ATTEMPT_HISTORY, Identity, attempt_of, current_consent
+from app.consent.standing import channel_consents, lifted_pairs, suppressed_for
+from app.leads.models import Lead
+from app.tenancy import scoped
+
+# The columns of the outreach domain's table the policy reads (its documented contract).
+_ATTEMPTS = text(
+    "SELECT lead_id, attempted_at, channel, direction, purpose FROM contact_attempts"
+    " WHERE organization_id = :org AND lead_id = ANY(:leads)"
+    " AND attempted_at > :since AND attempted_at <= :now"
+)
+
+
+async def _events(
+    session: AsyncSession, org_id: uuid.UUID, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[ConsentEvent]]:
+    stmt = (
+        scoped(ConsentEvent, org_id)
+        .where(ConsentEvent.lead_id.in_(ids))
+        .order_by(ConsentEvent.captured_at, ConsentEvent.created_at, ConsentEvent.id)
+    )
+    out: dict[uuid.UUID, list[ConsentEvent]] = defaultdict(list)
+    for event in (await session.execute(stmt)).scalars():
+        if event.lead_id is not None:
+            out[event.lead_id].append(event)
+    return out
+
+
+async def _attempts(
+    session: AsyncSession, org_id: uuid.UUID, ids: list[uuid.UUID], now: dt.datetime
+) -> dict[uuid.UUID, list[PastAttempt]]:
+    params = {"org": org_id, "leads": ids, "since": now - ATTEMPT_HISTORY, "now": now}
+    out: dict[uuid.UUID, list[PastAttempt]] = defaultdict(list)
+    for lead_id, *row in await session.execute(_ATTEMPTS, params):
+        attempt = attempt_of(*row)
+        if attempt is not None:
+            out[lead_id].append(attempt)
+    return out
+
+
+async def channels_now(
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    leads: Sequence[Lead],
+    now: dt.datetime,
+    purpose: Purpose = Purpose.SCHEDULING,
+) -> dict[uuid.UUID, list[str]]:
+    """Per lead, the channels the whole contact policy (consent, calling hours in every
+    jurisdiction the lead may be in, attempt caps) allows for `purpose` at `now`."""
+    candidates = [lead for lead in leads if lead.contact_channels]
+    out: dict[uuid.UUID, list[str]] = {lead.id: [] for lead in leads}
+    if not candidates:
+        return out
+    ids = [lead.id for lead in candidates]
+    events = await _events(session, org_id, ids)
+    attempts = await _attempts(session, org_id, ids, now)
+    for lead in candidates:
+        mine = events.get(lead.id, [])
+        consents = channel_consents(current_consent(mine), purpose)
+        blocked = suppressed_for(lead.do_not_contact or (), purpose, lifted_pairs(mine))
+        where = PolicyLead.from_contact(lead.postal_code, Identity.of_lead(lead).phone)
+        for name in lead.contact_channels:
+            decision = evaluate(
+                where,
+                Channel(name),
+                now,
+                direction=Direction.OUTBOUND,
+                consent=consents,
+                suppressed=blocked,
+                past_attempts=attempts.get(lead.id, ()),
+                purpose=purpose,
+            )
+            if decision.allowed:
+                out[lead.id].append(name)
+    return out
