@@ -51,6 +51,8 @@ def pages(lead_id: str) -> list[tuple[str, str]]:
         ("review, last 28 days by source", f"/console?{period(28)}"),
         ("review, last 90 days by source", f"/console?{period(90)}"),
         ("review, last 28 days by week", f"/console?{period(28, 'week')}"),
+        ("review section: weekly trend, 28 days", f"/console/review/trend?{period(28)}"),
+        ("review section: weekly trend, 90 days", f"/console/review/trend?{period(90)}"),
         ("review section: speed to lead, 28 days", f"/console/review/speed?{period(28)}"),
         ("review section: drop-off, 28 days", f"/console/review/drop-off?{period(28)}"),
         ("review section: calibration, 28 days", f"/console/review/calibration?{period(28)}"),
@@ -75,6 +77,16 @@ async def run(url: str, runs: int) -> list[dict[str, Any]]:
                 ),
                 {"o": ORG},
             )
+        )
+        # The seed leaves every lead `new`; a working queue holds the leads of the last two
+        # days, routed and not yet claimed (about 5,500 of the million).
+        await s.execute(
+            text(
+                "UPDATE leads SET status = 'routed' WHERE organization_id = :o"
+                " AND status = 'new' AND team_id IS NOT NULL AND claimed_at IS NULL"
+                " AND received_at >= CAST(:day AS date) - 1"
+            ),
+            {"o": ORG, "day": LAST_DAY},
         )
         await s.commit()
     await engine.dispose()

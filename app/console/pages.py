@@ -29,6 +29,7 @@ templates.env.filters.update(
     when=words.when,
     countdown=words.countdown,
     label=words.label,
+    group=words.group,
     weekday=words.weekday,
     hour=words.hour,
 )

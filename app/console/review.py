@@ -40,6 +40,7 @@ To = Annotated[dt.date | None, Query(alias="to")]
 GroupBy = Annotated[Dimension | None, Query()]
 
 SECTIONS = {
+    "trend": "Weekly trend",
     "speed": "Speed to lead",
     "drop-off": "Drop-off",
     "calibration": "Score calibration",
@@ -117,11 +118,6 @@ async def review(
     choice = await _choice(session, person, first, last, group_by)
     period = choice.period
     funnel = await reports.funnel(session, period, choice.group_by)
-    trend = (
-        funnel
-        if choice.group_by == Dimension.WEEK
-        else await reports.funnel(session, period, Dimension.WEEK)
-    )
     cost = await reports.cost(session, period)
     lookup = await names.groups(session, person.caller.org_id)
     by_source = {r.source: r for r in cost.rows if r.level == "source"}
@@ -138,8 +134,6 @@ async def review(
             "total_cost": total_cost,
             "unspent": unspent,
             "no_spend": total_cost is None or total_cost.spend == 0,
-            "trend": trend,
-            "trend_chart": trend_chart(trend),
             "names": lookup.get(choice.group_by.value, {}),
             "source_names": lookup.get("source", {}),
             "sections": SECTIONS,
@@ -183,6 +177,9 @@ async def _section(
     name: str, session: AsyncSession, choice: Choice, org_names: dict[str, dict[str, str]]
 ) -> dict[str, Any]:
     period = choice.period
+    if name == "trend":
+        trend = await reports.funnel(session, period, Dimension.WEEK)
+        return {"trend": trend, "trend_chart": trend_chart(trend)}
     if name == "speed":
         speed = await reports.speed(session, period)
         return {"speed": speed, "speed_charts": speed_charts(speed), "team_names":

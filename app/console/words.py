@@ -117,6 +117,13 @@ def label(key: Any, names: dict[str, str] | None = None, none: str = "(none)") -
     return (names or {}).get(text, text)
 
 
+def group(row: Any, names: dict[str, str] | None = None, none: str = "(none)") -> str:
+    """A report row's group as people read it: the reports' own `name` where they give one,
+    else the key looked up in `names`."""
+    name = getattr(row, "name", None)
+    return str(name) if name else label(getattr(row, "key", None), names, none)
+
+
 def weekday(iso: str | int | None) -> str:
     try:
         return WEEKDAYS[int(iso or 0) - 1]
