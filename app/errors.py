@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import traceback
 from typing import Any
 
 import structlog
@@ -156,6 +158,17 @@ def _unavailable(exc: Exception) -> bool:
     return False
 
 
+def failing_step(exc: BaseException) -> str | None:
+    """`module:function:line` of the deepest frame in the application's own code."""
+    step = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        marker = f"{os.sep}app{os.sep}"
+        if marker in frame.filename and "site-packages" not in frame.filename:
+            module = frame.filename.rsplit(marker, 1)[1].removesuffix(".py")
+            step = f"app.{module.replace(os.sep, '.')}:{frame.name}:{frame.lineno}"
+    return step
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> JSONResponse:
@@ -214,6 +227,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
-        # The exception text can carry SQL or PHI: log its class only, answer generically.
-        log.error("unhandled_error", error_type=type(exc).__name__, path=request.url.path)
+        # The exception text can carry SQL or PHI: log its class and where it was raised (the
+        # innermost frame of our code, and the route), never its message; answer generically.
+        log.error(
+            "unhandled_error",
+            error_type=type(exc).__name__,
+            step=failing_step(exc),
+            route=getattr(request.scope.get("route"), "path", None),
+            path=request.url.path,
+        )
         return problem(500, "internal-error", "Internal error", None, _instance(request))

@@ -21,6 +21,7 @@ from app.intake.normalize import zip_index
 from app.intake.router import router as intake_router
 from app.leads.router import router as leads_router
 from app.ops import logging as ops_logging
+from app.ops.inputguard import InputGuardMiddleware
 from app.ops.middleware import RequestContextMiddleware
 from app.ops.migrate import head_revision
 from app.ops.router import router as ops_router
@@ -70,6 +71,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     )
     app.state.settings = settings
     errors.install(app)
+    # Inner to the request context, so an oversized body is refused before it is read.
+    app.add_middleware(InputGuardMiddleware)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(ops_router)
     if settings.bench_endpoints:

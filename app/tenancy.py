@@ -46,7 +46,10 @@ async def get_owned(
     if options:
         stmt = stmt.options(*options)
     if for_update:
-        stmt = stmt.with_for_update()
+        # populate_existing: an object this session already holds is refreshed from the row
+        # read under the lock; otherwise the caller would compare against what it read before
+        # the lock was granted, and a concurrent change would be lost.
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     obj = (await session.execute(stmt)).scalar_one_or_none()
     if obj is None:
         raise NotFound(f"No such {_label(model)}.")

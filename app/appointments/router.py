@@ -51,11 +51,16 @@ def _canonical(raw: bytes) -> AppointmentIn:
 
 def _answer(applied: appointments.Applied, as_fhir: bool) -> JSONResponse:
     code = 201 if applied.outcome == "created" else 200
+    # The FHIR answer is the resource itself; the header tells its sender what the change did.
+    headers = {"Appointment-Outcome": applied.outcome}
     if as_fhir:
         return JSONResponse(
-            fhir.to_fhir(applied.appointment), status_code=code, media_type=fhir.MEDIA_TYPE
+            fhir.to_fhir(applied.appointment),
+            status_code=code,
+            media_type=fhir.MEDIA_TYPE,
+            headers=headers,
         )
-    return JSONResponse(applied.out().model_dump(mode="json"), status_code=code)
+    return JSONResponse(applied.out().model_dump(mode="json"), status_code=code, headers=headers)
 
 
 async def _audit(caller: Caller, session: SessionDep, action: str, applied: Any) -> None:

@@ -4,10 +4,11 @@ import datetime as dt
 import uuid
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.appointments.core import AppointmentData
 from app.appointments.transitions import FhirStatus
+from app.fields import Instant, PatchModel
 
 Outcome = Literal["created", "updated", "unchanged", "ignored_older"]
 
@@ -30,13 +31,13 @@ class _Fields(BaseModel):
     location: str | None = Field(default=None, max_length=200, description="Location id.")
     provider: str | None = Field(default=None, max_length=200, description="Provider id.")
     service: str | None = Field(default=None, max_length=200, description="Service code.")
-    start: AwareDatetime | None = None
-    end: AwareDatetime | None = None
+    start: Instant | None = None
+    end: Instant | None = None
     version: str | int | None = Field(
         default=None,
         description="The sender's version of this appointment; an older one changes nothing.",
     )
-    updated_at: AwareDatetime | None = Field(
+    updated_at: Instant | None = Field(
         default=None,
         description="When the change happened at the sender; used to order changes when no "
         "`version` is sent.",
@@ -61,7 +62,11 @@ class AppointmentIn(_Fields):
         )
 
 
-class AppointmentPatch(_Fields):
+class AppointmentPatch(PatchModel, _Fields):
+    """Only the fields sent change; `null` clears any field but `status`."""
+
+    nullable = frozenset(set(_Fields.model_fields) - {"status"})
+
     status: FhirStatus | None = None
 
 

@@ -89,7 +89,8 @@ async def _by_external_id(
         {"k": f"appointment-external:{org_id}:{external_id}"},
     )
     stmt = scoped(Appointment, org_id).where(Appointment.external_id == external_id)
-    return (await session.execute(stmt.with_for_update())).scalar_one_or_none()
+    stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 async def submit(

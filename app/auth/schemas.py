@@ -6,6 +6,7 @@ import uuid
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.auth.scopes import Scope
+from app.fields import Instant
 
 
 class ApiKeyCreate(BaseModel):
@@ -13,7 +14,7 @@ class ApiKeyCreate(BaseModel):
 
     name: str = Field(min_length=1, max_length=200, description="What the key is for.")
     scopes: list[Scope] = Field(min_length=1, description="Permissions granted to the key.")
-    expires_at: dt.datetime | None = Field(
+    expires_at: Instant | None = Field(
         default=None, description="After this instant the key is refused (timezone required)."
     )
 

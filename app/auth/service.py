@@ -13,6 +13,7 @@ from app.auth.scopes import ALL_SCOPES, Scope
 from app.crypto import keyed_hash
 from app.db import utcnow
 from app.errors import Unauthorized
+from app.fields import coerce_aware
 from app.tenancy import get_owned, scoped
 
 KEY_PREFIX = "lr_"
@@ -80,7 +81,8 @@ async def authenticate(session: AsyncSession, token: str) -> ApiKey:
     now = utcnow()
     if key is None or key.revoked_at is not None:
         raise Unauthorized("The API key is not valid.")
-    if key.expires_at is not None and key.expires_at <= now:
+    expires_at = coerce_aware(key.expires_at)  # older rows may hold -infinity (naive)
+    if expires_at is not None and expires_at <= now:
         raise Unauthorized("The API key has expired.")
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
         await session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))

@@ -67,6 +67,7 @@ async def _targets(
         conds.append(Lead.email_hash == given.email_hash)
     if conds:
         stmt = scoped(Lead, org_id).where(or_(*conds)).order_by(Lead.id).with_for_update()
+        stmt = stmt.execution_options(populate_existing=True)
         for lead in (await session.execute(stmt)).scalars():
             leads.setdefault(lead.id, lead)
     return list(leads.values())

@@ -5,7 +5,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, status
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime
 
 from app.auth.deps import CallerDep, ConsentWriter, LeadsReader
 from app.auth.models import Organization
@@ -23,6 +22,7 @@ from app.consent.schemas import (
 )
 from app.db import SessionDep, utcnow
 from app.errors import Forbidden
+from app.fields import Instant
 from app.leads.models import Lead
 from app.tenancy import get_owned
 
@@ -84,7 +84,7 @@ async def contact_eligibility(
     channel: Channel,
     caller: Annotated[Caller, Depends(_dialer)],
     session: SessionDep,
-    at: Annotated[AwareDatetime | None, Query(description="Default: now.")] = None,
+    at: Annotated[Instant | None, Query(description="Default: now.")] = None,
     purpose: Purpose = Purpose.SCHEDULING,
     direction: Direction = Direction.OUTBOUND,
 ) -> EligibilityOut:

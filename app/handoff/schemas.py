@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.fields import PatchModel
 from app.handoff.service import EventType
 
 
@@ -22,8 +23,10 @@ class SubscriptionCreate(BaseModel):
     active: bool = True
 
 
-class SubscriptionPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class SubscriptionPatch(PatchModel):
+    """Only the fields sent change; `null` clears `description`."""
+
+    nullable = frozenset({"description"})
 
     url: str | None = Field(default=None, min_length=8, max_length=2000)
     event_types: list[EventType] | None = Field(default=None, min_length=1)

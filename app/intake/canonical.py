@@ -230,7 +230,8 @@ class CanonicalLead(_Model):
     preferred_contact_time: ShortStr | None = None
     preferred_location: ShortStr | None = None
     language: (
-        Annotated[str, StringConstraints(max_length=35), BeforeValidator(_language)] | None
+        # The stored column holds 16 characters (`en`, `es-419`, `zh-Hant-TW`).
+        Annotated[str, StringConstraints(max_length=16), BeforeValidator(_language)] | None
     ) = None
     insurance: Insurance | None = None
     new_patient: bool | None = None

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.fields import PatchModel
 from app.intake.source_settings import Kind
 
 
@@ -28,8 +29,11 @@ class SourceCreate(BaseModel):
     active: bool = True
 
 
-class SourcePatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class SourcePatch(PatchModel):
+    """Only the fields sent change; `null` clears `mapping`, `default_service` and
+    `default_location_id`."""
+
+    nullable = frozenset({"mapping", "default_service", "default_location_id"})
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     settings: dict[str, Any] | None = Field(

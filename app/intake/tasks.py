@@ -53,7 +53,9 @@ async def fetch_graph_lead(source: Source, leadgen_id: str) -> dict[str, object]
 
 @registry.register(META_RETRIEVE, schedule=SCHEDULE, max_attempts=len(SCHEDULE) + 1)
 async def retrieve_meta_lead(session: AsyncSession, job: Job) -> None:
-    lead = await session.get(Lead, uuid.UUID(job.payload["lead_id"]), with_for_update=True)
+    lead = await session.get(
+        Lead, uuid.UUID(job.payload["lead_id"]), with_for_update=True, populate_existing=True
+    )
     if lead is None or lead.status != "pending_retrieval" or lead.erased_at is not None:
         return  # already retrieved (or erased): nothing left to do
     source = await session.get_one(Source, lead.source_id)

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated
 
@@ -8,6 +7,7 @@ from fastapi import APIRouter, Query
 
 from app.auth.deps import LeadsReader
 from app.db import SessionDep
+from app.fields import Instant
 from app.leads import service as leads_service
 from app.leads.schemas import LeadList, LeadOut
 
@@ -24,8 +24,8 @@ async def list_leads(
     status: str | None = None,
     service: Annotated[str | None, Query(description="Matched service code.")] = None,
     location_id: uuid.UUID | None = None,
-    received_from: dt.datetime | None = None,
-    received_to: dt.datetime | None = None,
+    received_from: Instant | None = None,
+    received_to: Instant | None = None,
 ) -> LeadList:
     """Leads, newest first, without contact details. Reading the list is audited."""
     return await leads_service.list_leads(

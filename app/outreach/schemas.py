@@ -4,7 +4,9 @@ import datetime as dt
 import uuid
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from app.fields import Instant
 
 ChannelName = Literal["voice", "sms", "email"]
 DirectionName = Literal["outbound", "inbound"]
@@ -41,12 +43,12 @@ class AttemptIn(BaseModel):
     member_external_id: str | None = Field(
         default=None, max_length=200, description="The agent's id in the calling system."
     )
-    started_at: AwareDatetime | None = Field(
+    started_at: Instant | None = Field(
         default=None,
         description="When the attempt began (default: now). The contact policy is evaluated "
         "at this time, in the lead's local time.",
     )
-    ended_at: AwareDatetime | None = None
+    ended_at: Instant | None = None
     outcome: Outcome
     notes: str | None = Field(
         default=None, max_length=4000, description="Stored encrypted; never sent in webhooks."

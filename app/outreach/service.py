@@ -338,6 +338,7 @@ async def lead_by_phone(session: AsyncSession, org_id: uuid.UUID, hash_: str) ->
         .order_by(Lead.received_at.desc())
         .limit(1)
         .with_for_update()
+        .execution_options(populate_existing=True)
     )
     return (await session.execute(stmt)).scalar_one_or_none()
 

@@ -15,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from app.fields import PatchModel
 from app.hours import WEEKDAYS, HoursError, parse_hours
 from app.practice.models import DEFAULT_DUPLICATE_WINDOW_HOURS
 
@@ -181,7 +182,11 @@ class ServiceCreate(_ServiceFields):
     name: str = Field(min_length=1, max_length=200)
 
 
-class ServicePatch(_ServiceFields):
+class ServicePatch(PatchModel, _ServiceFields):
+    """Only the fields sent change; `null` empties a phrase list."""
+
+    nullable = frozenset({"synonyms", "urgency_phrases", "red_flag_phrases"})
+
     code: ServiceCode | None = Field(
         default=None, description="Renaming a code renames it in every location's services."
     )

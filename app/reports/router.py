@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -14,6 +13,7 @@ from app.audit import service as audit
 from app.auth.deps import AdminCaller, ReportsReader
 from app.db import SessionDep
 from app.errors import UnsupportedMediaType
+from app.fields import Day, Instant
 from app.reports import csv as report_csv
 from app.reports import negotiate
 from app.reports import period as periods
@@ -31,7 +31,7 @@ from app.reports.schemas import (
 router = APIRouter(tags=["reports"])
 
 From = Annotated[
-    dt.date,
+    Day,
     Query(
         alias="from",
         description="First day of the period (YYYY-MM-DD), inclusive, in the organisation's "
@@ -39,11 +39,11 @@ From = Annotated[
     ),
 ]
 To = Annotated[
-    dt.date,
+    Day,
     Query(description="Last day of the period, inclusive (up to local midnight after it)."),
 ]
 AsOf = Annotated[
-    dt.datetime | None,
+    Instant | None,
     Query(
         description="Judge 'visit time passed', SLA outcomes and ages at this instant "
         "(ISO 8601 with offset); default now. Set it to reproduce an earlier report."

@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import BadRequest, Unprocessable
+from app.fields import Day
 from app.reports.models import Spend
 from app.tenancy import scoped
 
@@ -31,7 +32,7 @@ Currency = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A
 class SpendIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    date: dt.date = Field(description="The local day the money was spent (YYYY-MM-DD).")
+    date: Day = Field(description="The local day the money was spent (YYYY-MM-DD).")
     source: Label = Field(
         description="A source id, or the label JSON API leads carry in `attribution.source` "
         "(or `utm_source`); labels are matched case-insensitively."

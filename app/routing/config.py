@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import configcache
+from app.fields import coerce_aware
 from app.routing.models import Member, Team
 from app.routing.strategies import MemberState, MemberStatus, RotationState, Strategy, TeamState
 from app.routing.teams import list_members, list_teams, team_hours
@@ -31,7 +32,8 @@ def member_state(member: Member) -> MemberState:
         member_id=str(member.id),
         name=member.display_name,
         status=cast(MemberStatus, member.status),
-        away_until=member.away_until,
+        # Rows written before times were range-checked may hold -infinity (naive).
+        away_until=coerce_aware(member.away_until),
         languages=frozenset(member.languages),
         weight=member.weight,
         daily_cap=member.daily_cap,

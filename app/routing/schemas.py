@@ -2,9 +2,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from app.fields import INT32_MAX, Day, Instant, PatchModel
+
+SlaMinutes = dict[str, Annotated[int, Field(ge=0, le=INT32_MAX)]]
 
 StrategyName = Literal["round_robin", "weighted", "least_loaded"]
 MemberStatusName = Literal["active", "away", "inactive"]
@@ -38,10 +42,15 @@ class TeamFields(_Strict):
     )
     hours: dict[str, Any] | None = Field(default=None, description=_HOURS_DOC)
     time_zone: str = Field(default="UTC", max_length=64, description="IANA time zone.")
-    holidays: list[dt.date] = Field(default_factory=list, description="Closed local dates.")
-    sla_minutes: dict[str, int] = Field(default_factory=dict, description=_SLA_DOC)
+    holidays: list[Day] = Field(default_factory=list, description="Closed local dates.")
+    sla_minutes: dict[str, Annotated[int, Field(ge=0, le=INT32_MAX)]] = Field(
+        default_factory=dict, description=_SLA_DOC
+    )
     capacity_per_member: int | None = Field(
-        default=None, ge=1, description="Open leads each member may hold; null is unlimited."
+        default=None,
+        ge=1,
+        le=INT32_MAX,
+        description="Open leads each member may hold; null is unlimited.",
     )
     strategy: StrategyName = "round_robin"
     overflow_team_id: uuid.UUID | None = Field(
@@ -68,8 +77,11 @@ class TeamCreate(TeamFields):
     name: str = Field(min_length=1, max_length=200)
 
 
-class TeamPatch(_Strict):
-    """Only the fields sent are changed."""
+class TeamPatch(PatchModel):
+    """Only the fields sent are changed; `null` resets `hours` (always open),
+    `capacity_per_member` (unlimited) and `overflow_team_id` (none)."""
+
+    nullable = frozenset({"hours", "capacity_per_member", "overflow_team_id"})
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     kind: str | None = Field(default=None, max_length=32)
@@ -78,9 +90,9 @@ class TeamPatch(_Strict):
     languages: list[str] | None = None
     hours: dict[str, Any] | None = None
     time_zone: str | None = Field(default=None, max_length=64)
-    holidays: list[dt.date] | None = None
-    sla_minutes: dict[str, int] | None = None
-    capacity_per_member: int | None = Field(default=None, ge=1)
+    holidays: list[Day] | None = None
+    sla_minutes: SlaMinutes | None = None
+    capacity_per_member: int | None = Field(default=None, ge=1, le=INT32_MAX)
     strategy: StrategyName | None = None
     overflow_team_id: uuid.UUID | None = None
     is_urgent_team: bool | None = None
@@ -93,9 +105,11 @@ class MemberFields(_Strict):
     )
     languages: list[str] = Field(default_factory=list)
     weight: int = Field(default=1, ge=1, le=1000, description="Share under `weighted`.")
-    daily_cap: int | None = Field(default=None, ge=0, description="Leads per local day.")
+    daily_cap: int | None = Field(
+        default=None, ge=0, le=INT32_MAX, description="Leads per local day."
+    )
     status: MemberStatusName = "active"
-    away_until: dt.datetime | None = Field(
+    away_until: Instant | None = Field(
         default=None, description="With status `away`: back automatically at this time."
     )
 
@@ -104,15 +118,20 @@ class MemberCreate(MemberFields):
     display_name: str = Field(min_length=1, max_length=200)
 
 
-class MemberPatch(_Strict):
+class MemberPatch(PatchModel):
+    """Only the fields sent are changed; `null` clears `external_id`, `daily_cap` and
+    `away_until`."""
+
+    nullable = frozenset({"external_id", "daily_cap", "away_until"})
+
     display_name: str | None = Field(default=None, min_length=1, max_length=200)
     external_id: str | None = Field(default=None, max_length=200)
     team_id: uuid.UUID | None = None
     languages: list[str] | None = None
     weight: int | None = Field(default=None, ge=1, le=1000)
-    daily_cap: int | None = Field(default=None, ge=0)
+    daily_cap: int | None = Field(default=None, ge=0, le=INT32_MAX)
     status: MemberStatusName | None = None
-    away_until: dt.datetime | None = None
+    away_until: Instant | None = None
 
 
 class MemberOut(BaseModel):
@@ -171,7 +190,7 @@ class RulesetCreate(_Strict):
     rules: list[Any] = Field(description=_RULES_DOC)
 
 
-class RulesetPatch(_Strict):
+class RulesetPatch(PatchModel):
     name: str | None = Field(default=None, max_length=200)
     rules: list[Any] | None = Field(default=None, description=_RULES_DOC)
 
@@ -200,8 +219,8 @@ class SimulateIn(_Strict):
     ruleset_id: uuid.UUID | None = Field(
         default=None, description="Route with this rule set (e.g. a draft) instead of the live one."
     )
-    from_: dt.datetime | None = Field(default=None, alias="from")
-    to: dt.datetime | None = None
+    from_: Instant | None = Field(default=None, alias="from")
+    to: Instant | None = None
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

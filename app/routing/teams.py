@@ -94,10 +94,13 @@ async def create_team(session: AsyncSession, org_id: uuid.UUID, body: TeamCreate
 async def update_team(
     session: AsyncSession, org_id: uuid.UUID, team_id: uuid.UUID, body: TeamPatch
 ) -> Team:
-    team = await get_owned(session, Team, team_id, org_id)
-    _apply(team, body.model_dump(exclude_unset=True))
+    team = await get_owned(session, Team, team_id, org_id, for_update=True)
+    values = body.model_dump(exclude_unset=True)
+    # Checked before the change is applied: the check's query would flush an unknown id.
+    if "overflow_team_id" in values:
+        await _check_overflow(session, org_id, team.id, values["overflow_team_id"])
+    _apply(team, values)
     _check_hours(team.hours, team.time_zone, team.holidays)
-    await _check_overflow(session, org_id, team.id, team.overflow_team_id)
     await session.flush()
     return team
 
@@ -178,17 +181,18 @@ async def create_member(
 async def update_member(
     session: AsyncSession, org_id: uuid.UUID, member_id: uuid.UUID, body: MemberPatch
 ) -> Member:
-    member = await get_owned(session, Member, member_id, org_id)
+    member = await get_owned(session, Member, member_id, org_id, for_update=True)
     values = body.model_dump(exclude_unset=True)
-    if values.get("team_id") is not None:
+    if "team_id" in values:
         await get_owned(session, Team, values["team_id"], org_id)
-    elif "team_id" in values:
-        del values["team_id"]
     if values.get("status") not in (None, "away") and "away_until" not in values:
         values["away_until"] = None
+    # Checked before the change is applied: the check's query would flush a taken id.
+    await _check_external_id(
+        session, org_id, values.get("external_id", member.external_id), member.id
+    )
     for key, value in values.items():
         setattr(member, key, value)
     _check_away(member.status, member.away_until)
-    await _check_external_id(session, org_id, member.external_id, member.id)
     await session.flush()
     return member

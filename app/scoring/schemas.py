@@ -28,7 +28,11 @@ class LeadFactsPatch(BaseModel):
         default=None, max_length=200, description="A location id or name."
     )
     language: (
-        Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[a-zA-Z0-9]{2,8})*$")] | None
+        Annotated[
+            str,
+            StringConstraints(max_length=16, pattern=r"^[a-z]{2,3}(-[a-zA-Z0-9]{2,8})*$"),
+        ]
+        | None
     ) = None
     insurance: Insurance | None = None
     new_patient: bool | None = None

@@ -1,0 +1,121 @@
+"""Field types and the PATCH base that every domain's schemas share.
+
+They keep the published schema and what the database can hold in step: an instant is aware
+and in a range a schedule can mean, an integer fits its `integer` column, and a PATCH field
+that cannot be stored empty refuses an explicit `null` at its own pointer instead of
+failing at the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, ClassVar
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError
+
+EARLIEST_YEAR = 1900
+LATEST_YEAR = 2200
+INT32_MAX = 2**31 - 1
+
+
+def _sane_year(value: dt.datetime) -> dt.datetime:
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise PydanticCustomError(
+            "instant_out_of_range",
+            "must be between the years {low} and {high}",
+            {"low": EARLIEST_YEAR, "high": LATEST_YEAR},
+        )
+    return value
+
+
+# A point in time a person or a schedule means: an offset is required and the year is sane
+# (year 1 is stored by PostgreSQL as -infinity and breaks every comparison made with it).
+Instant = Annotated[
+    AwareDatetime,
+    AfterValidator(_sane_year),
+    Field(json_schema_extra={"format": "date-time"}),
+]
+
+
+def _sane_day(value: dt.date) -> dt.date:
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise PydanticCustomError(
+            "date_out_of_range",
+            "must be between the years {low} and {high}",
+            {"low": EARLIEST_YEAR, "high": LATEST_YEAR},
+        )
+    return value
+
+
+# A calendar day a report or a schedule means.
+Day = Annotated[dt.date, AfterValidator(_sane_day)]
+
+# What an `integer` column holds.
+Int32 = Annotated[int, Field(le=INT32_MAX, ge=-INT32_MAX - 1)]
+Count32 = Annotated[int, Field(ge=0, le=INT32_MAX)]
+
+
+def coerce_aware(value: dt.datetime | None) -> dt.datetime | None:
+    """A stored time as an aware datetime, whatever older rows hold.
+
+    PostgreSQL's ±infinity comes back from asyncpg as naive datetime.min/max; a naive value
+    is read as UTC. Comparisons made with the result never raise.
+    """
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=dt.UTC)
+
+
+class PatchModel(BaseModel):
+    """Only the fields sent change. `null` is accepted only where the field documents that it
+    clears the value (`nullable`); anywhere else it is a 422 at the field's pointer."""
+
+    model_config = ConfigDict(extra="forbid")
+    nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _refuse_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name not in cls.nullable:
+            raise PydanticCustomError(
+                "null_not_allowed", "may not be null: omit the field to keep its value"
+            )
+        return value
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        target = handler.resolve_ref_schema(schema)
+        names = {(f.alias or name): name for name, f in cls.model_fields.items()}
+        for prop_name, prop in target.get("properties", {}).items():
+            if names.get(prop_name) in cls.nullable:
+                continue
+            _drop_null(prop)
+        return schema
+
+
+def _drop_null(prop: dict[str, Any]) -> None:
+    """Publish a non-nullable PATCH field as what it accepts: its type, without `null`."""
+    prop.pop("default", None)
+    any_of = prop.get("anyOf")
+    if not isinstance(any_of, list):
+        return
+    rest = [s for s in any_of if s != {"type": "null"}]
+    if len(rest) == 1:
+        del prop["anyOf"]
+        prop.update(rest[0])
+    else:
+        prop["anyOf"] = rest
