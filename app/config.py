@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(
         default=600, ge=0, description="Requests per API key per minute; 0 disables."
     )
+    auth_failures_per_minute: int = Field(
+        default=20,
+        ge=0,
+        description="Failed authentications per client address per minute before 429; 0 disables.",
+    )
     webhook_rate_limit_per_minute: int = Field(
         default=1200, ge=0, description="Inbound webhook deliveries per source per minute."
     )

@@ -17,6 +17,19 @@ class WindowLimiter:
         self.window = window_seconds
         self._counts: dict[str, tuple[float, int]] = {}
 
+    def check(self, key: str, limit: int, now: float | None = None) -> None:
+        """Raise RateLimited if `key` has used up its window, without counting this call."""
+        if limit <= 0:
+            return
+        now = time.monotonic() if now is None else now
+        start, count = self._counts.get(key, (now, 0))
+        if now - start < self.window and count >= limit:
+            retry = max(1, math.ceil(self.window - (now - start)))
+            raise RateLimited(
+                "Too many failed authentications from this address; retry later.",
+                headers={"Retry-After": str(retry)},
+            )
+
     def hit(self, key: str, limit: int, now: float | None = None) -> None:
         if limit <= 0:
             return

@@ -12,7 +12,7 @@ from app.auth.scopes import Scope
 from app.auth.service import Caller
 from app.db import SessionDep
 from app.errors import Forbidden, Unauthorized
-from app.ratelimit import api_limiter
+from app.ratelimit import WindowLimiter, api_limiter
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="lead-router"'}
 
@@ -21,15 +21,31 @@ def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
+def _failures(request: Request) -> tuple[WindowLimiter, str, int]:
+    state = request.app.state
+    if not hasattr(state, "auth_failures"):
+        state.auth_failures = WindowLimiter()
+    return (
+        state.auth_failures,
+        client_ip(request) or "unknown",
+        state.settings.auth_failures_per_minute,
+    )
+
+
 async def get_caller(request: Request, session: SessionDep) -> Caller:
+    # Failed authentications are counted per client address, so keys cannot be guessed at
+    # speed; an address over its budget is refused before its key is even looked up.
+    failures, address, budget = _failures(request)
+    failures.check(address, budget)
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("Send an API key as `Authorization: Bearer lr_…`.", headers=_CHALLENGE)
     try:
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("Send an API key as `Authorization: Bearer lr_…`.")
         key = await auth_service.authenticate(session, token.strip())
     except Unauthorized as exc:
         exc.headers = _CHALLENGE
+        failures.hit(address, budget + 1)
         raise
     api_limiter.hit(str(key.id), request.app.state.settings.rate_limit_per_minute)
     caller = Caller(

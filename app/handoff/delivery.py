@@ -112,6 +112,8 @@ class Outcome:
     status_code: int | None
     error: str | None = None
     retry_after: float | None = None
+    # The guard refused the target for good: retrying would be refused the same way.
+    refused: bool = False
 
     @property
     def ok(self) -> bool:
@@ -158,7 +160,7 @@ async def attempt(url: str, webhook_id: str, payload: Any, secret: str) -> Outco
     try:
         target = await resolve_target(url, allow_private=cfg.allow_private_webhook_targets)
     except TargetRefused as exc:
-        return Outcome(None, f"target refused: {exc}")
+        return Outcome(None, f"target refused: {exc}", refused=exc.permanent)
     try:
         r = await (await _client_for(target)).post(
             target.url,
@@ -277,6 +279,8 @@ def after_attempt(attempts: int, outcome: Outcome, now: dt.datetime) -> Attempte
     error = (outcome.error or "failed")[:500]
     if outcome.status_code == 410:
         return Attempted("dead", attempts, None, error, disable=True)
+    if outcome.refused:
+        return Attempted("dead", attempts, None, error)
     if attempts >= max_attempts():
         return Attempted("dead", attempts, None, error)
     delay = jobs.retry_delay(RETRY_SCHEDULE, attempts)

@@ -381,7 +381,9 @@ async def test_loopback_target_is_refused_at_delivery_time_when_not_allowed(
 
     await drain(engine, attempted)
     (row,) = await org_deliveries(engine, committed_org.id)
-    assert row.status == "retrying" and (row.last_error or "").startswith("target refused")
+    # Refused for good at once, with its reason: retrying would be refused the same way.
+    assert row.status == "dead" and (row.last_error or "").startswith("target refused")
+    assert row.next_attempt_at is None
     assert receiver.hits == []
     async with AsyncSession(engine) as s:
         sub = (

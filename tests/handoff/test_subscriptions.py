@@ -73,6 +73,12 @@ async def strict_client(conn: AsyncConnection) -> AsyncIterator[httpx.AsyncClien
         "https://169.254.169.254/latest/meta-data",
         "https://[::1]/hook",
         "https://[::ffff:127.0.0.1]/hook",
+        "https://[64:ff9b::7f00:1]/hook",  # NAT64 of 127.0.0.1
+        "https://[64:ff9b::a00:1]/hook",  # NAT64 of 10.0.0.1
+        "https://[2002:7f00:1::]/hook",  # 6to4 of 127.0.0.1
+        "https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/hook",  # Teredo
+        "https://[::7f00:1]/hook",  # IPv4-compatible 127.0.0.1
+        "https://example.com:0/hook",
         "http://127.0.0.1:9/hook",
         "https://user:pw@127.0.0.1/hook",
         "ftp://127.0.0.1/hook",
@@ -97,7 +103,9 @@ def test_address_classes() -> None:
     ]  # fmt: skip
     for a in refused:
         assert not address_allowed(ipaddress.ip_address(a)), a
-    for a in ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111"]:
+    for a in ["64:ff9b::7f00:1", "64:ff9b:1::808:808", "2002:808:808::1", "2001:0:1::1"]:
+        assert not address_allowed(ipaddress.ip_address(a)), a
+    for a in ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111", "64:ff9b::808:808"]:
         assert address_allowed(ipaddress.ip_address(a)), a
 
 
