@@ -99,6 +99,25 @@ class Settings(BaseSettings):
         description="An erasure request matching more leads than this is completed by the "
         "worker rather than within the request.",
     )
+    # Consent verification (app.integrations): TrustedForm and Jornaya.
+    trustedform_api_url: str | None = Field(
+        default=None,
+        description="Replaces the scheme and host of TrustedForm certificate URLs when calling "
+        "them (tests, a proxy). Only certificate URLs on cert.trustedform.com are ever called.",
+    )
+    trustedform_insights: bool = Field(
+        default=False,
+        description="Also ask TrustedForm Insights for the certificate's page URL and creation "
+        "time (needs a plan with Insights).",
+    )
+    jornaya_api_url: str | None = Field(
+        default=None, description="Replaces https://api.leadid.com (tests, a proxy)."
+    )
+    unverified_consent_purposes: list[Literal["marketing", "scheduling"]] = Field(
+        default=["marketing"],
+        description="Purposes for which a lead flagged `consent_unverified` counts as having "
+        "no written consent.",
+    )
     bench_endpoints: bool = Field(
         default=False, description="Serve /bench/* floor endpoints (benchmarks only)."
     )

@@ -19,6 +19,7 @@ from app.handoff.queue_router import router as handoff_queue_router
 from app.handoff.router import router as handoff_router
 from app.intake.normalize import zip_index
 from app.intake.router import router as intake_router
+from app.integrations.router import router as integrations_router
 from app.leads.router import router as leads_router
 from app.ops import logging as ops_logging
 from app.ops.inputguard import InputGuardMiddleware
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     app.include_router(appointments_router)
     app.include_router(reports_router)
     app.include_router(privacy_router)
+    app.include_router(integrations_router)
     # The console's pages last: it renders the error handlers above as HTML for its pages.
     console.install(app)
     return app

@@ -8,6 +8,7 @@ from app.console.models import ConsoleSession
 from app.db import Base
 from app.handoff.models import LeadEvent, WebhookDelivery, WebhookMessage, WebhookSubscription
 from app.intake.models import IdempotencyKey, InboxDelivery, Source
+from app.integrations.models import ConsentVerification, IntegrationCredential
 from app.jobs.models import Job
 from app.leads.models import Lead, LeadSubmission
 from app.outreach.models import ContactAttempt
@@ -23,11 +24,13 @@ __all__ = [
     "Base",
     "ConsentDisclosure",
     "ConsentEvent",
+    "ConsentVerification",
     "ConsoleSession",
     "ContactAttempt",
     "ErasureRequest",
     "IdempotencyKey",
     "InboxDelivery",
+    "IntegrationCredential",
     "Job",
     "Lead",
     "LeadEvent",

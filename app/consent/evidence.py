@@ -21,7 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit import service as audit
 from app.auth.service import Caller
 from app.consent.models import CHANNELS, ConsentDisclosure, ConsentEvent
-from app.consent.schemas import ConsentView, CurrentConsent, DisclosureOut, EventOut
+from app.consent.schemas import (
+    ConsentView,
+    CurrentConsent,
+    DisclosureOut,
+    EventOut,
+    VerificationOut,
+)
 from app.consent.service import (
     EventSpec,
     Identity,
@@ -355,6 +361,9 @@ async def consent_view(
         }
         for channel, per in current_consent(events).items()
     }
+    from app.integrations import verification
+
+    checks = await verification.of_lead(session, lead)
     await audit.record(session, caller, "consent.read", "lead", lead.id, {"format": format})
     return ConsentView(
         lead_id=lead.id,
@@ -362,4 +371,6 @@ async def consent_view(
         do_not_contact=sorted(lead.do_not_contact or ()),
         events=[_event_out(e) for e in events],
         disclosures=[_disclosure_out(d) for d in disclosures],
+        consent_unverified=lead.consent_unverified,
+        verifications=[VerificationOut.model_validate(c) for c in checks],
     )

@@ -16,7 +16,7 @@ import hashlib
 import uuid
 from typing import Any
 
-from app.consent.schemas import ConsentView, DisclosureOut, EventOut
+from app.consent.schemas import ConsentView, DisclosureOut, EventOut, VerificationOut
 
 FHIR_JSON = "application/fhir+json"
 _CS = "https://lead-router.dev/fhir/CodeSystem/"
@@ -142,7 +142,26 @@ def consent_resource(
     disclosure = next((d for d in view.disclosures if d.id == basis.disclosure_id), None)
     if disclosure is not None:
         resource["sourceAttachment"] = _attachment(disclosure)
+    checked = [v for v in view.verifications if v.checked_at is not None]
+    if checked:
+        resource["verification"] = [_verification(v) for v in checked]
+    if view.consent_unverified:
+        resource["meta"] = {"tag": [{"system": _CS + "consent-flag", "code": "consent-unverified",
+                                     "display": "Consent certificate did not verify"}]}  # fmt: skip
     return resource
+
+
+def _verification(v: VerificationOut) -> dict[str, Any]:
+    """R4 Consent.verification: a TrustedForm or Jornaya check of the consent's evidence."""
+    assert v.checked_at is not None
+    return {
+        "extension": [
+            {"url": _CS + "verification-provider", "valueCode": v.provider},
+            {"url": _CS + "verification-outcome", "valueCode": v.status},
+        ],
+        "verified": v.status == "verified",
+        "verificationDate": _when(v.checked_at),
+    }
 
 
 def bundle(view: ConsentView, org_id: uuid.UUID, org_name: str, now: dt.datetime) -> dict[str, Any]:

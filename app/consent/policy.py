@@ -69,6 +69,7 @@ class Rule(StrEnum):
 
     REVOKED = "revoked"
     NO_CONSENT = "no-consent"
+    CONSENT_UNVERIFIED = "consent-unverified"
     ATTEMPT_CAP = "attempt-cap"
     CALLING_HOURS = "calling-hours"
 
@@ -96,6 +97,8 @@ class ChannelConsent:
 
     status: ConsentStatus = ConsentStatus.UNKNOWN
     revoked_at: datetime | None = None
+    # The consent's certificate or token did not verify: the grant proves nothing.
+    unverified: bool = False
 
     @property
     def revoked(self) -> bool:
@@ -285,6 +288,9 @@ def _consent_violations(
     if not consent.revoked and consent.status is not ConsentStatus.GRANTED:
         text = f"no {channel} consent on record ({consent.status})"
         found.append(Violation(Rule.NO_CONSENT, "US", text, _CONSENT_SOURCE))
+    elif not consent.revoked and consent.unverified:
+        text = f"the {channel} consent's certificate did not verify"
+        found.append(Violation(Rule.CONSENT_UNVERIFIED, "US", text, _CONSENT_SOURCE))
     return found
 
 

@@ -115,4 +115,5 @@ async def contact_eligibility(
         located_in=list(decision.located_in),
         time_zones=list(decision.time_zones),
         rules_version=decision.rules_version,
+        consent_unverified=lead.consent_unverified,
     )

@@ -4,7 +4,7 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 ChannelName = Literal["voice", "sms", "email"]
 PurposeName = Literal["scheduling", "marketing"]
@@ -61,6 +61,9 @@ class EligibilityOut(BaseModel):
     located_in: list[str]
     time_zones: list[str]
     rules_version: str
+    consent_unverified: bool = Field(
+        default=False, description="The lead's consent certificate or token did not verify."
+    )
 
 
 class CurrentConsent(BaseModel):
@@ -99,9 +102,34 @@ class DisclosureOut(BaseModel):
     first_seen_at: dt.datetime
 
 
+class VerificationOut(BaseModel):
+    """A TrustedForm certificate or Jornaya LeadiD token checked with its provider."""
+
+    id: uuid.UUID
+    provider: Literal["trustedform", "jornaya"]
+    reference: str = Field(description="The certificate URL or token, as received.")
+    status: Literal["pending", "verified", "no_match", "expired", "error", "refused"] = Field(
+        description="`refused`: not the provider's URL or token form, so never sent."
+    )
+    reason: str | None
+    facts: dict[str, Any] = Field(
+        description="The provider's facts: page_url, created_at, expires_at, email_match, "
+        "phone_match (TrustedForm); authentic (Jornaya)."
+    )
+    requested_at: dt.datetime
+    checked_at: dt.datetime | None
+    retain_until: dt.datetime
+
+
 class ConsentView(BaseModel):
     lead_id: uuid.UUID
     current: dict[str, dict[str, CurrentConsent]]
     do_not_contact: list[str]
     events: list[EventOut]
     disclosures: list[DisclosureOut]
+    consent_unverified: bool = Field(
+        default=False,
+        description="A certificate or token did not verify (no match, expired, refused): "
+        "the contact policy treats the lead as without written consent for marketing.",
+    )
+    verifications: list[VerificationOut] = Field(default_factory=list)

@@ -6,6 +6,7 @@ contact policy applied to stored leads lives in `app.consent.eligibility`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import uuid
@@ -21,9 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit import service as audit
 from app.auth.scopes import Scope
 from app.auth.service import Caller
+from app.config import get_settings
 from app.consent.models import CHANNELS, ConsentEvent, Suppression
 from app.consent.policy import (
     Channel,
+    ChannelConsent,
     Direction,
     PastAttempt,
     PolicyDecision,
@@ -346,6 +349,20 @@ def reason_dict(violation: Violation) -> dict[str, str]:
     }
 
 
+def unverified_for(lead: Lead, purpose: Purpose) -> bool:
+    """A lead whose consent certificate did not verify has no written consent for the
+    purposes the settings name (marketing by default)."""
+    return lead.consent_unverified and purpose.value in get_settings().unverified_consent_purposes
+
+
+def _with_verification(
+    consents: dict[Channel, ChannelConsent], lead: Lead, purpose: Purpose
+) -> dict[Channel, ChannelConsent]:
+    if not unverified_for(lead, purpose):
+        return consents
+    return {ch: dataclasses.replace(c, unverified=True) for ch, c in consents.items()}
+
+
 async def check_policy(
     session: AsyncSession,
     lead: Lead,
@@ -372,7 +389,9 @@ async def check_policy(
         channel,
         now,
         direction=direction,
-        consent=channel_consents(current_consent(events), purpose),
+        consent=_with_verification(
+            channel_consents(current_consent(events), purpose), lead, purpose
+        ),
         suppressed=suppressed_for(names, purpose, lifted_pairs(events)),
         past_attempts=past_attempts,
         purpose=purpose,

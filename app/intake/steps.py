@@ -77,6 +77,17 @@ async def after_store(ctx: StepContext) -> dict[str, Any]:
             ctx.session, ctx.lead, consent, who=who, fresh=ctx.fresh
         )
     )
+    block = ctx.lead_in.consent
+    if block is not None and (block.certificate_url or block.leadid_token):
+        from app.integrations import verification
+
+        await verification.schedule(
+            ctx.session,
+            ctx.lead,
+            certificate_url=block.certificate_url,
+            leadid_token=block.leadid_token,
+            now=ctx.now,
+        )
     await emit_events(ctx)
     return answer
 

@@ -116,6 +116,10 @@ class Lead(IdMixin, TenantMixin, Base):
     claimed_at: Mapped[dt.datetime | None]
     escalation_due_at: Mapped[dt.datetime | None]
     erased_at: Mapped[dt.datetime | None]
+    # A consent certificate or token that did not verify (app.integrations.verification).
+    consent_unverified: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

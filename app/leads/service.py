@@ -78,6 +78,7 @@ def to_out(lead: Lead, submissions: list[LeadSubmission]) -> LeadOut:
             "do_not_contact": lead.do_not_contact,
             "first_attempt_at": lead.first_attempt_at,
             "first_connected_at": lead.first_connected_at,
+            "consent_unverified": lead.consent_unverified,
         },
     )
 
