@@ -53,6 +53,8 @@ class InboxDelivery(IdMixin, TenantMixin, Base):
     reason: Mapped[str | None] = mapped_column(String(500))
     content_type: Mapped[str | None] = mapped_column(String(200))
     headers: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    # the query parameters a replay needs (app.intake.receive.stored_query)
+    query: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     # NULL once dropped by erasure or retention (app.privacy), at `body_dropped_at`
     body: Mapped[bytes | None] = mapped_column(LargeBinary)
     body_dropped_at: Mapped[dt.datetime | None]

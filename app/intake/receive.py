@@ -112,6 +112,15 @@ SAFE_HEADERS = frozenset(
 )  # fmt: skip
 
 
+# Query parameters kept with a delivery for its replay. Most are not kept: a query may carry
+# a secret (Unbounce's token).
+_STORED_QUERY: Mapping[str, tuple[str, ...]] = {"twilio_voice": ("member",)}
+
+
+def stored_query(kind: str, query: Mapping[str, str]) -> dict[str, str]:
+    return {k: query[k] for k in _STORED_QUERY.get(kind, ()) if k in query}
+
+
 def stored_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Headers kept with the raw body: signatures and tokens are not kept."""
     return {k.lower(): v for k, v in headers.items() if k.lower() in SAFE_HEADERS}

@@ -69,7 +69,11 @@ class InboxOut(BaseModel):
     id: uuid.UUID
     source_id: uuid.UUID
     event_id: str
-    status: str = Field(description="`processed`, `quarantined` or `pending_retrieval`.")
+    status: str = Field(
+        description="`processed`, `ignored`, `quarantined`, `unmatched` (a call status "
+        "callback for no known lead) or `pending_retrieval`. Quarantined and unmatched "
+        "deliveries can be replayed."
+    )
     reason: str | None
     content_type: str | None
     received_at: dt.datetime

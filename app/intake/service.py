@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,6 +72,48 @@ async def receive_delivery(
     return await _first_answer(session, inbox)
 
 
+# A delivery whose processing did not happen: kept for a replay.
+REPLAYABLE = ("quarantined", "unmatched")
+
+
+async def stored_answer(session: AsyncSession, source_id: uuid.UUID, event: str) -> Answer | None:
+    """The answer given to an event of this source stored before (a sender's retry)."""
+    found = (
+        await session.execute(
+            select(InboxDelivery.response_status, InboxDelivery.response_body).where(
+                InboxDelivery.source_id == source_id, InboxDelivery.event_id == event
+            )
+        )
+    ).first()
+    return Answer(found[0], found[1]) if found is not None else None
+
+
+async def store_alone(
+    session: AsyncSession,
+    source: Source,
+    raw: RawDelivery,
+    event: str,
+    now: dt.datetime,
+    process: Callable[[InboxDelivery], Awaitable[tuple[str, Answer]]],
+) -> Answer:
+    """Store a delivery raw with the answer `process` gives it, in its transaction, for
+    deliveries that produce no lead (call status callbacks): the same inbox, idempotent on
+    the sender's event id, replayable; a failure stores it alone, quarantined."""
+    kind = source.kind
+    inbox = _inbox_row(source, raw, event, now)
+    try:
+        status, answer = await process(inbox)
+        inbox.status = status
+    except Exception as exc:  # never lose an authenticated delivery to a bug
+        await session.rollback()
+        answer = _failed(inbox, kind, exc)
+    _answered(inbox, answer, now)
+    if await store.insert_inbox(session, inbox):
+        return answer
+    await session.rollback()
+    return await _first_answer(session, inbox)
+
+
 def _inbox_row(source: Source, raw: RawDelivery, event: str, now: dt.datetime) -> InboxDelivery:
     """The delivery's row, not in the session: app.intake.store writes it."""
     inbox_id = uuid.uuid4()
@@ -84,6 +126,7 @@ def _inbox_row(source: Source, raw: RawDelivery, event: str, now: dt.datetime) -
         content_type=raw.content_type[:200],
         headers=receive.stored_headers(raw.headers),
         body=cipher().encrypt(raw.body, body_context(inbox_id)),
+        query=receive.stored_query(source.kind, raw.query),
         received_at=now,
     )
 
@@ -255,8 +298,10 @@ async def _meta_placeholder(
 
 async def replay(session: AsyncSession, org_id: uuid.UUID, inbox_id: uuid.UUID) -> Answer:
     inbox = await get_owned(session, InboxDelivery, inbox_id, org_id, for_update=True)
-    if inbox.status != "quarantined":
-        raise Conflict(f"Only quarantined deliveries can be replayed; this one is {inbox.status}.")
+    if inbox.status not in REPLAYABLE:
+        raise Conflict(
+            f"Only quarantined or unmatched deliveries can be replayed; this one is {inbox.status}."
+        )
     if inbox.body is None:
         raise Conflict(
             "This delivery's raw body was dropped (erasure or retention): it cannot be replayed.",
@@ -267,6 +312,7 @@ async def replay(session: AsyncSession, org_id: uuid.UUID, inbox_id: uuid.UUID) 
         body=cipher().decrypt(inbox.body, body_context(inbox.id)),
         content_type=inbox.content_type or "application/json",
         headers=inbox.headers,
+        query=inbox.query or {},
     )
     inbox.replay_count += 1
     inbox.reason = None
@@ -274,7 +320,14 @@ async def replay(session: AsyncSession, org_id: uuid.UUID, inbox_id: uuid.UUID) 
     # The row exists before the processing, so a failure rolls back to a savepoint.
     try:
         async with session.begin_nested():
-            status, answer = await _run(session, source, inbox, raw, now, first=False)
+            if source.kind == "twilio_voice":
+                # Call status, not leads (app.outreach.twilio), imported here: it stores its
+                # deliveries through this module.
+                from app.outreach import twilio as outreach_twilio
+
+                status, answer = await outreach_twilio.process(session, source, inbox, raw, now)
+            else:
+                status, answer = await _run(session, source, inbox, raw, now, first=False)
         inbox.status = status
     except Exception as exc:
         answer = _failed(inbox, source.kind, exc)

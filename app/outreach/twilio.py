@@ -1,5 +1,9 @@
 """Twilio Voice status callbacks: the calls our dialer places, recorded as contact attempts.
 
+Every callback that authenticates is stored raw (encrypted) in the inbox like any other
+delivery, unique on `CallSid:SequenceNumber`, and can be replayed (`POST
+/v1/inbox/{id}/replay`): one for a number no lead has is kept `unmatched` until then.
+
 Configure the `twilio_voice` source's `webhook_url` (`/v1/webhooks/{source_id}`) as the
 call's `StatusCallback`. Add `?member=<agent external id>` to credit the attempt to a member:
 the query is part of what Twilio signs. Behind a proxy, set `public_url` in the source's
@@ -18,13 +22,15 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import utcnow
-from app.errors import Unauthorized, Unprocessable
+from app.errors import Unauthorized
+from app.intake import service as intake_service
 from app.intake import signatures as sig
 from app.intake.adapters import twilio as adapter
-from app.intake.adapters.base import AdapterError
-from app.intake.models import Source
+from app.intake.adapters.base import RawDelivery
+from app.intake.models import InboxDelivery, Source
 from app.intake.normalize import normalize_phone
 from app.intake.pipeline import phone_hash
+from app.intake.service import Answer
 from app.intake.sources import secret_settings
 from app.outreach import service
 
@@ -77,26 +83,66 @@ def _spec(call: adapter.TwilioCall, outcome: str, member: str | None) -> service
     )
 
 
-def _ignored(reason: str) -> JSONResponse:
+def _ignored(reason: str) -> Answer:
     # Twilio only checks for a 2xx; saying why helps whoever reads its debugger.
-    return JSONResponse({"status": "ignored", "reason": reason})
+    return Answer(200, {"status": "ignored", "reason": reason})
 
 
 async def receive_status(
     session: AsyncSession, source: Source, request: Request, body: bytes
 ) -> JSONResponse:
-    """Verify, parse, find the lead by the number called (or calling), record the attempt."""
+    """Verify, store raw in the inbox (unique on `CallSid:SequenceNumber`), record the
+    attempt on the lead with the number called (or calling).
+
+    A retry of a stored callback gets the first answer (`duplicate` for a recorded one) and
+    records nothing twice; one for no known lead is stored `unmatched`, listed and
+    replayable once the lead exists."""
     settings = secret_settings(source)
     _verify(request, settings, body)
-    try:
-        call = adapter.parse_status_callback(body)
-    except AdapterError as exc:
-        raise Unprocessable(
-            f"The status callback cannot be read: {exc.reason}.", type="unprocessable-delivery"
-        ) from None
+    raw = RawDelivery(
+        body=body,
+        content_type=request.headers.get("content-type", ""),
+        headers=dict(request.headers),
+        query=dict(request.query_params),
+    )
+    event = adapter.event_id(raw)
+    first = await intake_service.stored_answer(session, source.id, event)
+    if first is not None:
+        return _response(_repeated(first))
+    now = utcnow()
+
+    async def run(inbox: InboxDelivery) -> tuple[str, Answer]:
+        return await process(session, source, inbox, raw, now)
+
+    answer = await intake_service.store_alone(session, source, raw, event, now, run)
+    return _response(answer)
+
+
+def _repeated(first: Answer) -> Answer:
+    if first.body.get("status") == "recorded":
+        return Answer(first.status, {**first.body, "status": "duplicate"})
+    return first
+
+
+def _response(answer: Answer) -> JSONResponse:
+    media = "application/problem+json" if answer.status >= 400 else "application/json"
+    return JSONResponse(answer.body, status_code=answer.status, media_type=media)
+
+
+async def process(
+    session: AsyncSession,
+    source: Source,
+    inbox: InboxDelivery,
+    raw: RawDelivery,
+    now: dt.datetime,
+) -> tuple[str, Answer]:
+    """Parse a stored callback and record its attempt: the delivery's status and answer.
+    Raises AdapterError for a callback that cannot be read (it is then quarantined)."""
+    del now  # the attempt's times are the call's own
+    call = adapter.parse_status_callback(raw.body)
     outcome = adapter.attempt_outcome(call)
     if outcome is None:
-        return _ignored("the call has not ended")
+        return "ignored", _ignored("the call has not ended")
     inbound = call.direction == "inbound"
     number = normalize_phone(call.from_number if inbound else call.to_number).e164
     lead = (
@@ -105,16 +151,18 @@ async def receive_status(
         else None
     )
     if lead is None:
-        log.info("twilio_call_without_lead", source_id=str(source.id))
-        return _ignored("no lead has this number")
-    spec = _spec(call, outcome, request.query_params.get("member"))
+        log.info("twilio_call_without_lead", source_id=str(source.id), inbox_id=str(inbox.id))
+        return "unmatched", _ignored("no lead has this number")
+    spec = _spec(call, outcome, raw.query.get("member"))
     caller = service.system_caller(source.organization_id)
     attempt, created = await service.record_attempt(session, caller, lead, spec, enforce=False)
-    return JSONResponse(
+    return "processed", Answer(
+        200,
         {
             "status": "recorded" if created else "duplicate",
             "attempt_id": str(attempt.id),
             "lead_id": str(lead.id),
             "outcome": attempt.outcome,
-        }
+            "inbox_id": str(inbox.id),
+        },
     )
