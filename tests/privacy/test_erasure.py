@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import Org
 from tests.outreach.helpers import key_with
+from tests.practice.helpers import setup_practice
 from tests.privacy.helpers import Person, deliver, webhook_source
 from tests.privacy.scan import dump_text, findings
 
@@ -70,6 +71,8 @@ async def test_erased_lead_leaves_no_personal_data_and_reports_do_not_move(
 ) -> None:
     client, org = committed_client, committed_org
     who = Person.new()
+    # a configured practice: the lead is scored and qualified, its assessment quotes it
+    await setup_practice(client, org)
     r = await client.post(
         "/v1/webhook-subscriptions",
         json={"url": "http://127.0.0.1:9/hook", "event_types": ["lead.erased"]},
@@ -121,6 +124,9 @@ async def test_erased_lead_leaves_no_personal_data_and_reports_do_not_move(
     assert got["erased_at"] == erased["erased_at"] and got["contact"] == {}
     assert got["status"] == before.json()["status"]
     assert got["assessment"]["service_code"] == before.json()["assessment"]["service_code"]
+    assert got["assessment"]["service_code"] == "orthopedics"
+    assert got["assessment"]["qualified"] == before.json()["assessment"]["qualified"]
+    assert "urgency_evidence" not in got["assessment"] and "inputs" not in got["assessment"]
     assert got["routing"]["team_id"] == before.json()["routing"]["team_id"]
     assert got["location_facts"]["postal_code"] == "606"
     assert all(s["external_id"] is None for s in got["submissions"])
