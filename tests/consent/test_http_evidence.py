@@ -198,7 +198,12 @@ async def test_reading_consent_is_audited(
 ) -> None:
     lead_id = await new_lead(client, org, 214)
     await consent_of(client, org, lead_id)
+    # this organisation's: tests that commit leave audit events of their own
     target = await session.scalar(
-        text("SELECT target_id FROM audit_events WHERE action = 'consent.read'")
+        text(
+            "SELECT target_id FROM audit_events WHERE action = 'consent.read'"
+            " AND organization_id = :org"
+        ),
+        {"org": org.id},
     )
     assert target == lead_id

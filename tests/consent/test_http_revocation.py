@@ -146,7 +146,9 @@ async def test_revocations_are_audited_without_personal_data(
         await session.execute(
             text(
                 "SELECT target_id, details::text FROM audit_events WHERE action = 'consent.revoke'"
-            )
+                " AND organization_id = :org"  # tests that commit leave audit events too
+            ),
+            {"org": org.id},
         )
     ).one()
     assert row[0] == lead_id
