@@ -324,6 +324,11 @@ def test_queue_claim_attempts_and_an_appointment(
     rows = browser.find_elements("css selector", "#queue tbody tr")
     assert [r.get_attribute("data-lead") for r in rows] == [i["lead_id"] for i in ours]
     browser.save_screenshot(str(shots / "queue.png"))
+    # Open the head of the queue from its row: the lead page, audited like the API's read.
+    rows[0].find_element("css selector", "a").click()
+    wait_for(lambda: "/console/leads/" in browser.current_url)
+    assert ours[0]["lead_id"] in browser.current_url
+    assert "Routing" in browser.page_source and "Timeline" in browser.page_source
 
     # Work as an active member of the front desk the leads went to, and claim the next one.
     team = next(i["team_id"] for i in ours if i["team_id"])
