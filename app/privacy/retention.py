@@ -164,8 +164,9 @@ async def purge(
 
 
 def _next_run(now: dt.datetime) -> dt.datetime:
-    """03:00 UTC tomorrow: one run a day, at a quiet hour for most of the US."""
-    return (now + dt.timedelta(days=1)).replace(hour=3, minute=0, second=0, microsecond=0)
+    """The next 03:00 UTC: one run a day, at a quiet hour for most of the US."""
+    today = now.replace(hour=3, minute=0, second=0, microsecond=0)
+    return today if today > now else today + dt.timedelta(days=1)
 
 
 async def schedule(session: AsyncSession, run_at: dt.datetime) -> None:
@@ -186,6 +187,6 @@ async def _purge_job(session: AsyncSession, job: Job) -> None:
 
 async def ensure_scheduled(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     """Called when a worker starts: the next run's dedupe key keeps one chain however many
-    workers start."""
+    workers start (and a start never runs the purge at once)."""
     async with sessionmaker() as session, session.begin():
-        await schedule(session, _next_run(utcnow() - dt.timedelta(days=1)))
+        await schedule(session, _next_run(utcnow()))

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Settings
 from app.crypto import cipher
+from app.privacy import retention
 from app.privacy.retention import Cutoffs
 from tests.conftest import Org
 from tests.privacy.helpers import Person, deliver, webhook_source
@@ -169,3 +170,15 @@ def test_retention_settings(
     cut = Cutoffs.of(Settings(), now)
     assert (now - cut.lead).days == lead and (now - cut.inbox).days == inbox
     assert (now - cut.quarantine).days == 90
+
+
+@pytest.mark.parametrize(
+    ("now", "next_run"),
+    [
+        (dt.datetime(2026, 6, 1, 1, 0, tzinfo=dt.UTC), dt.datetime(2026, 6, 1, 3, tzinfo=dt.UTC)),
+        (dt.datetime(2026, 6, 1, 3, 0, tzinfo=dt.UTC), dt.datetime(2026, 6, 2, 3, tzinfo=dt.UTC)),
+        (dt.datetime(2026, 6, 1, 17, 5, tzinfo=dt.UTC), dt.datetime(2026, 6, 2, 3, tzinfo=dt.UTC)),
+    ],
+)
+def test_the_purge_runs_daily_at_three(now: dt.datetime, next_run: dt.datetime) -> None:
+    assert retention._next_run(now) == next_run
