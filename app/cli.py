@@ -209,6 +209,9 @@ def cmd_purge(args: argparse.Namespace) -> int:
     print(f"raw bodies of unprocessed deliveries: {drop} {counts.quarantined_bodies_dropped}")
     delete = "would delete" if counts.dry_run else "deleted"
     print(f"consent events past their legal hold: {delete} {counts.consent_events_deleted}")
+    print(
+        f"certificate checks past their legal hold: {delete} {counts.consent_verifications_deleted}"
+    )
     print(f"erasure request records past 24 months: {delete} {counts.erasure_requests_deleted}")
     print(f"erasure requests overdue (45 days): {counts.erasure_requests_overdue}")
     return 0

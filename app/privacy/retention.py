@@ -5,7 +5,8 @@
 - Raw bodies of deliveries are dropped `inbox_retention_days` after they arrived; those
   never processed (quarantined, unmatched) are kept for a replay, `quarantine_retention_days`.
 - Consent events whose legal hold (`retain_until`) has passed are deleted: the one delete
-  the append-only trigger of `consent_events` allows (migration 0005).
+  the append-only trigger of `consent_events` allows (migration 0005); so are the
+  certificate checks (TrustedForm, Jornaya) kept with them.
 - Erasure request records older than their 24 months are deleted, and those overdue (not
   completed 45 days after they were received) are logged.
 
@@ -41,6 +42,7 @@ from app.config import Settings
 from app.consent.models import ConsentEvent
 from app.db import utcnow
 from app.intake.models import InboxDelivery
+from app.integrations.models import ConsentVerification
 from app.jobs import service as jobs
 from app.jobs.models import Job
 from app.leads.models import Lead
@@ -126,6 +128,7 @@ async def purge(
     processed = _bodies(InboxDelivery.status.not_in(UNPROCESSED), cut.inbox)
     unprocessed = _bodies(InboxDelivery.status.in_(UNPROCESSED), cut.quarantine)
     consent_expired = ConsentEvent.retain_until < now
+    checks_expired = ConsentVerification.retain_until < now
     requests_expired = ErasureRequest.retain_until < now
     counts = PurgeCounts(
         dry_run=dry_run,
@@ -134,6 +137,7 @@ async def purge(
         inbox_bodies_dropped=await _count(session, processed, InboxDelivery),
         quarantined_bodies_dropped=await _count(session, unprocessed, InboxDelivery),
         consent_events_deleted=await _count(session, consent_expired, ConsentEvent),
+        consent_verifications_deleted=await _count(session, checks_expired, ConsentVerification),
         erasure_requests_deleted=await _count(session, requests_expired, ErasureRequest),
         erasure_requests_overdue=await requests.overdue_count(session, now),
         more_leads_due=more,
@@ -156,6 +160,7 @@ async def purge(
                 .execution_options(synchronize_session=False)
             )
         await session.execute(delete(ConsentEvent).where(consent_expired))
+        await session.execute(delete(ConsentVerification).where(checks_expired))
         await session.execute(delete(ErasureRequest).where(requests_expired))
     log.info("purge", **counts.model_dump(exclude={"lead_ids", "lead_cutoff"}))
     if counts.erasure_requests_overdue:

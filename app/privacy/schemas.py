@@ -63,6 +63,7 @@ class PurgeCounts(BaseModel):
     inbox_bodies_dropped: int
     quarantined_bodies_dropped: int
     consent_events_deleted: int
+    consent_verifications_deleted: int = 0
     erasure_requests_deleted: int
     erasure_requests_overdue: int
     more_leads_due: bool = False
