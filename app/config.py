@@ -43,6 +43,11 @@ class Settings(BaseSettings):
         description="Comma-separated `id:base64(32 bytes)`; the first encrypts, all decrypt.",
     )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    fhir_bundle_max_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1024,
+        description="Body limit of `POST /v1/fhir` and `PUT /v1/availability` (slot bundles).",
+    )
     rate_limit_per_minute: int = Field(
         default=600, ge=0, description="Requests per API key per minute; 0 disables."
     )

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from app import errors, worker
 from app.appointments.router import router as appointments_router
 from app.auth.router import router as api_keys_router
+from app.availability.router import router as availability_router
 from app.config import Settings, get_settings
 from app.consent.router import router as consent_router
 from app.console import mount as console
@@ -74,7 +75,12 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     errors.install(app)
     # Inner to the request context, so an oversized body is refused before it is read.
     app.add_middleware(InputGuardMiddleware)
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        # Slot bundles: thousands of slots in one request.
+        path_limits={p: settings.fhir_bundle_max_bytes for p in ("/v1/fhir", "/v1/availability")},
+    )
     app.include_router(ops_router)
     if settings.bench_endpoints:
         from app.ops.bench import router as bench_router
@@ -91,6 +97,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     app.include_router(handoff_queue_router)
     app.include_router(outreach_router)
     app.include_router(appointments_router)
+    app.include_router(availability_router)
     app.include_router(reports_router)
     app.include_router(privacy_router)
     app.include_router(integrations_router)

@@ -26,6 +26,9 @@ class AppointmentData:
     # ordering facts from the sender (meta.versionId, meta.lastUpdated or event time)
     source_version: str | None = None
     source_updated_at: dt.datetime | None = None
+    # FHIR Appointment.slot references (`Slot/{id}`): not stored on the appointment, they
+    # take those slots off the offer (app.availability.booking).
+    slots: tuple[str, ...] = ()
 
     def replace(self, **changes: object) -> AppointmentData:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]

@@ -81,6 +81,17 @@ def _external_id(resource: dict[str, Any]) -> str | None:
     return str(rid)[:200] if isinstance(rid, str) and rid else None
 
 
+def _slots(resource: dict[str, Any]) -> tuple[str, ...]:
+    refs = resource.get("slot")
+    if not isinstance(refs, list):
+        return ()
+    return tuple(
+        str(r["reference"])[:200]
+        for r in refs
+        if isinstance(r, dict) and isinstance(r.get("reference"), str)
+    )
+
+
 def _service(resource: dict[str, Any]) -> str | None:
     return _code(resource.get("serviceType")) or _code(resource.get("appointmentType"))
 
@@ -107,6 +118,7 @@ def parse(resource: Any, *, use_id_as_external: bool = True) -> AppointmentData:
         end=_instant(resource, "end", "end", out),
         source_version=str(version)[:64] if isinstance(version, str | int) else None,
         source_updated_at=_instant(meta, "lastUpdated", "meta.lastUpdated", out),
+        slots=_slots(resource),
         **_participants(resource, out),
     )
     out.extend(p for p in invariant_problems(data) if p not in out)

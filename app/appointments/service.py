@@ -17,6 +17,7 @@ from app.appointments import core, transitions
 from app.appointments.core import AppointmentData
 from app.appointments.models import Appointment
 from app.appointments.schemas import AppointmentOut, Outcome
+from app.availability import booking
 from app.errors import Conflict, Unprocessable
 from app.handoff import service as handoff
 from app.leads import status as lead_status
@@ -112,6 +113,7 @@ async def submit(
     _assign(appt, data)
     session.add(appt)
     await session.flush()
+    await _follow_slots(session, appt, data)
     status = await lead_status.recompute(session, lead)
     await handoff.emit(
         session, org_id, "appointment.booked", _event_data(appt, status), lead_id=lead.id
@@ -192,12 +194,14 @@ async def _change(
         return Applied(appt, "ignored_older", lead.status)
     changed = core.changed_fields(data_of(appt), data)
     if order == "same" or not changed:
+        await _follow_slots(session, appt, data)
         return Applied(appt, "unchanged", lead.status)
     _check_transition(appt, data.status)
     previous = appt.status
     _assign(appt, data)
     appt.version += 1
     await session.flush()
+    await _follow_slots(session, appt, data)
     status = await lead_status.recompute(session, lead)
     await handoff.emit(
         session,
@@ -207,6 +211,13 @@ async def _change(
         lead_id=lead.id,
     )
     return Applied(appt, "updated", status)
+
+
+async def _follow_slots(session: AsyncSession, appt: Appointment, data: AppointmentData) -> None:
+    """The slots the appointment names are booked; a cancelled one frees what it took."""
+    await booking.follow_appointment(
+        session, appt.organization_id, appt.id, appt.status, data.slots
+    )
 
 
 def _assign(appt: Appointment, data: AppointmentData) -> None:

@@ -71,6 +71,16 @@ def require(scope: Scope) -> Callable[[Caller], Awaitable[Caller]]:
     return check
 
 
+def require_any(*scopes: Scope) -> Callable[[Caller], Awaitable[Caller]]:
+    async def check(caller: CallerDep) -> Caller:
+        if not any(caller.has(scope) for scope in scopes):
+            names = " or ".join(f"`{s.value}`" for s in scopes)
+            raise Forbidden(f"This API key lacks the {names} scope.")
+        return caller
+
+    return check
+
+
 AdminCaller = Annotated[Caller, Depends(require(Scope.ADMIN))]
 LeadsWriter = Annotated[Caller, Depends(require(Scope.LEADS_WRITE))]
 LeadsReader = Annotated[Caller, Depends(require(Scope.LEADS_READ))]
@@ -79,3 +89,6 @@ AttemptsWriter = Annotated[Caller, Depends(require(Scope.ATTEMPTS_WRITE))]
 OutcomesWriter = Annotated[Caller, Depends(require(Scope.OUTCOMES_WRITE))]
 ConsentWriter = Annotated[Caller, Depends(require(Scope.CONSENT_WRITE))]
 ReportsReader = Annotated[Caller, Depends(require(Scope.REPORTS_READ))]
+AvailabilityWriter = Annotated[
+    Caller, Depends(require_any(Scope.AVAILABILITY_WRITE, Scope.OUTCOMES_WRITE))
+]

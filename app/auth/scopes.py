@@ -10,6 +10,8 @@ class Scope(StrEnum):
     OUTCOMES_WRITE = "outcomes:write"
     CONSENT_WRITE = "consent:write"
     REPORTS_READ = "reports:read"
+    # Schedules and slots from a scheduling system; `outcomes:write` may send them too.
+    AVAILABILITY_WRITE = "availability:write"
 
 
 ALL_SCOPES = [s.value for s in Scope]

@@ -15,10 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.consent import service as consent_service
 from app.consent import standing
+from app.db import utcnow
 from app.intake.models import Source
 from app.intake.pipeline import decrypt_pii
 from app.leads.models import Lead
 from app.routing.models import Member, Team
+from app.scoring import availability as scoring_availability
+from app.scoring import service as scoring_service
 
 _CONTACT_KEYS = ("first_name", "last_name", "full_name", "phone", "email", "city")
 EXPLANATION_FACTORS = 3
@@ -57,6 +60,12 @@ class Packet(BaseModel):
     sla_due_at: dt.datetime | None
     callback_at: dt.datetime | None
     claimed_at: dt.datetime | None
+    offered_slots: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="The earliest free slots fitting the lead at its location, read now "
+        "(`id` as the scheduler sent it, `start`, `end`, `location_id`, `practitioner`, "
+        "`service`): offer the first on the call.",
+    )
 
 
 def score_explanation(assessment: dict[str, Any]) -> str | None:
@@ -110,6 +119,7 @@ async def build(session: AsyncSession, lead: Lead) -> Packet:
     )
     team, member = await _assignees(session, lead)
     assessment = lead.assessment or {}
+    offered = await _offered_slots(session, lead)
     return Packet(
         lead_id=lead.id,
         status=lead.status,
@@ -142,4 +152,13 @@ async def build(session: AsyncSession, lead: Lead) -> Packet:
         sla_due_at=lead.sla_due_at,
         callback_at=lead.callback_at,
         claimed_at=lead.claimed_at,
+        offered_slots=offered,
     )
+
+
+async def _offered_slots(session: AsyncSession, lead: Lead) -> list[dict[str, Any]]:
+    if lead.availability is None:
+        return []
+    loaded = await scoring_service.load_practice(session, lead.organization_id)
+    slots = await scoring_availability.current_offer(session, lead, loaded.compiled, utcnow())
+    return [s.to_json() for s in slots]

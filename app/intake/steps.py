@@ -88,11 +88,11 @@ async def after_store(ctx: StepContext) -> dict[str, Any]:
             leadid_token=block.leadid_token,
             now=ctx.now,
         )
-    await emit_events(ctx)
+    await emit_events(ctx, offered_slots=answer.get("offered_slots"))
     return answer
 
 
-async def emit_events(ctx: StepContext) -> None:
+async def emit_events(ctx: StepContext, *, offered_slots: list[Any] | None = None) -> None:
     """Last step: the outbox events, in the same transaction as the lead they announce."""
     from app.handoff import service as handoff
 
@@ -104,5 +104,7 @@ async def emit_events(ctx: StepContext) -> None:
         ("lead.received", data, ctx.now)
     ]
     if lead.team_id is not None:
-        events.append(("lead.routed", data, None))
+        # The routed event carries the slots to offer on the first call (ids and times).
+        routed = data if offered_slots is None else {**data, "offered_slots": offered_slots}
+        events.append(("lead.routed", routed, None))
     await handoff.emit_many(ctx.session, org_id, events, lead_id=lead.id)

@@ -90,6 +90,10 @@ class Lead(IdMixin, TenantMixin, Base):
     score: Mapped[int | None] = mapped_column(SmallInteger)
     score_band: Mapped[str | None] = mapped_column(String(8))
     assessment: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    # "offered" (a free slot within the horizon), "no_availability", or NULL (no schedules
+    # for the service); the earliest such slot's start.
+    availability: Mapped[str | None] = mapped_column(String(16))
+    first_slot_at: Mapped[dt.datetime | None]
     scoring_version: Mapped[str | None] = mapped_column(String(32))
     # routing
     team_id: Mapped[uuid.UUID | None]

@@ -23,9 +23,13 @@ _SKIP_LOG = {"/healthz", "/readyz", "/metrics"}
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, path_limits: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_body = max_body_bytes
+        # Exact paths with a limit of their own (bulk endpoints).
+        self.path_limits = path_limits or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -58,13 +62,14 @@ class RequestContextMiddleware:
         self, scope: Scope, receive: Receive, headers: dict[bytes, bytes], send: Send
     ) -> Receive | None:
         """Refuse bodies over the limit with 413 before the app reads them."""
+        limit = self.path_limits.get(scope.get("path", ""), self.max_body)
         length = headers.get(b"content-length")
         if length is not None:
             if not length.isdigit():
                 await _problem(send, scope, 400, "bad-request", "Invalid Content-Length header.")
                 return None
-            if int(length) > self.max_body:
-                await _problem(send, scope, 413, "payload-too-large", self._too_large())
+            if int(length) > limit:
+                await _problem(send, scope, 413, "payload-too-large", self._too_large(limit))
                 return None
             return receive
         if headers.get(b"transfer-encoding", b"").lower() != b"chunked":
@@ -78,8 +83,8 @@ class RequestContextMiddleware:
                 return receive
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body:
-                await _problem(send, scope, 413, "payload-too-large", self._too_large())
+            if size > limit:
+                await _problem(send, scope, 413, "payload-too-large", self._too_large(limit))
                 return None
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -96,8 +101,8 @@ class RequestContextMiddleware:
 
         return replay
 
-    def _too_large(self) -> str:
-        return f"The request body exceeds the limit of {self.max_body} bytes."
+    def _too_large(self, limit: int) -> str:
+        return f"The request body exceeds the limit of {limit} bytes."
 
     def _observe(self, scope: Scope, status: int, elapsed: float) -> None:
         route = scope.get("route")

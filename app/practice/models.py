@@ -46,6 +46,10 @@ class Location(IdMixin, TimestampMixin, TenantMixin, Base):
     max_age: Mapped[int | None] = mapped_column(SmallInteger)
     service_radius_miles: Mapped[float | None] = mapped_column(Float)
     service_zips: Mapped[list[str] | None] = mapped_column(ARRAY(String(5)))
+    # How the scheduling system names this location (FHIR Schedule.actor identifiers or ids).
+    scheduler_ids: Mapped[list[str]] = mapped_column(
+        ARRAY(String(200)), default=list, server_default="{}"
+    )
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -59,6 +63,14 @@ class Service(IdMixin, TimestampMixin, TenantMixin, Base):
     synonyms: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
     urgency_phrases: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
     red_flag_phrases: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    # The scheduler's codes for this service (FHIR serviceType codings), besides `code`.
+    scheduler_codes: Mapped[list[str]] = mapped_column(
+        ARRAY(String(64)), default=list, server_default="{}"
+    )
+    # Slot appointment types a new patient can book; empty: any slot of the service.
+    new_patient_slot_types: Mapped[list[str]] = mapped_column(
+        ARRAY(String(64)), default=list, server_default="{}"
+    )
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -77,6 +89,15 @@ class ScoringConfig(IdMixin, TenantMixin, Base):
     duplicate_window_hours: Mapped[int] = mapped_column(
         Integer, default=DEFAULT_DUPLICATE_WINDOW_HOURS
     )
+    # "earliest_available" or "nearest": how a location is chosen when slots are known.
+    location_preference: Mapped[str] = mapped_column(
+        String(24), default="earliest_available", server_default="earliest_available"
+    )
+    availability_horizon_days: Mapped[int] = mapped_column(
+        SmallInteger, default=21, server_default="21"
+    )
+    # With earliest available: no farther than this (NULL: the locations' service areas).
+    availability_max_miles: Mapped[float | None] = mapped_column(Float)
     # Bumped by every settings change; stored on each lead with the scoring version.
     settings_version: Mapped[int] = mapped_column(Integer, default=0)
     # Bumped by every location, service or settings change: the compiled-practice cache key.

@@ -105,6 +105,14 @@ class _LocationFields(BaseModel):
         description="Serves leads from these ZIPs. With neither a radius nor ZIPs the location "
         "serves everyone; with both, either suffices.",
     )
+    scheduler_ids: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] | None = (
+        Field(
+            default=None,
+            max_length=50,
+            description="How the scheduling system names this location: FHIR `Location` ids "
+            "or identifier values (`value` or `system|value`) its Schedules' `actor` use.",
+        )
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> _LocationFields:
@@ -151,6 +159,7 @@ class LocationOut(BaseModel):
     max_age: int | None
     service_radius_miles: float | None
     service_zips: list[str] | None
+    scheduler_ids: list[str]
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -174,6 +183,18 @@ class _ServiceFields(BaseModel):
         default=None,
         description="Phrases that make any lead an emergency (matched exactly, negation-aware), "
         "on top of the built-in list.",
+    )
+    scheduler_codes: list[ServiceCode] | None = Field(
+        default=None,
+        max_length=50,
+        description="The scheduling system's codes for this service (FHIR `serviceType` "
+        "codings, e.g. SNOMED), besides its own `code`.",
+    )
+    new_patient_slot_types: list[ServiceCode] | None = Field(
+        default=None,
+        max_length=20,
+        description="Slot `appointmentType` codes a new patient can book; empty: any free "
+        "slot of the service is offered.",
     )
 
 
@@ -202,6 +223,8 @@ class ServiceOut(BaseModel):
     synonyms: list[str]
     urgency_phrases: list[str]
     red_flag_phrases: list[str]
+    scheduler_codes: list[str]
+    new_patient_slot_types: list[str]
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -233,6 +256,25 @@ class ScoringSettingsIn(BaseModel):
         description="A repeat submission from the same phone or email within this many hours "
         "is linked to the first lead instead of creating one.",
     )
+    location_preference: Literal["earliest_available", "nearest"] = Field(
+        default="earliest_available",
+        description="For a service with schedules: send the lead to the eligible location "
+        "with the earliest free slot (ties within a day: the nearer), or to the nearest.",
+    )
+    availability_horizon_days: int = Field(
+        default=21,
+        ge=1,
+        le=365,
+        description="Only slots starting within this many days count; a lead with none at an "
+        "eligible location is flagged `no_availability`.",
+    )
+    availability_max_miles: float | None = Field(
+        default=None,
+        gt=0,
+        le=500,
+        description="With `earliest_available`: never farther than this (null: the "
+        "locations' own service areas decide).",
+    )
 
 
 class ScoringSettingsOut(BaseModel):
@@ -241,6 +283,9 @@ class ScoringSettingsOut(BaseModel):
     warm_threshold: int
     red_flag_phrases: list[str]
     duplicate_window_hours: int
+    location_preference: str
+    availability_horizon_days: int
+    availability_max_miles: float | None
     settings_version: int = Field(description="Bumped by every change; stored on each lead.")
     practice_version: int = Field(
         description="Bumped by every location, service or settings change."

@@ -82,6 +82,7 @@ def location_out(loc: Location) -> LocationOut:
         max_age=loc.max_age,
         service_radius_miles=loc.service_radius_miles,
         service_zips=loc.service_zips,
+        scheduler_ids=loc.scheduler_ids,
         created_at=loc.created_at,
         updated_at=loc.updated_at,
     )
@@ -167,6 +168,8 @@ def _apply(loc: Location, changes: dict[str, Any]) -> None:
     if "insurance_plans" in changes:
         plans = changes["insurance_plans"]
         loc.insurance_accepted = None if plans == "all" else _unique(plans)
+    if "scheduler_ids" in changes:
+        loc.scheduler_ids = _unique(changes["scheduler_ids"] or [])
     if "service_zips" in changes:
         zips = changes["service_zips"]
         loc.service_zips = None if zips is None else _unique([z[:5] for z in zips])
@@ -207,6 +210,7 @@ async def create_location(
         accepts_new_patients=True,
         insurance_accepted=None,
         geo_overridden=False,
+        scheduler_ids=[],
     )
     _apply(loc, body.model_dump(exclude_unset=True))
     await _check_service_codes(session, org_id, loc.services)
@@ -259,6 +263,8 @@ async def create_service(session: AsyncSession, org_id: uuid.UUID, body: Service
         synonyms=_unique(body.synonyms or []),
         urgency_phrases=_unique(body.urgency_phrases or []),
         red_flag_phrases=_unique(body.red_flag_phrases or []),
+        scheduler_codes=_unique(body.scheduler_codes or []),
+        new_patient_slot_types=_unique(body.new_patient_slot_types or []),
     )
     session.add(service)
     await bump(session, org_id)
@@ -284,7 +290,8 @@ async def update_service(
         service.code = changes["code"]
     if changes.get("name") is not None:
         service.name = changes["name"]
-    for name in ("synonyms", "urgency_phrases", "red_flag_phrases"):
+    for name in ("synonyms", "urgency_phrases", "red_flag_phrases", "scheduler_codes",
+                 "new_patient_slot_types"):  # fmt: skip
         if name in changes:
             setattr(service, name, _unique(changes[name] or []))
     await bump(session, org_id)

@@ -52,6 +52,9 @@ def to_out(row: ScoringConfig | None) -> ScoringSettingsOut:
             warm_threshold=s.warm_threshold,
             red_flag_phrases=list(s.red_flag_phrases),
             duplicate_window_hours=s.duplicate_window_hours,
+            location_preference=s.location_preference,
+            availability_horizon_days=s.availability_horizon_days,
+            availability_max_miles=s.availability_max_miles,
             settings_version=0,
             practice_version=0,
             updated_at=None,
@@ -62,6 +65,9 @@ def to_out(row: ScoringConfig | None) -> ScoringSettingsOut:
         warm_threshold=row.warm_threshold,
         red_flag_phrases=list(row.red_flag_phrases),
         duplicate_window_hours=row.duplicate_window_hours,
+        location_preference=row.location_preference,
+        availability_horizon_days=row.availability_horizon_days,
+        availability_max_miles=row.availability_max_miles,
         settings_version=row.settings_version,
         practice_version=row.practice_version,
         updated_at=row.updated_at,
@@ -83,6 +89,9 @@ async def put(session: AsyncSession, org_id: uuid.UUID, body: ScoringSettingsIn)
     row.warm_threshold = body.warm_threshold
     row.red_flag_phrases = list(dict.fromkeys(body.red_flag_phrases))
     row.duplicate_window_hours = body.duplicate_window_hours
+    row.location_preference = body.location_preference
+    row.availability_horizon_days = body.availability_horizon_days
+    row.availability_max_miles = body.availability_max_miles
     await session.flush()
     await session.refresh(row)
     return row

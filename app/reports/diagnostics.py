@@ -87,9 +87,11 @@ def dropoff_sql(group_by: Dimension | None) -> str:
                count(*) FILTER (WHERE age_s >= {DAY} AND age_s < 7 * {DAY}) AS from_1d_to_7d,
                count(*) FILTER (WHERE age_s >= 7 * {DAY} AND age_s < 30 * {DAY})
                    AS from_7d_to_30d,
-               count(*) FILTER (WHERE age_s >= 30 * {DAY}) AS over_30d
+               count(*) FILTER (WHERE age_s >= 30 * {DAY}) AS over_30d,
+               count(*) FILTER (WHERE no_slot) AS no_slot_offered
         FROM (
             SELECT {key} AS k, {STAGE} AS stage,
+                   m.availability IS NOT DISTINCT FROM 'no_availability' AS no_slot,
                    date_part('epoch', CAST(:as_of AS timestamptz))
                        - date_part('epoch', m.received_at) AS age_s
             FROM lead_metrics m WHERE {PERIOD_FILTER}

@@ -37,6 +37,7 @@ RAW_KEYS: dict[Dimension, str] = {
     Dimension.MEMBER: "m.member_id::text",
     Dimension.URGENCY: "m.urgency",
     Dimension.SCORE_BAND: "m.score_band",
+    Dimension.AVAILABILITY: "m.availability",
 }
 PLAIN_COUNTS = (
     "leads", "resubmissions", "qualified", "emergencies", "attempted", "contacted", "booked",

@@ -72,6 +72,8 @@ class LeadMetric(Base):
     completed_at: Mapped[dt.datetime | None]
     noshow_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     cancelled_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    availability: Mapped[str | None] = mapped_column(String(16))
+    first_slot_at: Mapped[dt.datetime | None]
 
 
 class Spend(IdMixin, TenantMixin, Base):

@@ -26,6 +26,8 @@ class Dimension(StrEnum):
     MEMBER = "member"
     URGENCY = "urgency"
     SCORE_BAND = "score_band"
+    # offered / not_offered / no_availability (a service with schedules), or null.
+    AVAILABILITY = "availability"
     DAY = "day"
     WEEK = "week"
     MONTH = "month"
@@ -44,6 +46,7 @@ DIMENSION_SQL: dict[Dimension, tuple[str, str]] = {
     Dimension.MEMBER: ("m.member_id", "k::text"),
     Dimension.URGENCY: ('m.urgency COLLATE "C"', "k"),
     Dimension.SCORE_BAND: ('m.score_band COLLATE "C"', "k"),
+    Dimension.AVAILABILITY: ('m.availability COLLATE "C"', "k"),
 }
 
 # Day, week and month buckets are local calendar periods of the organisation's zone (`:tz`);

@@ -40,6 +40,8 @@ FIELDS: Mapping[str, FieldType] = {
     "insurance": "str",
     "new_patient": "bool",
     "team_open": "bool",
+    # Days from receipt to the earliest free slot fitting the lead at its location.
+    "time_to_first_slot": "number",
 }
 _ALWAYS = frozenset({"eq", "ne", "exists"})
 OPERATORS: Mapping[FieldType, frozenset[str]] = {
@@ -73,6 +75,7 @@ class LeadFacts:
     campaign: str | None = None
     insurance: str | None = None
     new_patient: bool | None = None
+    time_to_first_slot: float | None = None
     # The member who handled this person before (resubmission, call-back).
     sticky_member_id: str | None = None
 

@@ -87,8 +87,16 @@ def facts_for(lead: Lead, source_kind: str | None, sticky: str | None = None) ->
         campaign=attribution.get("utm_campaign") or attribution.get("campaign"),
         insurance=lead.insurance_plan,
         new_patient=lead.new_patient,
+        time_to_first_slot=time_to_first_slot(lead),
         sticky_member_id=sticky,
     )
+
+
+def time_to_first_slot(lead: Lead) -> float | None:
+    """Days from the lead's receipt to its earliest fitting free slot (None: not known)."""
+    if lead.first_slot_at is None:
+        return None
+    return round((lead.first_slot_at - lead.received_at).total_seconds() / 86400, 2)
 
 
 # Locked in team id order, so two requests never wait on each other in a cycle.
@@ -232,6 +240,13 @@ def decision_doc(decision: Decision) -> dict[str, Any]:
     return doc
 
 
+def with_location_choice(lead: Lead, doc: dict[str, Any]) -> dict[str, Any]:
+    """The trace names the slots considered and why the lead's location won, when its
+    service's availability was known (scoring decided it; app.scoring.availability)."""
+    choice = (lead.assessment or {}).get("availability")
+    return {**doc, "location_choice": choice} if choice else doc
+
+
 def answer(lead: Lead) -> dict[str, Any]:
     """What the sender's answer to an intake request carries about routing."""
     if lead.routed_at is None:
@@ -313,7 +328,7 @@ async def route_lead(
     lead.member_id = uuid.UUID(decision.member_id) if decision.member_id else None
     lead.ruleset_version = decision.ruleset_version
     lead.rule_id = decision.rule_id
-    lead.routing_trace = decision_doc(decision)
+    lead.routing_trace = with_location_choice(lead, decision_doc(decision))
     lead.routed_at = now
     lead.callback_at = decision.callback_at
     lead.sla_due_at = decision.sla_due_at

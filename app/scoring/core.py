@@ -7,10 +7,12 @@ randomness; the same facts and practice always give the same Assessment.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from app.availability.core import SlotBook, window
 from app.scoring.definitions import (
     DEFAULT_WEIGHTS,
     FACTOR_NAMES,
@@ -29,7 +31,13 @@ from app.scoring.definitions import (
 )
 from app.scoring.eligibility import check_eligibility
 from app.scoring.geo import valid_point
-from app.scoring.locations import CompiledLocation, choose_location, compile_location, lookup_table
+from app.scoring.locations import (
+    CompiledLocation,
+    choose_by_availability,
+    choose_location,
+    compile_location,
+    lookup_table,
+)
 from app.scoring.points import score
 from app.scoring.safety import (
     CRISIS_INSTRUCTION,
@@ -58,6 +66,7 @@ __all__ = [
     "ScoringSettings",
     "ServiceDef",
     "ServiceMatch",
+    "Slots",
     "compile_practice",
     "decide",
     "match_service",
@@ -195,12 +204,57 @@ def _service_name(practice: CompiledPractice, service: ServiceMatch) -> str | No
     return practice.services[text_key(service.code)].name
 
 
-def decide(facts: LeadFacts, practice: CompiledPractice) -> Assessment:
-    """Service, location, urgency, eligibility and score for one lead."""
+@dataclass(frozen=True, slots=True)
+class Slots:
+    """The free slots known for the lead's matched service, and the decision's instant."""
+
+    book: SlotBook
+    now: dt.datetime
+
+
+def decide(
+    facts: LeadFacts,
+    practice: CompiledPractice,
+    *,
+    service: ServiceMatch | None = None,
+    slots: Slots | None = None,
+) -> Assessment:
+    """Service, location, urgency, eligibility and score for one lead.
+
+    `service` is the match already made (`match_service`); `slots`, the matched service's
+    free slots when it has schedules: the location may then be chosen by availability.
+    """
     primary, secondary = clauses(facts.service_text), clauses(facts.reason_text)
-    service = match_service(facts, practice, primary, secondary)
+    if service is None:
+        service = match_service(facts, practice, primary, secondary)
     service_key = text_key(service.code) if service.code else None
-    location, loc = choose_location(facts, service_key, practice.locations, practice.location_table)
+    choice = None
+    if (
+        slots is not None
+        and service_key is not None
+        and text_key(slots.book.service) == service_key
+    ):
+        defn = practice.services[service_key]
+        settings = practice.settings
+        win = window(
+            slots.now,
+            settings.availability_horizon_days,
+            defn.new_patient_slot_types,
+            facts.new_patient,
+        )
+        location, loc, choice = choose_by_availability(
+            facts,
+            service_key,
+            practice.locations,
+            practice.location_table,
+            slots.book,
+            win,
+            settings,
+        )
+    else:
+        location, loc = choose_location(
+            facts, service_key, practice.locations, practice.location_table
+        )
     urgency: UrgencyResult = assess_urgency(
         facts, primary + secondary, practice.red_flag_index, practice.urgency_index
     )
@@ -218,4 +272,5 @@ def decide(facts: LeadFacts, practice: CompiledPractice) -> Assessment:
         not_qualified_reasons=eligibility.reasons,
         score=result,
         urgency_evidence=urgency.evidence,
+        availability=choice,
     )

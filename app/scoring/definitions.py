@@ -6,7 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from app.availability.core import Choice
 
 # Bump whenever a rule or default below changes meaning; every lead stores it.
 SCORING_VERSION = "scoring-1"
@@ -18,7 +21,8 @@ URGENCY_RANK: Mapping[Urgency, int] = MappingProxyType(
 Band = Literal["hot", "warm", "cold"]
 ServiceStatus = Literal["matched", "unmatched"]
 ServiceMethod = Literal["code", "exact", "fuzzy", "none"]
-LocationMethod = Literal["preferred", "nearest", "none"]
+LocationMethod = Literal["preferred", "nearest", "earliest_available", "none"]
+LocationPreference = Literal["earliest_available", "nearest"]
 RouteHint = Literal["urgent_team", "general_queue", "nurture", "standard"]
 
 FACTOR_NAMES = ("service", "location", "urgency", "contactability", "eligibility", "consent")
@@ -42,6 +46,8 @@ class ServiceDef:
     # Listed on a service, a phrase means "urgent"; generic "soon" phrases are built in.
     urgency_phrases: tuple[str, ...] = ()
     red_flag_phrases: tuple[str, ...] = ()
+    # Slot appointment types a new patient can book; empty: any free slot of the service.
+    new_patient_slot_types: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +84,11 @@ class ScoringSettings:
     # Carried for the organisation's settings row; dedup in intake reads it, not this core.
     duplicate_window_hours: int = 24
     version: str = "default"
+    # Where a service's free slots are known: the location with the earliest one, or the
+    # nearest; only slots starting within the horizon count, at most this far away.
+    location_preference: LocationPreference = "earliest_available"
+    availability_horizon_days: int = 21
+    availability_max_miles: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +182,8 @@ class Assessment:
     not_qualified_reasons: tuple[Reason, ...]
     score: Score
     urgency_evidence: tuple[str, ...] = ()
+    # Set when the service's free slots were known (app.availability.core.choose).
+    availability: Choice | None = None
 
     @property
     def route_hint(self) -> RouteHint:

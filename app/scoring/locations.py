@@ -8,7 +8,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from app.scoring.definitions import LeadFacts, LocationDef, LocationMatch
+from app.availability.core import Candidate, Choice, SlotBook, Window, choose
+from app.scoring.definitions import LeadFacts, LocationDef, LocationMatch, ScoringSettings
 from app.scoring.geo import haversine_miles, haversine_radians, valid_point
 from app.scoring.text import key, tokens, words
 
@@ -152,7 +153,7 @@ def _match(
         name=loc.defn.name,
         distance_miles=None if distance is None else round(distance, 2),
         in_service_area=in_service_area(loc, distance, zip5(facts.postal_code)),
-        method="preferred" if method == "preferred" else "nearest",
+        method="nearest" if method not in ("preferred", "earliest_available") else method,  # type: ignore[arg-type]
         offers_service=None if service_key is None else service_key in loc.service_keys,
     )
 
@@ -195,3 +196,66 @@ def choose_location(
         return _match(facts, best_by_zip, service_key, "nearest"), best_by_zip
     best = min(ranked, key=lambda r: r[:3])[3]
     return _match(facts, best, service_key, "nearest"), best
+
+
+def _candidates(
+    facts: LeadFacts,
+    service_key: str,
+    locations: tuple[CompiledLocation, ...],
+    max_miles: float | None,
+) -> list[tuple[float | None, CompiledLocation]]:
+    """The locations that offer the service and may see the lead, with their distance."""
+    lead_zip = zip5(facts.postal_code)
+    point = _lead_point(facts)
+    out: list[tuple[float | None, CompiledLocation]] = []
+    for loc in locations:
+        if service_key not in loc.service_keys:
+            continue
+        if point is None:
+            if lead_zip and _zip_served(loc, lead_zip):
+                out.append((None, loc))
+            continue
+        distance = _distance(point, loc)
+        if in_service_area(loc, distance, lead_zip) is not True:
+            continue
+        if (
+            max_miles is not None
+            and distance is not None
+            and distance > max_miles + _EDGE_EPSILON_MILES
+        ):
+            continue
+        out.append((distance, loc))
+    return out
+
+
+def choose_by_availability(
+    facts: LeadFacts,
+    service_key: str,
+    locations: tuple[CompiledLocation, ...],
+    table: Mapping[str, CompiledLocation],
+    book: SlotBook,
+    win: Window,
+    settings: ScoringSettings,
+) -> tuple[LocationMatch, CompiledLocation | None, Choice]:
+    """The location by its earliest fitting free slot (or kept nearest / preferred, reading
+    its slots for the offer). Without a slot anywhere, the usual choice stands."""
+    usual, usual_loc = choose_location(facts, service_key, locations, table)
+    preferred = usual_loc is not None and usual.method == "preferred"
+    by_availability = settings.location_preference == "earliest_available" and not preferred
+    pairs = _candidates(facts, service_key, locations, settings.availability_max_miles)
+    if usual_loc is not None and not by_availability:
+        # The kept location first: `choose` reads its slots for the offer.
+        pairs = [
+            (usual.distance_miles, usual_loc),
+            *((d, c) for d, c in pairs if c is not usual_loc),
+        ]
+    cands = [
+        Candidate(c.defn.id, c.defn.name, None if d is None else round(d, 2), c.defn.time_zone)
+        for d, c in pairs
+    ]
+    choice = choose(cands, book, win, by_availability=by_availability)
+    if not by_availability or choice.location_id is None:
+        return usual, usual_loc, choice
+    chosen = table[f"id:{choice.location_id}"]
+    match = _match(facts, chosen, service_key, "earliest_available")
+    return match, chosen, choice

@@ -26,6 +26,7 @@ from app.intake import pipeline as intake_pipeline
 from app.leads import status as lead_status
 from app.leads.models import Lead
 from app.practice.models import DEFAULT_DUPLICATE_WINDOW_HOURS, Location, ScoringConfig, Service
+from app.scoring import availability as scoring_availability
 from app.scoring.core import (
     DEFAULT_WEIGHTS,
     Assessment,
@@ -36,6 +37,7 @@ from app.scoring.core import (
     ServiceDef,
     compile_practice,
     decide,
+    match_service,
 )
 from app.tenancy import scoped
 
@@ -65,6 +67,8 @@ class LoadedPractice:
     compiled: CompiledPractice
     # Without both a service and a location no lead can qualify: that's setup, not the lead.
     configured: bool
+    # Service codes some active schedule books: only their leads read free slots.
+    scheduled: frozenset[str] = frozenset()
 
 
 DEFAULT_CONFIG = Config(
@@ -83,6 +87,11 @@ def settings_from_row(row: ScoringConfig) -> ScoringSettings:
         red_flag_phrases=tuple(row.red_flag_phrases),
         duplicate_window_hours=row.duplicate_window_hours,
         version=f"s{row.settings_version}",
+        location_preference="nearest"
+        if row.location_preference == "nearest"
+        else "earliest_available",
+        availability_horizon_days=row.availability_horizon_days,
+        availability_max_miles=row.availability_max_miles,
     )
 
 
@@ -124,6 +133,7 @@ def _service_def(row: Service) -> ServiceDef:
         synonyms=tuple(row.synonyms),
         urgency_phrases=tuple(row.urgency_phrases),
         red_flag_phrases=tuple(row.red_flag_phrases),
+        new_patient_slot_types=tuple(row.new_patient_slot_types),
     )
 
 
@@ -170,7 +180,10 @@ async def load_practice(session: AsyncSession, org_id: uuid.UUID) -> LoadedPract
         log.error("practice_compile_failed", org_id=str(org_id))
         return _EMPTY
     loaded = LoadedPractice(
-        config.practice_version, compiled, configured=bool(services) and bool(locations)
+        config.practice_version,
+        compiled,
+        configured=bool(services) and bool(locations),
+        scheduled=await scoring_availability.scheduled_services(session, org_id),
     )
     _cache[org_id] = loaded
     while len(_cache) > _CACHE_MAX_ORGS:
@@ -252,7 +265,9 @@ async def assess(
     loaded = await load_practice(session, lead.organization_id)
     pii = intake_pipeline.decrypt_pii(lead)
     facts = lead_facts(lead, pii, consent_checked=consent_checked, today=now.date())
-    a = decide(facts, loaded.compiled)
+    service = match_service(facts, loaded.compiled)
+    slots = await scoring_availability.slots_for(session, lead, facts, service, loaded, now)
+    a = decide(facts, loaded.compiled, service=service, slots=slots)
     if loaded.configured:
         qualified: bool | None = a.qualified
         reasons = [{"code": r.code, "message": r.message} for r in a.not_qualified_reasons]
@@ -269,6 +284,7 @@ async def assess(
     lead.scoring_version = f"{a.score.version}+{a.score.settings_version}"
     inputs = {"consent_checked": consent_checked, "assessed_at": now.isoformat()}
     lead.assessment = _assessment_doc(a, loaded, reasons, inputs)
+    offer = scoring_availability.record(lead, a, loaded.compiled.settings, now)
     answer: dict[str, Any] = {
         "service": a.service.code,
         "location_id": a.location.location_id,
@@ -278,6 +294,7 @@ async def assess(
         "not_qualified_reasons": reasons,
         "score": a.score.total,
         "score_band": a.score.band,
+        **offer,
     }
     if a.emergency:
         answer["safety_instruction"] = a.safety_instruction
@@ -305,7 +322,9 @@ async def assess_lead(session: AsyncSession, ctx: StepContext) -> dict[str, Any]
     """The pipeline's scoring step. A resubmission keeps (and answers with) its decisions;
     only a lead never scored before is scored by one."""
     if ctx.resubmission and ctx.lead.scoring_version is not None:
-        return stored_answer(ctx.lead)
+        loaded = await load_practice(session, ctx.lead.organization_id)
+        offer = await scoring_availability.fresh_offer(session, ctx.lead, loaded.compiled, ctx.now)
+        return {**stored_answer(ctx.lead), **offer}
     consent = ctx.lead_in.consent
     answer = await assess(
         session, ctx.lead, consent_checked=bool(consent and consent.checked), now=ctx.now
