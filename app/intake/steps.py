@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +36,8 @@ class StepContext:
     # A new lead's submission: the lead is in no session yet, and both rows are written
     # by one statement once the decisions are made (app.intake.store).
     unsaved: LeadSubmission | None = None
+    # The slots the answer offers, for the routed event (app.scoring.availability).
+    offered_slots: list[dict[str, Any]] = field(default_factory=list)
 
 
 async def duplicate_window(session: AsyncSession, org_id: uuid.UUID) -> dt.timedelta:
@@ -88,11 +90,12 @@ async def after_store(ctx: StepContext) -> dict[str, Any]:
             leadid_token=block.leadid_token,
             now=ctx.now,
         )
-    await emit_events(ctx, offered_slots=answer.get("offered_slots"))
+    ctx.offered_slots.extend(answer.get("offered_slots") or ())
+    await emit_events(ctx)
     return answer
 
 
-async def emit_events(ctx: StepContext, *, offered_slots: list[Any] | None = None) -> None:
+async def emit_events(ctx: StepContext) -> None:
     """Last step: the outbox events, in the same transaction as the lead they announce."""
     from app.handoff import service as handoff
 
@@ -105,6 +108,6 @@ async def emit_events(ctx: StepContext, *, offered_slots: list[Any] | None = Non
     ]
     if lead.team_id is not None:
         # The routed event carries the slots to offer on the first call (ids and times).
-        routed = data if offered_slots is None else {**data, "offered_slots": offered_slots}
+        routed = {**data, "offered_slots": ctx.offered_slots} if ctx.offered_slots else data
         events.append(("lead.routed", routed, None))
     await handoff.emit_many(ctx.session, org_id, events, lead_id=lead.id)

@@ -189,11 +189,6 @@ class StageRow(BaseModel):
     from_1d_to_7d: int = Field(description="1 to under 7 days.")
     from_7d_to_30d: int = Field(description="7 to under 30 days.")
     over_30d: int = Field(description="30 days or more.")
-    no_slot_offered: int = Field(
-        default=0,
-        description="Of these, leads flagged `no_availability`: no free slot of their "
-        "service at an eligible location within the horizon when they arrived.",
-    )
 
 
 class DropoffGroup(BaseModel):
@@ -203,7 +198,9 @@ class DropoffGroup(BaseModel):
     completed: int = Field(description="Completed first visit: not stalled.")
     stalled: int = Field(description="Sum of the four stages.")
     no_slot_offered: int = Field(
-        default=0, description="Stalled leads no slot could be offered to (`no_availability`)."
+        default=0,
+        description="Stalled leads flagged `no_availability`: no free slot of their service "
+        "at an eligible location within the horizon when they arrived.",
     )
     stages: list[StageRow] = Field(description="The four stages, in funnel order.")
     fix_first: Stage | None = Field(description="The stage holding the most stalled leads.")

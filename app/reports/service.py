@@ -181,7 +181,7 @@ def _stage(stage: str, r: Row | None, group_leads: int) -> StageRow:
     r = r or {}
     median, p90 = _pct(r.get("age_pct"))
     leads = int(r.get("leads", 0))
-    buckets = ("under_1d", "from_1d_to_7d", "from_7d_to_30d", "over_30d", "no_slot_offered")
+    buckets = ("under_1d", "from_1d_to_7d", "from_7d_to_30d", "over_30d")
     return StageRow(
         stage=stage,
         leads=leads,
@@ -205,7 +205,9 @@ def _dropoff_group(key: str | None, rows: list[Row]) -> DropoffGroup:
         upcoming=int(by_stage.get("upcoming", {}).get("leads", 0)),
         completed=int(by_stage.get("completed", {}).get("leads", 0)),
         stalled=stalled,
-        no_slot_offered=sum(s.no_slot_offered for s in stages),
+        no_slot_offered=sum(
+            int(by_stage.get(s, {}).get("no_slot_offered", 0)) for s in diagnostics.STALLED
+        ),
         stages=stages,
         fix_first=worst.stage if worst.leads else None,
     )
