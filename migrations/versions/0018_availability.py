@@ -60,9 +60,7 @@ END $$
 
 
 def _metrics_trigger(extra: tuple[str, ...]) -> str:
-    changed = " OR ".join(
-        f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in (*_REPORTS.WATCHED, *extra)
-    )
+    changed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in (*_REPORTS.WATCHED, *extra))
     return f"""CREATE TRIGGER lead_metrics_update AFTER UPDATE ON leads
     FOR EACH ROW WHEN ({changed}) EXECUTE FUNCTION lead_metrics_from_lead()"""
 
