@@ -6,8 +6,8 @@ are one range scan of a partial index. Leads carry `availability` ("offered",
 `lead_metrics` copies both for the reports, and the funnel's rollup gains an `availability`
 grouping.
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-11-25
 """
 
@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0018"
-down_revision = "0017"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
