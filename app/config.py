@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from pathlib import Path
 from typing import Literal
@@ -123,6 +124,18 @@ class Settings(BaseSettings):
         description="Purposes for which a lead flagged `consent_unverified` counts as having "
         "no written consent.",
     )
+    # --- consent (app.consent) ---
+    revoke_all_scope: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description="The FCC's revoke-all rule (47 CFR 64.1200(a)(10)): a revocation of calls "
+        "or texts for one purpose covers every purpose, calls and texts alike. `auto`: from "
+        "`revoke_all_from` on; `always`; `never` (a revocation covers what it names).",
+    )
+    revoke_all_from: dt.date = Field(
+        default=dt.date(2027, 1, 31),
+        description="When `auto` starts applying revoke-all (delayed to 31 Jan 2027 by "
+        "Order DA 26-12; move it if the FCC moves it again).",
+    )
     bench_endpoints: bool = Field(
         default=False, description="Serve /bench/* floor endpoints (benchmarks only)."
     )
@@ -138,6 +151,12 @@ class Settings(BaseSettings):
                     "development"
                 )
         return self
+
+    def revoke_all(self, at: dt.datetime) -> bool:
+        """Whether a revocation made at `at` falls under the revoke-all rule."""
+        if self.revoke_all_scope != "auto":
+            return self.revoke_all_scope == "always"
+        return at.astimezone(dt.UTC).date() >= self.revoke_all_from
 
     @property
     def pgdata(self) -> Path:

@@ -3,6 +3,7 @@ used now, with one query for their consent events and one for their recent attem
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from collections import defaultdict
@@ -20,7 +21,13 @@ from app.consent.policy import (
     Purpose,
     evaluate,
 )
-from app.consent.service import ATTEMPT_HISTORY, Identity, attempt_of, current_consent
+from app.consent.service import (
+    ATTEMPT_HISTORY,
+    Identity,
+    attempt_of,
+    current_consent,
+    unverified_for,
+)
 from app.consent.standing import channel_consents, lifted_pairs, suppressed_for
 from app.leads.models import Lead
 from app.tenancy import scoped
@@ -79,6 +86,8 @@ async def channels_now(
     for lead in candidates:
         mine = events.get(lead.id, [])
         consents = channel_consents(current_consent(mine), purpose)
+        if unverified_for(lead, purpose):
+            consents = {ch: dataclasses.replace(c, unverified=True) for ch, c in consents.items()}
         blocked = suppressed_for(lead.do_not_contact or (), purpose, lifted_pairs(mine))
         where = PolicyLead.from_contact(lead.postal_code, Identity.of_lead(lead).phone)
         for name in lead.contact_channels:

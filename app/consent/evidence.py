@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
 from app.auth.service import Caller
+from app.consent import levels
 from app.consent.models import CHANNELS, ConsentDisclosure, ConsentEvent
 from app.consent.schemas import (
     ConsentView,
@@ -40,7 +41,7 @@ from app.consent.service import (
     summary,
     suppressed_channels,
 )
-from app.consent.standing import lifted_pairs, usable_channels
+from app.consent.standing import channel_consent, lifted_pairs, usable_channels
 from app.intake.canonical import CanonicalLead
 from app.intake.models import Source
 from app.intake.source_settings import FormConsent
@@ -183,8 +184,9 @@ class IntakeConsent:
         """The events this consent records, as plain objects never added to a session: what
         a fresh lead's summary and contact channels are derived from, with no query."""
         spec = self.spec
+        missing = list(spec.missing) if spec.missing is not None else None
         return [
-            ConsentEvent(channel=c, purpose=p, decision=spec.decision,
+            ConsentEvent(channel=c, purpose=p, decision=spec.decision, missing=missing,
                          captured_at=spec.captured_at, origin=spec.origin)
             for c in spec.channels
             for p in spec.purposes
@@ -200,9 +202,20 @@ def intake_consent(
     form = _form_consent(source)
     from_form = not consent.disclosure_text and form is not None
     text = form.disclosure_text if from_form and form else consent.disclosure_text
-    # A ticked box without the wording shown proves nothing: recorded, but not a grant.
-    decision = "denied" if not consent.checked else "granted" if text else "incomplete"
-    captured = consent.captured_at or lead_in.submitted_at or now
+    stated = consent.captured_at or lead_in.submitted_at
+    seller = consent.seller or (form.seller if form else None)
+    details = {
+        "ip": consent.ip,
+        "user_agent": consent.user_agent,
+        "page_url": consent.page_url,
+        "certificate_url": consent.certificate_url,
+        "leadid_token": consent.leadid_token,
+    }
+    # A ticked box proves written consent only with all of its evidence (app.consent.levels).
+    missing = levels.missing_evidence(
+        disclosure=text, seller=seller, captured_at=stated, details=details
+    )
+    decision = levels.decision(consent.checked, missing)
     attribution_form = lead_in.attribution.form_id if lead_in.attribution else None
     spec = EventSpec(
         decision=decision,
@@ -210,18 +223,13 @@ def intake_consent(
         purposes=_unique(consent.purposes or (form.purposes if form else ("scheduling",))),
         origin="source_settings" if from_form else "lead",
         # A client clock ahead of ours must not order its grant after a later revocation.
-        captured_at=min(captured, now),
-        seller=consent.seller or (form.seller if form else None),
+        captured_at=min(stated or now, now),
+        seller=seller,
         form_id=attribution_form or (form.form_id if form else None),
         method=consent.method,
         source_id=source.id if source else None,
-        details={
-            "ip": consent.ip,
-            "user_agent": consent.user_agent,
-            "page_url": consent.page_url,
-            "certificate_url": consent.certificate_url,
-            "leadid_token": consent.leadid_token,
-        },
+        details=details,
+        missing=missing if consent.checked else None,
     )
     return IntakeConsent(spec, text, form.version if from_form and form else None)
 
@@ -311,6 +319,7 @@ def _event_out(event: ConsentEvent) -> EventOut:
         form_id=event.form_id,
         source_id=event.source_id,
         disclosure_id=event.disclosure_id,
+        missing=list(event.missing) if event.missing is not None else None,
         evidence=open_evidence(event),
     )
 
@@ -356,6 +365,7 @@ async def consent_view(
                 status=e.decision,
                 since=e.captured_at,
                 evidence_id=e.id,
+                missing=list(channel_consent(e).missing),
             )
             for purpose, e in sorted(per.items())
         }

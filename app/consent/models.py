@@ -27,7 +27,7 @@ from app.tenancy import TenantMixin
 
 CHANNELS = ("voice", "sms", "email")
 PURPOSES = ("scheduling", "marketing")
-# incomplete: the box was ticked but no disclosure text reached us, so it proves nothing.
+# incomplete: the box was ticked but a piece of the evidence is missing (app.consent.levels).
 DECISIONS = ("granted", "denied", "revoked", "incomplete")
 VIAS = ("sms_reply", "call", "email", "form", "agent", "api")
 
@@ -99,6 +99,9 @@ class ConsentEvent(IdMixin, _EvidenceTenant, Base):
     captured_at: Mapped[dt.datetime]
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now(), default=utcnow)
     retain_until: Mapped[dt.datetime]
+    # The pieces of written consent's evidence a grant lacked (app.consent.levels): empty
+    # for a complete one; NULL on revocations and on events recorded before levels existed.
+    missing: Mapped[list[str] | None] = mapped_column(ARRAY(String(24)))
 
 
 class Suppression(IdMixin, TenantMixin, Base):

@@ -20,7 +20,14 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from app.consent.area_codes import PhoneLocation, phone_location, valid_zone, zip_location
-from app.consent.rulebook import TIMED_CHANNELS, Channel, JurisdictionRule, Rulebook, load_rulebook
+from app.consent.rulebook import (
+    TIMED_CHANNELS,
+    Channel,
+    HealthcareExemption,
+    JurisdictionRule,
+    Rulebook,
+    load_rulebook,
+)
 
 __all__ = [
     "Channel",
@@ -39,6 +46,7 @@ __all__ = [
 
 FALLBACK_ZONES = ("America/New_York", "America/Los_Angeles")
 CAP_PERIOD = timedelta(hours=24)
+WEEK = timedelta(days=7)
 # 47 CFR 64.1200(a)(12): one confirmation text within 5 minutes is presumed compliant.
 CONFIRMATION_PERIOD = timedelta(minutes=5)
 _MAX_STEPS = 64
@@ -54,6 +62,8 @@ class Direction(StrEnum):
 
 class ConsentStatus(StrEnum):
     GRANTED = "granted"
+    # Ticked, but the evidence misses a piece (app.consent.levels): no written consent.
+    INCOMPLETE = "incomplete"
     DENIED = "denied"
     UNKNOWN = "unknown"
 
@@ -99,10 +109,18 @@ class ChannelConsent:
     revoked_at: datetime | None = None
     # The consent's certificate or token did not verify: the grant proves nothing.
     unverified: bool = False
+    # What the evidence lacks when INCOMPLETE (codes of app.consent.levels).
+    missing: tuple[str, ...] = ()
 
     @property
     def revoked(self) -> bool:
         return self.revoked_at is not None
+
+    @property
+    def express(self) -> bool:
+        """Ticked under wording we hold, without all of written consent's evidence: what a
+        scheduling call or text may rest on under the healthcare exemption."""
+        return self.status is ConsentStatus.INCOMPLETE and "disclosure" not in self.missing
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +149,11 @@ class PolicyDecision:
     located_in: tuple[str, ...]
     time_zones: tuple[str, ...]
     rules_version: str
+    # What the consent evidence lacks, when that is why written consent is missing.
+    missing_evidence: tuple[str, ...] = ()
+    # What an allowed contact rests on: written_consent, healthcare_exemption, inbound,
+    # opt_out_confirmation. None when refused.
+    basis: str | None = None
 
     @property
     def problem_type(self) -> Rule | None:
@@ -227,10 +250,49 @@ def _block(constraint: str, rule: JurisdictionRule, text: str, release: datetime
     return _Block(Violation(kind, rule.code, text, rule.source), constraint, release)
 
 
+def _exemption_blocks(
+    exemption: HealthcareExemption, channel: Channel, t: datetime, attempts: Sequence[PastAttempt]
+) -> list[_Block]:
+    """The healthcare exemption's own limits: so many calls and texts a day and a week."""
+    if channel not in exemption.channels:
+        return []
+    counted = sorted(
+        (
+            a.at
+            for a in attempts
+            if a.direction is Direction.OUTBOUND
+            and a.purpose is Purpose.SCHEDULING
+            and a.channel in exemption.channels
+            and a.at <= t
+        ),
+        reverse=True,
+    )
+    blocks: list[_Block] = []
+    for cap, period, label in (
+        (exemption.max_per_day, CAP_PERIOD, "a day"),
+        (exemption.max_per_week, WEEK, "a week"),
+    ):
+        recent = [at for at in counted if t - period < at]
+        if len(recent) >= cap:
+            text = (
+                f"without written consent, the healthcare exemption allows {cap} call or text"
+                f" {label}; {len(recent)} already made"
+            )
+            violation = Violation(Rule.ATTEMPT_CAP, "US", text, exemption.source)
+            blocks.append(_Block(violation, f"exemption-{label}", recent[cap - 1] + period))
+    return blocks
+
+
 def _time_blocks(
-    place: _Place, channel: Channel, t: datetime, attempts: Sequence[PastAttempt]
+    place: _Place,
+    channel: Channel,
+    t: datetime,
+    attempts: Sequence[PastAttempt],
+    exemption: HealthcareExemption | None = None,
 ) -> list[_Block]:
     blocks: list[_Block] = []
+    if exemption is not None:
+        blocks.extend(_exemption_blocks(exemption, channel, t, attempts))
     for rule in place.rules:
         cap = _cap_block(rule, channel, t, attempts)
         if cap is not None:
@@ -241,7 +303,11 @@ def _time_blocks(
 
 
 def _next_allowed(
-    place: _Place, channel: Channel, now: datetime, attempts: Sequence[PastAttempt]
+    place: _Place,
+    channel: Channel,
+    now: datetime,
+    attempts: Sequence[PastAttempt],
+    exemption: HealthcareExemption | None = None,
 ) -> datetime | None:
     """Step to the latest release among current blocks until nothing blocks.
 
@@ -251,7 +317,7 @@ def _next_allowed(
     """
     t = now
     for _ in range(_MAX_STEPS):
-        blocks = _time_blocks(place, channel, t, attempts)
+        blocks = _time_blocks(place, channel, t, attempts, exemption)
         if not blocks:
             return t
         t = max(b.release for b in blocks)
@@ -275,8 +341,24 @@ def _confirmation_allowed(
     )
 
 
+def _exempt(
+    channel: Channel, consent: ChannelConsent, purpose: Purpose, rules: Rulebook
+) -> HealthcareExemption | None:
+    """The exemption, when a scheduling contact rests on it (ticked, evidence incomplete)."""
+    exemption = rules.healthcare_exemption
+    if exemption is None or purpose is not Purpose.SCHEDULING or consent.revoked:
+        return None
+    if consent.express and channel in exemption.channels:
+        return exemption
+    return None
+
+
 def _consent_violations(
-    channel: Channel, consent: ChannelConsent, suppressed: frozenset[Channel]
+    channel: Channel,
+    consent: ChannelConsent,
+    suppressed: frozenset[Channel],
+    purpose: Purpose,
+    exempt: bool,
 ) -> list[Violation]:
     found: list[Violation] = []
     if consent.revoked:
@@ -285,12 +367,22 @@ def _consent_violations(
         text = f"{channel} to this number is suppressed"
         found.append(Violation(Rule.REVOKED, "US", text, _REVOKED_SOURCE))
     # A revocation supersedes whatever status it revoked.
-    if not consent.revoked and consent.status is not ConsentStatus.GRANTED:
+    if consent.revoked:
+        return found
+    if consent.status is ConsentStatus.GRANTED or exempt:
+        if consent.unverified:
+            text = f"the {channel} consent's certificate did not verify"
+            found.append(Violation(Rule.CONSENT_UNVERIFIED, "US", text, _CONSENT_SOURCE))
+        return found
+    if consent.missing:
+        on_record = "lacks" if consent.status is ConsentStatus.INCOMPLETE else "on record lacks"
+        text = (
+            f"no written {channel} consent for {purpose}: the evidence {on_record}"
+            f" {', '.join(consent.missing)}"
+        )
+    else:
         text = f"no {channel} consent on record ({consent.status})"
-        found.append(Violation(Rule.NO_CONSENT, "US", text, _CONSENT_SOURCE))
-    elif not consent.revoked and consent.unverified:
-        text = f"the {channel} consent's certificate did not verify"
-        found.append(Violation(Rule.CONSENT_UNVERIFIED, "US", text, _CONSENT_SOURCE))
+    found.append(Violation(Rule.NO_CONSENT, "US", text, _CONSENT_SOURCE))
     return found
 
 
@@ -299,10 +391,13 @@ def consent_allows(
     consent: ChannelConsent,
     suppressed: frozenset[Channel],
     purpose: Purpose = Purpose.MARKETING,
+    rules: Rulebook | None = None,
 ) -> bool:
     """Whether the consent on record alone lets outbound contact on `channel` for `purpose`
     through (calling hours and attempt caps aside): what decides if a lead is in a queue."""
-    return not _consent_violations(channel, consent, suppressed)
+    rules = rules if rules is not None else load_rulebook()
+    exempt = _exempt(channel, consent, purpose, rules) is not None
+    return not _consent_violations(channel, consent, suppressed, purpose, exempt)
 
 
 def _decision(
@@ -310,6 +405,9 @@ def _decision(
     rules: Rulebook,
     reasons: Sequence[Violation],
     next_allowed_at: datetime | None,
+    *,
+    basis: str | None = None,
+    missing: tuple[str, ...] = (),
 ) -> PolicyDecision:
     ordered = sorted(reasons, key=lambda v: (_RULE_ORDER[v.rule], v.jurisdiction != "US"))
     return PolicyDecision(
@@ -320,6 +418,8 @@ def _decision(
         located_in=place.states,
         time_zones=place.zones,
         rules_version=rules.version,
+        missing_evidence=missing,
+        basis=None if ordered else basis,
     )
 
 
@@ -340,7 +440,10 @@ def evaluate(
     Inbound contact (the person reached us) is always allowed. An outbound
     opt-out confirmation text is allowed once, within 5 minutes of the SMS
     revocation, at any hour. Everything else needs consent on the channel and
-    must pass the windows, day rules and attempt caps of every jurisdiction.
+    must pass the windows, day rules and attempt caps of every jurisdiction:
+    written consent (complete evidence), or, for a scheduling call or text the
+    person asked for under wording we hold, the healthcare exemption and its
+    own daily and weekly limits.
     """
     rules = rules if rules is not None else load_rulebook()
     now = _aware(now, "now")
@@ -350,21 +453,27 @@ def evaluate(
     ]
     place = _locate(lead, rules)
     if direction is Direction.INBOUND:
-        return _decision(place, rules, (), now)
+        return _decision(place, rules, (), now, basis="inbound")
     channel_consent = (consent or {}).get(channel, ChannelConsent())
     confirming = purpose is Purpose.OPT_OUT_CONFIRMATION and channel is Channel.SMS
     if confirming and _confirmation_allowed(channel_consent, now, attempts):
-        return _decision(place, rules, (), now)
-    consent_reasons = _consent_violations(channel, channel_consent, suppressed)
+        return _decision(place, rules, (), now, basis="opt_out_confirmation")
+    exemption = _exempt(channel, channel_consent, purpose, rules)
+    consent_reasons = _consent_violations(
+        channel, channel_consent, suppressed, purpose, exemption is not None
+    )
+    missing = channel_consent.missing if consent_reasons and not channel_consent.revoked else ()
+    basis = "healthcare_exemption" if exemption is not None else "written_consent"
     reasons = [
         *consent_reasons,
-        *_first_per_constraint(_time_blocks(place, channel, now, attempts)),
+        *_first_per_constraint(_time_blocks(place, channel, now, attempts, exemption)),
     ]
     if consent_reasons:
-        return _decision(place, rules, reasons, None)
+        return _decision(place, rules, reasons, None, missing=missing)
     if not reasons:
-        return _decision(place, rules, (), now)
-    return _decision(place, rules, reasons, _next_allowed(place, channel, now, attempts))
+        return _decision(place, rules, (), now, basis=basis)
+    after = _next_allowed(place, channel, now, attempts, exemption)
+    return _decision(place, rules, reasons, after, basis=basis)
 
 
 def _first_per_constraint(blocks: Iterable[_Block]) -> list[Violation]:

@@ -32,6 +32,23 @@ from app.handoff import service as handoff
 from app.leads.models import Lead
 from app.tenancy import get_owned, scoped
 
+# Calls and texts: the channels the TCPA's revoke-all rule speaks of.
+TCPA_CHANNELS = ("voice", "sms")
+
+
+def scope(
+    body: RevocationIn, revoke_all: bool
+) -> tuple[tuple[str, ...], tuple[str, ...], str | None]:
+    """(channels, purposes, keyword) a revocation covers. Under the revoke-all rule
+    (`revoke_all_scope`, compliance.md item 7) an opt-out of calls or texts for one purpose
+    covers every purpose, calls and texts alike; before it, what it names."""
+    channels, keyword = revoked_channels(body)
+    purposes = PURPOSES if body.purpose == "all" else (body.purpose,)
+    if revoke_all and set(channels) & set(TCPA_CHANNELS):
+        widened = set(channels) | set(TCPA_CHANNELS)
+        channels, purposes = tuple(c for c in CHANNELS if c in widened), PURPOSES
+    return channels, purposes, keyword
+
 
 def revoked_channels(body: RevocationIn) -> tuple[tuple[str, ...], str | None]:
     """Channels named by the request, widened by an SMS opt-out keyword in `words`."""
@@ -74,7 +91,12 @@ async def _targets(
 
 
 async def revoke(
-    session: AsyncSession, caller: Caller, body: RevocationIn, now: dt.datetime | None = None
+    session: AsyncSession,
+    caller: Caller,
+    body: RevocationIn,
+    now: dt.datetime | None = None,
+    *,
+    revoke_all: bool = False,
 ) -> RevocationOut:
     """Record a revocation and honour it in this transaction: events, do-not-contact, suppression.
 
@@ -82,8 +104,7 @@ async def revoke(
     suppressed for the revoked channels, so a later lead with any of them arrives blocked.
     """
     now = now or utcnow()
-    channels, keyword = revoked_channels(body)
-    purposes = PURPOSES if body.purpose == "all" else (body.purpose,)
+    channels, purposes, keyword = scope(body, revoke_all)
     given = Identity.parse(body.phone, body.email)
     if body.lead_id is None and not (given.phone or given.email):
         raise Unprocessable("The phone number or email address is not valid.")

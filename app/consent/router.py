@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import JSONResponse
 
 from app.auth.deps import CallerDep, ConsentWriter, LeadsReader
@@ -39,7 +39,7 @@ async def _dialer(caller: CallerDep) -> Caller:
     "/v1/consent/revocations", status_code=status.HTTP_201_CREATED, response_model=RevocationOut
 )
 async def create_revocation(
-    body: RevocationIn, caller: ConsentWriter, session: SessionDep
+    body: RevocationIn, caller: ConsentWriter, session: SessionDep, request: Request
 ) -> RevocationOut:
     """Record that a person revoked consent, and honour it before this request returns.
 
@@ -49,9 +49,14 @@ async def create_revocation(
     STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPT OUT, any case) can be sent as
     `words` with `via=sms_reply` and no channel: STOP revokes SMS, STOPALL every channel.
     The leads are marked do-not-contact on those channels at once, and the number and
-    address go on the suppression list, which outlives the leads.
+    address go on the suppression list, which outlives the leads. `purpose` defaults to
+    `all`; under the revoke-all rule (setting `revoke_all_scope`, from 31 January 2027 by
+    default) an opt-out of calls or texts for one purpose covers every purpose, calls and
+    texts alike.
     """
-    return await revocation.revoke(session, caller, body)
+    now = utcnow()
+    settings = request.app.state.settings
+    return await revocation.revoke(session, caller, body, now, revoke_all=settings.revoke_all(now))
 
 
 @router.get(
@@ -116,4 +121,6 @@ async def contact_eligibility(
         time_zones=list(decision.time_zones),
         rules_version=decision.rules_version,
         consent_unverified=lead.consent_unverified,
+        missing_evidence=list(decision.missing_evidence),
+        basis=decision.basis,
     )

@@ -109,10 +109,23 @@ class JurisdictionRule(_Frozen):
         return any(day in spec.dates(day.year) for spec in self.holidays)
 
 
+class HealthcareExemption(_Frozen):
+    """The FCC's exemption for a covered entity's free-to-end-user healthcare calls and texts,
+    and the limits that come with it: what a scheduling contact without written consent may
+    rest on."""
+
+    max_per_day: Annotated[int, Field(ge=1)]
+    max_per_week: Annotated[int, Field(ge=1)]
+    channels: frozenset[Channel]
+    source: Annotated[str, Field(min_length=1)]
+    secondary: bool
+
+
 class Rulebook(_Frozen):
     version: Annotated[str, Field(min_length=1)]
     federal: JurisdictionRule
     states: Mapping[str, JurisdictionRule]
+    healthcare_exemption: HealthcareExemption | None = None
 
     @field_validator("states")
     @classmethod
@@ -155,6 +168,7 @@ def parse_rulebook(text: str) -> Rulebook:
                 code: _jurisdiction(code, entry, calendars)
                 for code, entry in raw.get("states", {}).items()
             },
+            "healthcare_exemption": raw.get("healthcare_exemption"),
         }
     )
 

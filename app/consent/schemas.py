@@ -64,12 +64,27 @@ class EligibilityOut(BaseModel):
     consent_unverified: bool = Field(
         default=False, description="The lead's consent certificate or token did not verify."
     )
+    missing_evidence: list[str] = Field(
+        default_factory=list,
+        description="When refused for want of written consent: what its evidence lacks.",
+    )
+    basis: str | None = Field(
+        default=None,
+        description="What an allowed contact rests on: `written_consent`, "
+        "`healthcare_exemption` (a scheduling call or text within the exemption's limits), "
+        "`inbound` or `opt_out_confirmation`.",
+    )
 
 
 class CurrentConsent(BaseModel):
     status: Literal["granted", "denied", "revoked", "incomplete"]
     since: dt.datetime
     evidence_id: uuid.UUID
+    missing: list[str] = Field(
+        default_factory=list,
+        description="When `incomplete`: the evidence written consent needs and this lacks "
+        "(`disclosure`, `seller`, `captured_at`, `capture_context`).",
+    )
 
 
 class EventOut(BaseModel):
@@ -89,6 +104,10 @@ class EventOut(BaseModel):
     form_id: str | None
     source_id: uuid.UUID | None
     disclosure_id: uuid.UUID | None
+    missing: list[str] | None = Field(
+        description="For a grant's evidence, the pieces written consent needs that it lacks "
+        "(empty: complete); null for revocations and refusals."
+    )
     evidence: dict[str, Any]
 
 

@@ -103,6 +103,8 @@ class EventSpec:
     source_id: uuid.UUID | None = None
     actor_key_id: uuid.UUID | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    # What the evidence lacks (app.consent.levels); None where not a grant's evidence.
+    missing: tuple[str, ...] | None = None
 
 
 def evidence_context(event_id: uuid.UUID) -> str:
@@ -157,6 +159,7 @@ async def record_events(
                     "captured_at": spec.captured_at,
                     "retain_until": spec.captured_at + RETENTION,
                     "created_at": now,
+                    "missing": list(spec.missing) if spec.missing is not None else None,
                 }
             )
     await execute_many(session, _RECORD_EVENT, rows)
@@ -243,8 +246,9 @@ async def refresh_contact_channels(
     step with the evidence: called in the transaction of every consent change."""
     if events is None:
         events = await lead_events(session, lead)
+    unverified = get_settings().unverified_consent_purposes if lead.consent_unverified else ()
     usable = usable_channels(
-        current_consent(events), lead.do_not_contact or (), lifted_pairs(events)
+        current_consent(events), lead.do_not_contact or (), lifted_pairs(events), unverified
     )
     if list(lead.contact_channels or ()) != usable:
         lead.contact_channels = usable
@@ -336,6 +340,7 @@ class ContactRefused(AppError):
                     decision.next_allowed_at.isoformat() if decision.next_allowed_at else None
                 ),
                 "rules_version": decision.rules_version,
+                "missing_evidence": list(decision.missing_evidence),
             },
         )
 

@@ -9,8 +9,10 @@ lifts a suppression.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 
+from app.consent.levels import DISCLOSURE, PIECES
 from app.consent.models import CHANNELS, ConsentEvent
 from app.consent.policy import Channel, ChannelConsent, ConsentStatus, Purpose, consent_allows
 
@@ -49,10 +51,19 @@ def suppressed_for(blocked: Iterable[str], purpose: Purpose, lifted: Lifted) -> 
 def channel_consent(event: ConsentEvent | None) -> ChannelConsent:
     if event is None:
         return ChannelConsent()
-    statuses = {"granted": ConsentStatus.GRANTED, "denied": ConsentStatus.DENIED}
+    statuses = {
+        "granted": ConsentStatus.GRANTED,
+        "incomplete": ConsentStatus.INCOMPLETE,
+        "denied": ConsentStatus.DENIED,
+    }
+    missing: tuple[str, ...] = ()
+    if event.decision == "incomplete":
+        # Before evidence levels, only a missing disclosure made an event incomplete.
+        missing = tuple(event.missing) if event.missing is not None else (DISCLOSURE,)
     return ChannelConsent(
         status=statuses.get(event.decision, ConsentStatus.UNKNOWN),
         revoked_at=event.captured_at if event.decision == "revoked" else None,
+        missing=missing,
     )
 
 
@@ -69,20 +80,35 @@ def channel_consents(current: Current, purpose: Purpose) -> dict[Channel, Channe
         event = per.get(purpose.value)
         if event is not None:
             out[channel] = channel_consent(event)
+            continue
+        # No consent for this purpose: say what the evidence given for another one lacks,
+        # so a refusal names it (a ticked box with no purposes stated covers scheduling).
+        lacking = sorted({m for e in per.values() for m in channel_consent(e).missing})
+        if lacking:
+            out[channel] = ChannelConsent(missing=tuple(m for m in PIECES if m in lacking))
     return out
 
 
-def usable_channels(current: Current, blocked: Sequence[str], lifted: Lifted) -> list[str]:
+def usable_channels(
+    current: Current,
+    blocked: Sequence[str],
+    lifted: Lifted,
+    unverified: Iterable[str] = (),
+) -> list[str]:
     """Channels the consent on record allows for at least one purpose, in CHANNELS order.
 
     Consent only: calling hours and attempt caps are a matter of when, not whether, and are
-    left to the contact policy at the moment of contact.
+    left to the contact policy at the moment of contact. `unverified`: the purposes for which
+    the lead's consent certificate failed verification.
     """
     usable: list[str] = []
+    failed = set(unverified)
     for name in CHANNELS:
         channel = Channel(name)
         for purpose in CONTACT_PURPOSES:
             consent = channel_consents(current, purpose).get(channel, ChannelConsent())
+            if purpose.value in failed:
+                consent = dataclasses.replace(consent, unverified=True)
             if consent_allows(channel, consent, suppressed_for(blocked, purpose, lifted), purpose):
                 usable.append(name)
                 break

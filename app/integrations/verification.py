@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import get_settings
-from app.consent.service import RETENTION, Identity
+from app.consent.service import RETENTION, Identity, refresh_contact_channels
 from app.crypto import cipher, keyed_hash
 from app.db import utcnow
 from app.integrations import jornaya, trustedform
@@ -155,6 +155,7 @@ async def schedule(
         if refused:
             log.warning("consent_verification_refused", provider=provider, lead_id=str(lead.id))
             lead.consent_unverified = True
+            await refresh_contact_channels(session, lead)
             continue
         await jobs.enqueue(
             session, VERIFY_JOB, {"verification_id": str(vid)}, org_id=lead.organization_id,
@@ -227,6 +228,8 @@ async def record(
         lead = await session.get(Lead, v.lead_id, with_for_update=True)
         if lead is not None and lead.erased_at is None:
             lead.consent_unverified = True
+            # The queue and the SLA sweep follow (app.consent.standing).
+            await refresh_contact_channels(session, lead)
     log.info("consent_verified", provider=v.provider, status=v.status, verification=str(v.id))
 
 

@@ -19,7 +19,7 @@ from app.tenancy import TenantMixin
 
 CHANNELS = ("voice", "sms", "email")
 DIRECTIONS = ("outbound", "inbound")
-PURPOSES = ("scheduling", "marketing")
+PURPOSES = ("scheduling", "marketing", "opt-out-confirmation")
 # The API's Outcome literal is the one list; the check constraint is built from it.
 OUTCOMES: tuple[str, ...] = get_args(Outcome)
 # Outcomes that reached nobody: enough of them in a row makes a lead unreachable.
@@ -61,13 +61,15 @@ class ContactAttempt(IdMixin, TenantMixin, TimestampMixin, Base):
     origin: Mapped[str] = mapped_column(String(16), default="api")
     channel: Mapped[str] = mapped_column(String(8))
     direction: Mapped[str] = mapped_column(String(8))
-    purpose: Mapped[str] = mapped_column(String(16), default="scheduling")
+    purpose: Mapped[str] = mapped_column(String(32), default="scheduling")
     outcome: Mapped[str] = mapped_column(String(32))
     attempted_at: Mapped[dt.datetime]
     ended_at: Mapped[dt.datetime | None]
     # The rule the attempt broke when it was let through (admin override, or a call reported
     # after it happened); NULL when the policy allowed it.
     policy_rule: Mapped[str | None] = mapped_column(String(32))
+    # The contact rules' version (app/consent/state_rules.json) that judged it (item 11).
+    rules_version: Mapped[str | None] = mapped_column(String(32))
     # Free text (may name the patient): notes and the override reason, AES-GCM encrypted.
     notes_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     override_reason_enc: Mapped[bytes | None] = mapped_column(LargeBinary)

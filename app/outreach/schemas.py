@@ -39,7 +39,12 @@ class AttemptIn(BaseModel):
     )
     channel: ChannelName
     direction: DirectionName = "outbound"
-    purpose: Literal["scheduling", "marketing"] = "scheduling"
+    purpose: Literal["scheduling", "marketing", "opt-out-confirmation"] = Field(
+        default="scheduling",
+        description="`opt-out-confirmation`: the one text confirming an opt-out (47 CFR "
+        "64.1200(a)(12)), allowed once within 5 minutes of the SMS revocation, with no "
+        "marketing in it.",
+    )
     member_external_id: str | None = Field(
         default=None, max_length=200, description="The agent's id in the calling system."
     )
@@ -84,6 +89,9 @@ class AttemptOut(BaseModel):
     policy_rule: str | None = Field(
         description="The rule this attempt broke when it was recorded anyway (admin override, "
         "or a call reported by Twilio after it happened); null when the policy allowed it."
+    )
+    rules_version: str | None = Field(
+        description="The version of the contact rules (hours, caps, holidays) that judged it."
     )
     recorded_at: dt.datetime
 

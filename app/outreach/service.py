@@ -113,6 +113,7 @@ def to_out(attempt: ContactAttempt) -> AttemptOut:
         started_at=attempt.attempted_at,
         ended_at=attempt.ended_at,
         policy_rule=attempt.policy_rule,
+        rules_version=attempt.rules_version,
         recorded_at=attempt.created_at,
     )
 
@@ -202,6 +203,7 @@ async def _insert(
         "attempted_at": spec.started_at,
         "ended_at": spec.ended_at,
         "policy_rule": decision.problem_type.value if decision.problem_type else None,
+        "rules_version": decision.rules_version,
         "notes_enc": cipher().encrypt_opt(spec.notes, _context(attempt_id, "notes")),
         "override_reason_enc": cipher().encrypt_opt(
             spec.override_reason if overridden else None, _context(attempt_id, "override")
@@ -289,7 +291,8 @@ async def _audit(
     spec: AttemptSpec,
 ) -> None:
     facts = {"attempt_id": str(attempt.id), "channel": spec.channel, "outcome": spec.outcome,
-             "origin": spec.origin}  # fmt: skip
+             "origin": spec.origin, "purpose": spec.purpose,
+             "rules_version": decision.rules_version}  # fmt: skip
     await audit.record(session, caller, "contact_attempt.create", "lead", lead.id, facts)
     if not decision.allowed and spec.override_reason is not None:
         rules = sorted({v.rule.value for v in decision.reasons})

@@ -180,9 +180,34 @@ FL_DAY1 = [at(ET, WED, 9), at(ET, WED, 12), at(ET, WED, 15)]
             at(ET, (2026, 6, 11), 9),
             True,
         ),
+        # Item 10 (and Fla. Stat. 501.059(1)(j)): a text is a call under Florida's cap.
         (
-            "FL cap counts voice only",
+            "FL cap counts texts after three calls",
             FL,
+            Channel.SMS,
+            voice_attempts(*FL_DAY1),
+            at(ET, WED, 18),
+            False,
+        ),
+        (
+            "FL cap counts calls after three texts",
+            FL,
+            Channel.VOICE,
+            voice_attempts(*FL_DAY1, channel=Channel.SMS),
+            at(ET, WED, 18),
+            False,
+        ),
+        (
+            "FL third text after two calls",
+            FL,
+            Channel.SMS,
+            [*voice_attempts(*FL_DAY1[:1]), *voice_attempts(FL_DAY1[1], channel=Channel.SMS)],
+            at(ET, WED, 18),
+            True,
+        ),
+        (
+            "OK cap counts calls only",
+            OK,
             Channel.SMS,
             voice_attempts(*FL_DAY1),
             at(ET, WED, 18),
@@ -358,7 +383,7 @@ def test_one_opt_out_confirmation_text(
 
 def test_decision_records_rule_version_and_zones() -> None:
     decision = run(CA_ZIP_212, at(PT, WED, 12))
-    assert decision.rules_version == load_rulebook().version == "2026-11-01"
+    assert decision.rules_version == load_rulebook().version == "2026-12-04"
     assert decision.time_zones == ("America/Los_Angeles", "America/New_York")
     assert run(NOWHERE, at(ET, WED, 13)).time_zones == ("America/New_York", "America/Los_Angeles")
 

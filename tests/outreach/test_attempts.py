@@ -132,9 +132,11 @@ async def test_fourth_florida_call_in_24_hours_is_refused(
     fourth = await post_attempt(client, org, lead_id, attempt("no_answer", at(17)))
     assert fourth.status_code == 422 and problem_type(fourth) == "attempt-cap"
     assert fourth.json()["next_allowed_at"] == "2025-03-19T14:00:00+00:00"
-    # a text is not a call: the Florida cap counts calls only
+    # Item 10: a text counts against Florida's cap too (Fla. Stat. 501.059(1)(j) defines a
+    # telephonic sales call as a call, text message or voicemail transmission).
     sms = await post_attempt(client, org, lead_id, attempt("sms_sent", at(17), channel="sms"))
-    assert sms.status_code == 201, sms.text
+    assert sms.status_code == 422 and problem_type(sms) == "attempt-cap"
+    assert "501.059(1)(j)" in sms.json()["reasons"][0]["source"]
 
 
 async def test_do_not_contact_request_revokes_every_channel(
