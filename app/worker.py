@@ -29,7 +29,8 @@ BATCH = 20
 def _register_handlers() -> None:
     # Importing a domain's tasks module registers its job kinds.
     import app.handoff.delivery
-    import app.intake.tasks  # noqa: F401
+    import app.intake.tasks
+    import app.routing.reroute  # noqa: F401
     from app.integrations import verification as _verification  # noqa: F401
     from app.outreach import sla as _sla  # noqa: F401
     from app.privacy import requests as _requests  # noqa: F401

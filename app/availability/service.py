@@ -60,8 +60,8 @@ class Result:
 @dataclass
 class Written:
     results: list[Result]
-    # (location id, service code) pairs that gained or changed a free slot.
-    freed: set[tuple[uuid.UUID, str]] = field(default_factory=set)
+    # Per service code that gained or changed a free slot, the earliest such slot's start.
+    freed: dict[str, dt.datetime] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -392,8 +392,9 @@ async def _write_slots(
 
 
 def _note_free(written: Written, row: dict[str, Any]) -> None:
-    if row["status"] == "free" and row["service_code"] is not None:
-        written.freed.add((row["location_id"], row["service_code"]))
+    service, start = row["service_code"], row["start"]
+    if row["status"] == "free" and service is not None:
+        written.freed[service] = min(start, written.freed.get(service, start))
 
 
 async def _add_observed_services(

@@ -9,8 +9,8 @@ from app.auth.deps import LeadsWriter
 from app.db import SessionDep
 from app.errors import Conflict
 from app.leads.models import Lead
+from app.routing import reroute
 from app.scoring import facts as lead_facts
-from app.scoring import service as scoring_service
 from app.scoring.schemas import LeadFactsPatch, RescoreOut
 from app.tenancy import get_owned
 
@@ -29,7 +29,8 @@ async def update_facts(
         raise Conflict("This lead has no data to re-score (erased or not yet retrieved).")
     changes = body.model_dump(exclude_unset=True)
     lead_facts.apply_changes(lead, changes)
-    answer = await scoring_service.rescore(session, lead)
+    # Re-scored, and routed again if its needs moved and nobody has reached the person yet.
+    answer = await reroute.redecide(session, lead, "facts changed: " + ", ".join(sorted(changes)))
     await session.flush()
     fields = sorted(changes)
     await audit.record(session, caller, "lead.rescore", "lead", lead.id, {"fields": fields})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -72,3 +72,16 @@ class RescoreOut(BaseModel):
     score: int
     score_band: str
     scoring_version: str
+    flags: list[str] = Field(
+        default_factory=list, description="`no_availability`: no free slot within the horizon."
+    )
+    offered_slots: list[dict[str, Any]] = Field(
+        default_factory=list, description="The earliest free slots fitting the lead, read now."
+    )
+    team_id: uuid.UUID | None = None
+    member_id: uuid.UUID | None = None
+    rerouted: bool = Field(
+        default=False,
+        description="Routed again: its service, location or availability moved and nobody "
+        "had reached the person yet (the trace keeps the earlier decision under `previous`).",
+    )

@@ -6,8 +6,12 @@ import datetime as dt
 from typing import Any
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.practice import demo as practice_demo
+from app.routing import demo as routing_demo
 from tests.conftest import Org
+from tests.intake.helpers import person
 
 FHIR = {"Content-Type": "application/fhir+json"}
 SLEEP = "sleep-medicine"
@@ -72,3 +76,54 @@ def tomorrow_at(hour: int, now: dt.datetime | None = None) -> dt.datetime:
     now = now or dt.datetime.now(dt.UTC)
     day = (now + dt.timedelta(days=1)).date()
     return dt.datetime.combine(day, dt.time(hour), tzinfo=dt.UTC)
+
+
+async def demo(client: httpx.AsyncClient, org: Org, session: AsyncSession) -> dict[str, str]:
+    await practice_demo.seed(session, org.id)
+    await routing_demo.seed(session, org.id)
+    await session.commit()
+    locations = (await client.get("/v1/locations", headers=org.headers)).json()["data"]
+    by_name = {loc["name"]: loc["id"] for loc in locations}
+    return {"near": by_name["Lakeshore Streeterville"], "far": by_name["Lakeshore Naperville"]}
+
+
+def period(**extra: str) -> dict[str, str]:
+    today = dt.date.today()
+    days = {"from": str(today - dt.timedelta(days=2)), "to": str(today + dt.timedelta(days=2))}
+    return {**days, "group_by": "availability", **extra}
+
+
+def sleep_lead(n: int, **extra: Any) -> dict[str, Any]:
+    # Forest Park: 9.8 miles from Streeterville, 18.6 from Naperville (inside both areas).
+    return person(
+        n,
+        postal_code="60130",
+        service={"text": "I need a sleep study"},
+        reason="Loud snoring, my partner says I stop breathing.",
+        urgency="routine",
+        **extra,
+    )
+
+
+async def stock(client: httpx.AsyncClient, org: Org, locs: dict[str, str]) -> dt.datetime:
+    """Streeterville (nearest) is free in 30 days, Naperville tomorrow and the day after."""
+    now = dt.datetime.now(dt.UTC)
+    tomorrow = tomorrow_at(15, now)
+    resources = [
+        schedule("sch-near", locs["near"]),
+        schedule("sch-far", locs["far"]),
+        slot("near-30d", "sch-near", tomorrow + dt.timedelta(days=29)),
+        slot("far-1", "sch-far", tomorrow),
+        slot("far-2", "sch-far", tomorrow + dt.timedelta(hours=1)),
+        slot("far-3", "sch-far", tomorrow + dt.timedelta(days=1)),
+        slot("far-4", "sch-far", tomorrow + dt.timedelta(days=2)),
+        slot("far-busy", "sch-far", tomorrow - dt.timedelta(hours=2), status="busy"),
+    ]
+    r = await post_bundle(client, org, resources)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("application/fhir+json")
+    body = r.json()
+    assert body["resourceType"] == "Bundle" and body["type"] == "transaction-response"
+    assert [e["response"]["status"] for e in body["entry"]] == ["201 Created"] * len(resources)
+    assert body["entry"][2]["response"]["location"] == "Slot/near-30d/_history/1"
+    return tomorrow

@@ -3,74 +3,30 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.practice import demo as practice_demo
-from app.routing import demo as routing_demo
-from tests.availability.helpers import FHIR, post_bundle, schedule, slot, tomorrow_at
+from tests.availability.helpers import (
+    FHIR,
+    demo,
+    period,
+    post_bundle,
+    schedule,
+    sleep_lead,
+    slot,
+    stock,
+    tomorrow_at,
+)
 from tests.conftest import Org
 from tests.intake.helpers import person, post_lead
-
-
-async def _demo(client: httpx.AsyncClient, org: Org, session: AsyncSession) -> dict[str, str]:
-    await practice_demo.seed(session, org.id)
-    await routing_demo.seed(session, org.id)
-    await session.commit()
-    locations = (await client.get("/v1/locations", headers=org.headers)).json()["data"]
-    by_name = {loc["name"]: loc["id"] for loc in locations}
-    return {"near": by_name["Lakeshore Streeterville"], "far": by_name["Lakeshore Naperville"]}
-
-
-def _period(**extra: str) -> dict[str, str]:
-    today = dt.date.today()
-    days = {"from": str(today - dt.timedelta(days=2)), "to": str(today + dt.timedelta(days=2))}
-    return {**days, "group_by": "availability", **extra}
-
-
-def sleep_lead(n: int, **extra: Any) -> dict[str, Any]:
-    # Forest Park: 9.8 miles from Streeterville, 18.6 from Naperville (inside both areas).
-    return person(
-        n,
-        postal_code="60130",
-        service={"text": "I need a sleep study"},
-        reason="Loud snoring, my partner says I stop breathing.",
-        urgency="routine",
-        **extra,
-    )
-
-
-async def _stock(client: httpx.AsyncClient, org: Org, locs: dict[str, str]) -> dt.datetime:
-    """Streeterville (nearest) is free in 30 days, Naperville tomorrow and the day after."""
-    now = dt.datetime.now(dt.UTC)
-    tomorrow = tomorrow_at(15, now)
-    resources = [
-        schedule("sch-near", locs["near"]),
-        schedule("sch-far", locs["far"]),
-        slot("near-30d", "sch-near", tomorrow + dt.timedelta(days=29)),
-        slot("far-1", "sch-far", tomorrow),
-        slot("far-2", "sch-far", tomorrow + dt.timedelta(hours=1)),
-        slot("far-3", "sch-far", tomorrow + dt.timedelta(days=1)),
-        slot("far-4", "sch-far", tomorrow + dt.timedelta(days=2)),
-        slot("far-busy", "sch-far", tomorrow - dt.timedelta(hours=2), status="busy"),
-    ]
-    r = await post_bundle(client, org, resources)
-    assert r.status_code == 200, r.text
-    assert r.headers["content-type"].startswith("application/fhir+json")
-    body = r.json()
-    assert body["resourceType"] == "Bundle" and body["type"] == "transaction-response"
-    assert [e["response"]["status"] for e in body["entry"]] == ["201 Created"] * len(resources)
-    assert body["entry"][2]["response"]["location"] == "Slot/near-30d/_history/1"
-    return tomorrow
 
 
 async def test_a_sleep_lead_goes_where_the_first_free_slot_is_and_is_offered_it(
     client: httpx.AsyncClient, org: Org, session: AsyncSession
 ) -> None:
-    locs = await _demo(client, org, session)
-    tomorrow = await _stock(client, org, locs)
+    locs = await demo(client, org, session)
+    tomorrow = await stock(client, org, locs)
 
     answer = (await post_lead(client, org, sleep_lead(1))).json()
     assert answer["service"] == "sleep-medicine"
@@ -101,8 +57,8 @@ async def test_a_sleep_lead_goes_where_the_first_free_slot_is_and_is_offered_it(
 async def test_booking_the_offered_slot_gives_the_next_lead_the_next_one(
     client: httpx.AsyncClient, org: Org, session: AsyncSession
 ) -> None:
-    locs = await _demo(client, org, session)
-    tomorrow = await _stock(client, org, locs)
+    locs = await demo(client, org, session)
+    tomorrow = await stock(client, org, locs)
     first = (await post_lead(client, org, sleep_lead(1))).json()
     appointment = {
         "resourceType": "Appointment",
@@ -150,7 +106,7 @@ async def test_booking_the_offered_slot_gives_the_next_lead_the_next_one(
 async def test_no_slot_within_the_horizon_is_routed_flagged_and_counted_in_drop_off(
     client: httpx.AsyncClient, org: Org, session: AsyncSession
 ) -> None:
-    locs = await _demo(client, org, session)
+    locs = await demo(client, org, session)
     later = tomorrow_at(15) + dt.timedelta(days=40)
     r = await post_bundle(
         client,
@@ -176,14 +132,12 @@ async def test_no_slot_within_the_horizon_is_routed_flagged_and_counted_in_drop_
     ortho = (await post_lead(client, org, person(2, postal_code="60130"))).json()
     assert ortho["flags"] == []
 
-    report = (
-        await client.get("/v1/reports/drop-off", headers=org.headers, params=_period())
-    ).json()
+    report = (await client.get("/v1/reports/drop-off", headers=org.headers, params=period())).json()
     assert report["total"]["no_slot_offered"] == 1
     keys = {row["key"]: row for row in report["rows"]}
     assert keys["no_availability"]["leads"] == 1
     assert keys["no_availability"]["no_slot_offered"] == 1
 
-    funnel = (await client.get("/v1/reports/funnel", headers=org.headers, params=_period())).json()
+    funnel = (await client.get("/v1/reports/funnel", headers=org.headers, params=period())).json()
     groups = {row["key"]: row["leads"] for row in funnel["rows"]}
     assert groups == {"no_availability": 1, None: 1}
