@@ -41,6 +41,8 @@ Interval = tuple[
     Annotated[str, StringConstraints(pattern=r"^\d\d:\d\d$")],
 ]
 WeekHours = dict[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], list[Interval]]
+# A scheduling system's code, kept as sent: FHIR codes are case-sensitive.
+SchedulerCode = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 _HOURS_DOC = (
     'Opening hours per weekday in the location\'s time zone, e.g. `{"mon": [["08:00", '
@@ -184,13 +186,13 @@ class _ServiceFields(BaseModel):
         description="Phrases that make any lead an emergency (matched exactly, negation-aware), "
         "on top of the built-in list.",
     )
-    scheduler_codes: list[ServiceCode] | None = Field(
+    scheduler_codes: list[SchedulerCode] | None = Field(
         default=None,
         max_length=50,
         description="The scheduling system's codes for this service (FHIR `serviceType` "
         "codings, e.g. SNOMED), besides its own `code`.",
     )
-    new_patient_slot_types: list[ServiceCode] | None = Field(
+    new_patient_slot_types: list[SchedulerCode] | None = Field(
         default=None,
         max_length=20,
         description="Slot `appointmentType` codes a new patient can book; empty: any free "
