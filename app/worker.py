@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import direct
 from app.config import Settings
-from app.db import db
+from app.db import db, utcnow
 from app.jobs import service as jobs
 from app.jobs.models import Job
 
@@ -28,6 +28,7 @@ BATCH = 20
 
 def _register_handlers() -> None:
     # Importing a domain's tasks module registers its job kinds.
+    import app.availability.pull
     import app.handoff.delivery
     import app.intake.tasks
     import app.routing.reroute  # noqa: F401
@@ -123,6 +124,13 @@ async def run_forever(settings: Settings, stop: asyncio.Event | None = None) -> 
         await sla.ensure_scheduled(db.sessionmaker)
     except Exception as exc:  # a later start, or the next worker, schedules it
         log.error("sla_sweep_not_scheduled", error_type=type(exc).__name__)
+    from app.availability import pull  # the poll of FHIR availability feeds, like the sweep
+
+    try:
+        async with db.sessionmaker() as session, session.begin():
+            await pull.schedule(session, pull.next_minute(utcnow()))
+    except Exception as exc:
+        log.error("availability_poll_not_scheduled", error_type=type(exc).__name__)
     from app.privacy import retention  # the daily purge chains the same way
 
     try:

@@ -29,6 +29,7 @@ from app.availability.schemas import (
 )
 from app.db import SessionDep, utcnow
 from app.errors import BadRequest, NotFound, Unprocessable, UnsupportedMediaType
+from app.handoff import targets
 from app.leads.models import Lead
 from app.tenancy import get_owned, scoped
 
@@ -310,10 +311,16 @@ def _feed_out(feed: AvailabilityFeed) -> FeedOut:
 
 
 @router.put("/v1/availability/feed", response_model=FeedOut)
-async def put_feed(body: FeedIn, caller: AdminCaller, session: SessionDep) -> FeedOut:
+async def put_feed(
+    body: FeedIn, request: Request, caller: AdminCaller, session: SessionDep
+) -> FeedOut:
     """Poll this FHIR R4 server for free slots: every `poll_minutes` the worker reads
     `GET {base}/Slot?schedule.actor=Location/{id}&start=ge…&status=free` for each location
     (its `scheduler_ids` first), following `Bundle.link` `next`."""
+    settings = request.app.state.settings
+    await targets.validate_subscription_url(
+        str(body.base_url), allow_private=settings.allow_private_webhook_targets
+    )
     feed = (
         await session.execute(scoped(AvailabilityFeed, caller.org_id).with_for_update())
     ).scalar_one_or_none()

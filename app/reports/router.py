@@ -14,6 +14,7 @@ from app.auth.deps import AdminCaller, ReportsReader
 from app.db import SessionDep
 from app.errors import UnsupportedMediaType
 from app.fields import Day, Instant
+from app.reports import availability as availability_report
 from app.reports import csv as report_csv
 from app.reports import negotiate
 from app.reports import period as periods
@@ -215,3 +216,15 @@ async def list_spend(
 ) -> spend_service.SpendList:
     """Stored spend rows for days in the period."""
     return await spend_service.list_rows(session, caller.org_id, from_, to)
+
+
+@router.get("/v1/reports/availability", response_model=availability_report.AvailabilityReport)
+async def availability(
+    caller: ReportsReader, session: SessionDep, from_: From, to: To, as_of: AsOf = None
+) -> availability_report.AvailabilityReport:
+    """Per week of receipt, service and location: days from a lead's receipt to the earliest
+    free slot fitting it (median, p90, mean), leads offered a slot and how many booked, and
+    leads with none within the horizon (`no_availability`). Only leads whose service has
+    schedules count; test leads are excluded."""
+    period = await periods.resolve(session, caller.org_id, from_, to, as_of)
+    return await availability_report.report(session, period)

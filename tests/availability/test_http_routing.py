@@ -88,6 +88,14 @@ async def test_booking_the_offered_slot_gives_the_next_lead_the_next_one(
     packet = (await client.get(f"/v1/handoffs/{first['lead_id']}", headers=org.headers)).json()
     assert [s["id"] for s in packet["offered_slots"]] == ["far-2", "far-3", "far-4"]
 
+    report = (
+        await client.get("/v1/reports/availability", headers=org.headers, params=period())
+    ).json()
+    [row] = report["rows"]
+    assert (row["service"], row["location_id"]) == ("sleep-medicine", locs["far"])
+    assert (row["leads"], row["offered"], row["offered_booked"]) == (2, 2, 1)
+    assert row["no_availability"] == 0 and 0 < row["median_days_to_first_slot"] < 2.5
+
     cancelled = {
         **appointment,
         "status": "cancelled",
