@@ -238,7 +238,10 @@ def preset_contact_channels(lead: Lead, found: IntakeConsent | None) -> None:
     """A fresh lead's contact channels, set before its row is written (no UPDATE after)."""
     events = found.stand_ins() if found else []
     lead.contact_channels = usable_channels(
-        current_consent(events), lead.do_not_contact or (), lifted_pairs(events)
+        current_consent(events),
+        lead.do_not_contact or (),
+        lifted_pairs(events),
+        emergency=bool(lead.emergency),
     )
 
 

@@ -21,10 +21,12 @@ from zoneinfo import ZoneInfo
 
 from app.consent.area_codes import PhoneLocation, phone_location, valid_zone, zip_location
 from app.consent.rulebook import (
+    ALL_RULES,
     TIMED_CHANNELS,
     Channel,
     HealthcareExemption,
     JurisdictionRule,
+    PurposeRule,
     Rulebook,
     load_rulebook,
 )
@@ -71,6 +73,8 @@ class ConsentStatus(StrEnum):
 class Purpose(StrEnum):
     MARKETING = "marketing"
     SCHEDULING = "scheduling"
+    # A callback to a person who reported an emergency: not a solicitation (the rule file).
+    EMERGENCY_CALLBACK = "emergency-callback"
     OPT_OUT_CONFIRMATION = "opt-out-confirmation"
 
 
@@ -231,7 +235,8 @@ def _cap_block(
             a.at
             for a in attempts
             if a.direction is Direction.OUTBOUND
-            and a.purpose is not Purpose.OPT_OUT_CONFIRMATION
+            # The caps count calls "on the same subject": not these two.
+            and a.purpose not in (Purpose.OPT_OUT_CONFIRMATION, Purpose.EMERGENCY_CALLBACK)
             and a.channel in rule.attempt_channels
             and t - CAP_PERIOD < a.at <= t
         ),
@@ -289,15 +294,16 @@ def _time_blocks(
     t: datetime,
     attempts: Sequence[PastAttempt],
     exemption: HealthcareExemption | None = None,
+    binding: PurposeRule = ALL_RULES,
 ) -> list[_Block]:
     blocks: list[_Block] = []
     if exemption is not None:
         blocks.extend(_exemption_blocks(exemption, channel, t, attempts))
     for rule in place.rules:
-        cap = _cap_block(rule, channel, t, attempts)
+        cap = _cap_block(rule, channel, t, attempts) if binding.attempt_caps else None
         if cap is not None:
             blocks.append(cap)
-        if channel in TIMED_CHANNELS:
+        if channel in TIMED_CHANNELS and binding.calling_hours:
             blocks.extend(_hour_blocks(rule, place.zones, t))
     return blocks
 
@@ -308,6 +314,7 @@ def _next_allowed(
     now: datetime,
     attempts: Sequence[PastAttempt],
     exemption: HealthcareExemption | None = None,
+    binding: PurposeRule = ALL_RULES,
 ) -> datetime | None:
     """Step to the latest release among current blocks until nothing blocks.
 
@@ -317,7 +324,7 @@ def _next_allowed(
     """
     t = now
     for _ in range(_MAX_STEPS):
-        blocks = _time_blocks(place, channel, t, attempts, exemption)
+        blocks = _time_blocks(place, channel, t, attempts, exemption, binding)
         if not blocks:
             return t
         t = max(b.release for b in blocks)
@@ -359,6 +366,7 @@ def _consent_violations(
     suppressed: frozenset[Channel],
     purpose: Purpose,
     exempt: bool,
+    needs_consent: bool = True,
 ) -> list[Violation]:
     found: list[Violation] = []
     if consent.revoked:
@@ -367,7 +375,7 @@ def _consent_violations(
         text = f"{channel} to this number is suppressed"
         found.append(Violation(Rule.REVOKED, "US", text, _REVOKED_SOURCE))
     # A revocation supersedes whatever status it revoked.
-    if consent.revoked:
+    if consent.revoked or not needs_consent:
         return found
     if consent.status is ConsentStatus.GRANTED or exempt:
         if consent.unverified:
@@ -397,7 +405,8 @@ def consent_allows(
     through (calling hours and attempt caps aside): what decides if a lead is in a queue."""
     rules = rules if rules is not None else load_rulebook()
     exempt = _exempt(channel, consent, purpose, rules) is not None
-    return not _consent_violations(channel, consent, suppressed, purpose, exempt)
+    needs = rules.purpose(purpose.value).needs_consent
+    return not _consent_violations(channel, consent, suppressed, purpose, exempt, needs)
 
 
 def _decision(
@@ -439,8 +448,10 @@ def evaluate(
 
     Inbound contact (the person reached us) is always allowed. An outbound
     opt-out confirmation text is allowed once, within 5 minutes of the SMS
-    revocation, at any hour. Everything else needs consent on the channel and
-    must pass the windows, day rules and attempt caps of every jurisdiction:
+    revocation, at any hour. An emergency callback (the rule file's `purposes`)
+    is refused only by a revocation or suppression: it needs no consent and no
+    calling hours or caps bind it. Everything else needs consent on the channel
+    and must pass the windows, day rules and attempt caps of every jurisdiction:
     written consent (complete evidence), or, for a scheduling call or text the
     person asked for under wording we hold, the healthcare exemption and its
     own daily and weekly limits.
@@ -458,21 +469,23 @@ def evaluate(
     confirming = purpose is Purpose.OPT_OUT_CONFIRMATION and channel is Channel.SMS
     if confirming and _confirmation_allowed(channel_consent, now, attempts):
         return _decision(place, rules, (), now, basis="opt_out_confirmation")
+    binding = rules.purpose(purpose.value)
     exemption = _exempt(channel, channel_consent, purpose, rules)
     consent_reasons = _consent_violations(
-        channel, channel_consent, suppressed, purpose, exemption is not None
-    )
+        channel, channel_consent, suppressed, purpose, exemption is not None,
+        binding.needs_consent,
+    )  # fmt: skip
     missing = channel_consent.missing if consent_reasons and not channel_consent.revoked else ()
     basis = "healthcare_exemption" if exemption is not None else "written_consent"
-    reasons = [
-        *consent_reasons,
-        *_first_per_constraint(_time_blocks(place, channel, now, attempts, exemption)),
-    ]
+    if not binding.needs_consent:
+        basis = purpose.value.replace("-", "_")
+    blocks = _time_blocks(place, channel, now, attempts, exemption, binding)
+    reasons = [*consent_reasons, *_first_per_constraint(blocks)]
     if consent_reasons:
         return _decision(place, rules, reasons, None, missing=missing)
     if not reasons:
         return _decision(place, rules, (), now, basis=basis)
-    after = _next_allowed(place, channel, now, attempts, exemption)
+    after = _next_allowed(place, channel, now, attempts, exemption, binding)
     return _decision(place, rules, reasons, after, basis=basis)
 
 

@@ -121,11 +121,35 @@ class HealthcareExemption(_Frozen):
     secondary: bool
 
 
+class PurposeRule(_Frozen):
+    """Which rules bind a contact made for one purpose, and why (the source)."""
+
+    solicitation: bool
+    needs_consent: bool
+    calling_hours: bool
+    attempt_caps: bool
+    source: Annotated[str, Field(min_length=1)]
+
+
+# A purpose the file does not name is held to every rule: the stricter reading.
+ALL_RULES = PurposeRule(
+    solicitation=True,
+    needs_consent=True,
+    calling_hours=True,
+    attempt_caps=True,
+    source="not in the rule file: every rule applies",
+)
+
+
 class Rulebook(_Frozen):
     version: Annotated[str, Field(min_length=1)]
     federal: JurisdictionRule
     states: Mapping[str, JurisdictionRule]
     healthcare_exemption: HealthcareExemption | None = None
+    purposes: Mapping[str, PurposeRule] = {}
+
+    def purpose(self, name: str) -> PurposeRule:
+        return self.purposes.get(name, ALL_RULES)
 
     @field_validator("states")
     @classmethod
@@ -169,6 +193,7 @@ def parse_rulebook(text: str) -> Rulebook:
                 for code, entry in raw.get("states", {}).items()
             },
             "healthcare_exemption": raw.get("healthcare_exemption"),
+            "purposes": raw.get("purposes", {}),
         }
     )
 

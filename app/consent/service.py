@@ -248,7 +248,11 @@ async def refresh_contact_channels(
         events = await lead_events(session, lead)
     unverified = get_settings().unverified_consent_purposes if lead.consent_unverified else ()
     usable = usable_channels(
-        current_consent(events), lead.do_not_contact or (), lifted_pairs(events), unverified
+        current_consent(events),
+        lead.do_not_contact or (),
+        lifted_pairs(events),
+        unverified,
+        emergency=bool(lead.emergency),
     )
     if list(lead.contact_channels or ()) != usable:
         lead.contact_channels = usable

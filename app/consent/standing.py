@@ -77,7 +77,10 @@ def channel_consents(current: Current, purpose: Purpose) -> dict[Channel, Channe
             times = [e.captured_at for e in per.values() if e.decision == "revoked"]
             out[channel] = ChannelConsent(revoked_at=max(times) if times else None)
             continue
-        event = per.get(purpose.value)
+        # An emergency callback needs no consent of its own; the person's revocation of
+        # calls about their care still stands against it.
+        held = Purpose.SCHEDULING if purpose is Purpose.EMERGENCY_CALLBACK else purpose
+        event = per.get(held.value)
         if event is not None:
             out[channel] = channel_consent(event)
             continue
@@ -94,18 +97,22 @@ def usable_channels(
     blocked: Sequence[str],
     lifted: Lifted,
     unverified: Iterable[str] = (),
+    *,
+    emergency: bool = False,
 ) -> list[str]:
     """Channels the consent on record allows for at least one purpose, in CHANNELS order.
 
     Consent only: calling hours and attempt caps are a matter of when, not whether, and are
     left to the contact policy at the moment of contact. `unverified`: the purposes for which
-    the lead's consent certificate failed verification.
+    the lead's consent certificate failed verification. An emergency can also be called back
+    as one, which needs no consent: only a revocation or suppression takes it off a channel.
     """
+    purposes = (*CONTACT_PURPOSES, Purpose.EMERGENCY_CALLBACK) if emergency else CONTACT_PURPOSES
     usable: list[str] = []
     failed = set(unverified)
     for name in CHANNELS:
         channel = Channel(name)
-        for purpose in CONTACT_PURPOSES:
+        for purpose in purposes:
             consent = channel_consents(current, purpose).get(channel, ChannelConsent())
             if purpose.value in failed:
                 consent = dataclasses.replace(consent, unverified=True)

@@ -269,6 +269,9 @@ def lead_data(lead: Lead) -> dict[str, Any]:
         "service_code": lead.service_code,
         "location_id": lead.location_id,
         "score_band": lead.score_band,
+        # So a call-center system can page someone without fetching the lead.
+        "urgency": lead.urgency,
+        "emergency": lead.emergency,
         "team_id": lead.team_id,
         "member_id": lead.member_id,
         "routed_at": lead.routed_at,

@@ -72,7 +72,7 @@ def to_out(lead: Lead, submissions: list[LeadSubmission]) -> LeadOut:
             )
             for s in submissions
         ],
-        assessment=_assessment(lead),
+        assessment=_assessment(lead, pii),
         routing=_routing(lead),
         contact_summary={
             "do_not_contact": lead.do_not_contact,
@@ -83,7 +83,10 @@ def to_out(lead: Lead, submissions: list[LeadSubmission]) -> LeadOut:
     )
 
 
-def _assessment(lead: Lead) -> dict[str, Any]:
+def _assessment(lead: Lead, pii: dict[str, Any]) -> dict[str, Any]:
+    # Imported here: app.scoring.service reads leads through app.intake.pipeline.
+    from app.scoring.service import assessment_view
+
     return {
         "service_code": lead.service_code,
         "location_id": lead.location_id,
@@ -94,7 +97,7 @@ def _assessment(lead: Lead) -> dict[str, Any]:
         "score": lead.score,
         "score_band": lead.score_band,
         "scoring_version": lead.scoring_version,
-        **lead.assessment,
+        **assessment_view(lead.assessment, pii),
     }
 
 

@@ -19,7 +19,7 @@ from app.tenancy import TenantMixin
 
 CHANNELS = ("voice", "sms", "email")
 DIRECTIONS = ("outbound", "inbound")
-PURPOSES = ("scheduling", "marketing", "opt-out-confirmation")
+PURPOSES = ("scheduling", "marketing", "opt-out-confirmation", "emergency-callback")
 # The API's Outcome literal is the one list; the check constraint is built from it.
 OUTCOMES: tuple[str, ...] = get_args(Outcome)
 # Outcomes that reached nobody: enough of them in a row makes a lead unreachable.

@@ -39,11 +39,17 @@ class AttemptIn(BaseModel):
     )
     channel: ChannelName
     direction: DirectionName = "outbound"
-    purpose: Literal["scheduling", "marketing", "opt-out-confirmation"] = Field(
-        default="scheduling",
-        description="`opt-out-confirmation`: the one text confirming an opt-out (47 CFR "
-        "64.1200(a)(12)), allowed once within 5 minutes of the SMS revocation, with no "
-        "marketing in it.",
+    purpose: Literal["scheduling", "marketing", "opt-out-confirmation", "emergency-callback"] | (
+        None
+    ) = Field(
+        default=None,
+        description="Why the person is contacted; it decides which rules bind the contact "
+        "(README, contact purposes). Omitted: `emergency-callback` for a lead assessed as an "
+        "emergency, else `scheduling`. An emergency callback is not a solicitation: calling "
+        "hours and attempt caps do not refuse it, a revocation does; only an emergency lead "
+        "can be called back as one. `opt-out-confirmation`: the one text confirming an "
+        "opt-out (47 CFR 64.1200(a)(12)), allowed once within 5 minutes of the SMS "
+        "revocation, with no marketing in it.",
     )
     member_external_id: str | None = Field(
         default=None, max_length=200, description="The agent's id in the calling system."

@@ -6,6 +6,7 @@ Every path that reports an attempt (the API, Twilio status callbacks, call track
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -52,7 +53,8 @@ class AttemptSpec:
     outcome: str
     started_at: dt.datetime
     ended_at: dt.datetime | None = None
-    purpose: str = "scheduling"
+    # None: decided by the lead (an emergency is called back as one; see `purpose_for`).
+    purpose: str | None = None
     external_id: str | None = None
     member_external_id: str | None = None
     notes: str | None = None
@@ -137,6 +139,20 @@ async def _replayed(
     return found
 
 
+def purpose_for(lead: Lead, asked: str | None) -> Purpose:
+    """The attempt's purpose: the one sent, else what the lead is (an emergency or not)."""
+    if asked is None:
+        return Purpose.EMERGENCY_CALLBACK if lead.emergency else Purpose.SCHEDULING
+    purpose = Purpose(asked)
+    if purpose is Purpose.EMERGENCY_CALLBACK and not lead.emergency:
+        raise Unprocessable(
+            "Only a lead assessed as an emergency can be called back as one; "
+            "use `scheduling` or `marketing`.",
+            type="not-an-emergency",
+        )
+    return purpose
+
+
 def _check_time(lead: Lead, spec: AttemptSpec, now: dt.datetime) -> None:
     if spec.started_at > now + CLOCK_SKEW:
         raise Unprocessable("`started_at` is in the future.", type="attempt-in-future")
@@ -157,14 +173,14 @@ async def _policy(
     if not enforce:
         # The call already happened (reported after the fact): record it, and what it broke.
         return await consent_service.check_policy(
-            session, lead, *args, purpose=Purpose(spec.purpose)
+            session, lead, *args, purpose=Purpose(spec.purpose or Purpose.SCHEDULING)
         )
     return await consent_service.enforce_policy(
         session,
         caller,
         lead,
         *args,
-        purpose=Purpose(spec.purpose),
+        purpose=Purpose(spec.purpose or Purpose.SCHEDULING),
         override_reason=spec.override_reason,
     )
 
@@ -256,6 +272,7 @@ async def record_attempt(
     A replay (same external id and body) returns the stored attempt and changes nothing.
     """
     now = now or utcnow()
+    spec = dataclasses.replace(spec, purpose=purpose_for(lead, spec.purpose).value)
     replay = await _replayed(session, caller.org_id, spec.external_id, spec.digest(lead.id))
     if replay is not None:
         return replay, False

@@ -19,6 +19,21 @@ ORTHOPEDICS = ServiceCreate(
         "hip replacement", "joint pain", "joint replacement", "back pain", "sciatica",
         "shoulder pain", "rotator cuff", "frozen shoulder", "sports injury", "sprained ankle",
         "ankle pain", "fracture", "broken bone", "carpal tunnel", "tendonitis", "arthritis",
+        # shorthand and the words people use for the same visits
+        "ortho", "orthopedist", "orthopaedic surgeon", "shoulder", "shoulder surgery", "hip",
+        "ankle", "sprain", "sprained", "wrist", "broken wrist", "elbow", "tennis elbow",
+        "achilles", "plantar fasciitis", "bursitis", "acl", "tendinitis", "bad back",
+        "back hurts", "back is killing me", "lower back", "spine", "neck pain", "scoliosis",
+        "osteoarthritis", "ligament", "tendon", "heel pain", "foot pain",
+        # Spanish
+        "ortopedia", "ortopedista", "ortopedico", "traumatologo", "traumatologia",
+        "doctor de huesos", "rodilla", "dolor de rodilla", "cadera", "hombro", "espalda",
+        "dolor de espalda", "espalda baja", "dolor lumbar", "lumbar", "columna", "tobillo",
+        "esguince", "torcedura", "codo", "muneca", "hueso roto", "huesos", "fractura",
+        "menisco", "ligamento", "ligamento cruzado", "manguito rotador", "tunel carpiano",
+        "fascitis plantar", "tendinitis", "artritis", "artrosis", "ciatica",
+        "dolor en las articulaciones", "articulaciones", "lesion deportiva", "reemplazo",
+        "cirugia de rodilla", "cirugia de hombro",
     ],
     urgency_phrases=[
         "can't walk", "can't put weight", "can't bear weight", "locked knee", "knee gave out",
@@ -36,6 +51,15 @@ SLEEP_MEDICINE = ServiceCreate(
         "sleep doctor", "snoring", "loud snoring", "sleep apnea", "obstructive sleep apnea",
         "stop breathing at night", "insomnia", "can't sleep", "cpap", "cpap mask", "sleep study",
         "home sleep test", "restless legs", "narcolepsy", "daytime sleepiness", "always tired",
+        # shorthand and the words people use for the same visits
+        "sleep", "sleeping", "asleep", "snore", "apnea", "osa", "bipap", "sleepwalking",
+        "tired all the time", "waking up", "wake up at night", "wake up gasping",
+        "gasping at night", "stop breathing while sleeping", "stop breathing in my sleep",
+        # Spanish
+        "sueno", "estudio del sueno", "doctor del sueno", "apnea del sueno", "ronquidos",
+        "ronquido", "roncar", "ronco", "ronca", "roncadera", "insomnio", "dormir", "duermo",
+        "dormido", "dormirme", "me despierto", "dejo de respirar", "piernas inquietas",
+        "narcolepsia", "somnolencia", "cansancio", "cansado", "cansada", "mascarilla cpap",
     ],
     urgency_phrases=["fell asleep driving", "falling asleep at the wheel", "nodded off driving"],
     red_flag_phrases=["stopped breathing and turned blue"],

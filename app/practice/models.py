@@ -9,7 +9,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Boolean, Float, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Float,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -86,6 +95,10 @@ class ScoringConfig(IdMixin, TenantMixin, Base):
     hot_threshold: Mapped[int] = mapped_column(SmallInteger, default=70)
     warm_threshold: Mapped[int] = mapped_column(SmallInteger, default=40)
     red_flag_phrases: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    # The organisation's own triage concepts, added to the built-in ones (app.scoring.concepts).
+    red_flag_concepts: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONB, default=list, server_default=text("'[]'::jsonb")
+    )
     duplicate_window_hours: Mapped[int] = mapped_column(
         Integer, default=DEFAULT_DUPLICATE_WINDOW_HOURS
     )

@@ -12,12 +12,14 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    field_validator,
     model_validator,
 )
 
 from app.fields import PatchModel
 from app.hours import WEEKDAYS, HoursError, parse_hours
 from app.practice.models import DEFAULT_DUPLICATE_WINDOW_HOURS
+from app.scoring.triage import check_pattern
 
 _FORBID = ConfigDict(extra="forbid")
 
@@ -235,6 +237,33 @@ class ServiceList(BaseModel):
     data: list[ServiceOut]
 
 
+class RedFlagConcept(BaseModel):
+    """An organisation's own concept: a code, what it means, and the words that name it."""
+
+    model_config = _FORBID
+
+    code: Annotated[
+        str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*\.[a-z0-9_]+$", max_length=64)
+    ] = Field(description="`category.name`, e.g. `eye.vision_loss`; a built-in code adds to it.")
+    level: Literal["emergency", "crisis", "urgent"] = Field(
+        description="`emergency`: 911; `crisis`: 988; `urgent`: urgent, not an emergency."
+    )
+    patterns: Annotated[list[Phrase], Field(min_length=1, max_length=50)] = Field(
+        description="Token patterns: words, `prefix*`, `a|b` alternatives, `~N` gaps of up to "
+        "N words, `word?` optional, e.g. `lost|losing ~2 vision|sight`. Matched in English "
+        "and Spanish text with negation, history and someone else's past handled."
+    )
+
+    @field_validator("patterns")
+    @classmethod
+    def _usable(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            problem = check_pattern(pattern)
+            if problem:
+                raise ValueError(f"pattern {pattern!r}: {problem}")
+        return patterns
+
+
 class ScoringSettingsIn(BaseModel):
     """The whole settings document; fields left out take their defaults."""
 
@@ -250,6 +279,12 @@ class ScoringSettingsIn(BaseModel):
     red_flag_phrases: Phrases = Field(
         default_factory=list,
         description="Organisation-wide red flags, on top of the built-in list and services'.",
+    )
+    red_flag_concepts: list[RedFlagConcept] = Field(
+        default_factory=list,
+        max_length=200,
+        description="Organisation-wide concepts, added to the built-in ones (which no setting "
+        "can remove or weaken).",
     )
     duplicate_window_hours: int = Field(
         default=DEFAULT_DUPLICATE_WINDOW_HOURS,
@@ -284,6 +319,7 @@ class ScoringSettingsOut(BaseModel):
     hot_threshold: int
     warm_threshold: int
     red_flag_phrases: list[str]
+    red_flag_concepts: list[RedFlagConcept] = Field(default_factory=list)
     duplicate_window_hours: int
     location_preference: str
     availability_horizon_days: int

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Unprocessable
 from app.practice.models import ScoringConfig
-from app.practice.schemas import ScoringSettingsIn, ScoringSettingsOut
+from app.practice.schemas import RedFlagConcept, ScoringSettingsIn, ScoringSettingsOut
 from app.practice.service import bump
 from app.scoring.core import DEFAULT_WEIGHTS, ScoringSettings, settings_problems
 from app.scoring.service import DEFAULT_CONFIG
@@ -64,6 +64,7 @@ def to_out(row: ScoringConfig | None) -> ScoringSettingsOut:
         hot_threshold=row.hot_threshold,
         warm_threshold=row.warm_threshold,
         red_flag_phrases=list(row.red_flag_phrases),
+        red_flag_concepts=[RedFlagConcept.model_validate(c) for c in row.red_flag_concepts],
         duplicate_window_hours=row.duplicate_window_hours,
         location_preference=row.location_preference,
         availability_horizon_days=row.availability_horizon_days,
@@ -88,6 +89,7 @@ async def put(session: AsyncSession, org_id: uuid.UUID, body: ScoringSettingsIn)
     row.hot_threshold = body.hot_threshold
     row.warm_threshold = body.warm_threshold
     row.red_flag_phrases = list(dict.fromkeys(body.red_flag_phrases))
+    row.red_flag_concepts = [c.model_dump() for c in body.red_flag_concepts]
     row.duplicate_window_hours = body.duplicate_window_hours
     row.location_preference = body.location_preference
     row.availability_horizon_days = body.availability_horizon_days

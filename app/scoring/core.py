@@ -43,12 +43,21 @@ from app.scoring.safety import (
     CRISIS_INSTRUCTION,
     EMERGENCY_INSTRUCTION,
     assess_urgency,
-    build_red_flag_index,
-    build_urgency_index,
+    build_triage,
 )
-from app.scoring.text import Clauses, PhraseEntry, PhraseHit, PhraseIndex, build_index, clauses
+from app.scoring.text import (
+    Clauses,
+    PhraseEntry,
+    PhraseHit,
+    PhraseIndex,
+    build_index,
+    clauses,
+    raw_clauses,
+    stemmed,
+)
 from app.scoring.text import key as text_key
 from app.scoring.text import tokens as text_tokens
+from app.scoring.triage import Triage
 
 __all__ = [
     "CRISIS_INSTRUCTION",
@@ -83,8 +92,7 @@ class CompiledPractice:
     location_table: Mapping[str, CompiledLocation]
     settings: ScoringSettings
     service_index: PhraseIndex
-    red_flag_index: PhraseIndex
-    urgency_index: PhraseIndex
+    triage: Triage
 
 
 def settings_problems(settings: ScoringSettings) -> tuple[str, ...]:
@@ -146,8 +154,7 @@ def compile_practice(
         location_table=MappingProxyType(lookup_table(compiled_locations)),
         settings=settings,
         service_index=build_index(_service_entries(service_defs), fuzzy=True),
-        red_flag_index=build_red_flag_index(service_defs, settings),
-        urgency_index=build_urgency_index(service_defs),
+        triage=build_triage(service_defs, settings),
     )
 
 
@@ -224,7 +231,8 @@ def decide(
     `service` is the match already made (`match_service`); `slots`, the matched service's
     free slots when it has schedules: the location may then be chosen by availability.
     """
-    primary, secondary = clauses(facts.service_text), clauses(facts.reason_text)
+    raw_primary, raw_secondary = raw_clauses(facts.service_text), raw_clauses(facts.reason_text)
+    primary, secondary = stemmed(raw_primary), stemmed(raw_secondary)
     if service is None:
         service = match_service(facts, practice, primary, secondary)
     service_key = text_key(service.code) if service.code else None
@@ -255,9 +263,7 @@ def decide(
         location, loc = choose_location(
             facts, service_key, practice.locations, practice.location_table
         )
-    urgency: UrgencyResult = assess_urgency(
-        facts, primary + secondary, practice.red_flag_index, practice.urgency_index
-    )
+    urgency: UrgencyResult = assess_urgency(facts, raw_primary + raw_secondary, practice.triage)
     eligibility = check_eligibility(facts, service, _service_name(practice, service), location, loc)
     radius = loc.defn.service_radius_miles if loc else None
     result = score(facts, service, location, radius, urgency, eligibility, practice.settings)
@@ -273,4 +279,6 @@ def decide(
         score=result,
         urgency_evidence=urgency.evidence,
         availability=choice,
+        concepts=urgency.concepts,
+        language=urgency.language,
     )

@@ -8,11 +8,14 @@ from datetime import date
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal
 
+from app.scoring.concepts import ConceptDef
+
 if TYPE_CHECKING:
     from app.availability.core import Choice
+    from app.scoring.triage import TriageHit
 
 # Bump whenever a rule or default below changes meaning; every lead stores it.
-SCORING_VERSION = "scoring-1"
+SCORING_VERSION = "scoring-2"
 
 Urgency = Literal["routine", "soon", "urgent", "emergency"]
 URGENCY_RANK: Mapping[Urgency, int] = MappingProxyType(
@@ -81,6 +84,8 @@ class ScoringSettings:
     hot_threshold: int = 70
     warm_threshold: int = 40
     red_flag_phrases: tuple[str, ...] = ()
+    # The organisation's own concepts: added to the built-in ones, never replacing them.
+    red_flag_concepts: tuple[ConceptDef, ...] = ()
     # Carried for the organisation's settings row; dedup in intake reads it, not this core.
     duplicate_window_hours: int = 24
     version: str = "default"
@@ -168,6 +173,9 @@ class UrgencyResult:
     red_flags: tuple[str, ...]
     safety_instruction: str | None
     evidence: tuple[str, ...]
+    # Every affirmed concept with the words that triggered it (the words are the person's).
+    concepts: tuple[TriageHit, ...] = ()
+    language: str = "en"
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +192,8 @@ class Assessment:
     urgency_evidence: tuple[str, ...] = ()
     # Set when the service's free slots were known (app.availability.core.choose).
     availability: Choice | None = None
+    concepts: tuple[TriageHit, ...] = ()
+    language: str = "en"
 
     @property
     def route_hint(self) -> RouteHint:

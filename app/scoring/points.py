@@ -1,7 +1,7 @@
 """The 0-100 score: one factor per signal, each with the evidence behind its points.
 
-Evidence never quotes contact details: only matched phrases, codes, location
-names and distances, so the breakdown can be shown to marketing as well as intake.
+Evidence never quotes the person: only codes, concept codes, location names and
+distances, so the breakdown can be stored in the clear and shown to marketing as well as intake.
 """
 
 from __future__ import annotations
@@ -41,13 +41,14 @@ def _service(service: ServiceMatch, facts: LeadFacts, weight: int) -> Factor:
         return Factor("service", 0, weight, f"{prefix}no service matched: +0")
     if service.method == "code":
         return Factor("service", weight, weight, f"service code → {service.code}: +{weight}")
+    # Codes only: this evidence is stored in the clear, and the phrase that matched would
+    # repeat the person's words; the phrase is kept encrypted with the lead.
     if service.method == "exact":
-        evidence = f"service matched '{service.matched_phrase}' → {service.code}: +{weight}"
+        evidence = f"service matched a listed phrase → {service.code}: +{weight}"
         return Factor("service", weight, weight, evidence)
     points = _round(weight * service.confidence)
-    # Name the practice's phrase, never the person's own words: evidence is stored unencrypted.
     evidence = (
-        f"service approximately matched '{service.matched_phrase}' → "
+        f"service approximately matched a listed phrase → "
         f"{service.code} (confidence {service.confidence:.2f}): +{points}"
     )
     return Factor("service", points, weight, evidence)

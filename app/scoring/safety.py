@@ -1,8 +1,9 @@
-"""Urgency and red-flag detection.
+"""Urgency and the safety instruction, from the lead's fields and the triage concepts.
 
-Red flags match exactly (after case, punctuation and apostrophe folding): a typo
-tolerance that turns "chest pains" into a flag is welcome, one that turns
-"best pain relief" into one is not, so only plural folding is forgiven.
+The built-in concepts (app.scoring.concepts) always apply; an organisation's red-flag phrases
+and concepts, and its services' red-flag and urgency phrases, are added to them, so no setting
+can weaken the built-in screening. Every service's red flags apply to every lead: safety must
+not depend on which service matched.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
+from app.scoring.concepts import ConceptDef
 from app.scoring.definitions import (
     URGENCY_RANK,
     LeadFacts,
@@ -18,71 +20,31 @@ from app.scoring.definitions import (
     Urgency,
     UrgencyResult,
 )
-from app.scoring.text import Clauses, PhraseEntry, PhraseIndex, build_index, key, tokens
+from app.scoring.text import Clauses, key
+from app.scoring.triage import (
+    ORG_PHRASE,
+    SERVICE_URGENCY_PHRASE,
+    Triage,
+    TriageHit,
+    language,
+    phrase_concepts,
+)
 
 EMERGENCY_INSTRUCTION = "If this is a medical emergency, call 911 now."
 CRISIS_INSTRUCTION = (
     "If you are thinking about suicide or self-harm, call or text 988 "
-    "(Suicide & Crisis Lifeline) now, or 911."
+    "(Suicide & Crisis Lifeline) now, or 911. En español: llame al 988 y oprima 2."
 )
-
-DEFAULT_RED_FLAGS: tuple[str, ...] = (
-    "chest pain",
-    "chest pressure",
-    "can't breathe",
-    "cant breath",
-    "cannot breathe",
-    "can not breathe",
-    "trouble breathing",
-    "difficulty breathing",
-    "hard to breathe",
-    "shortness of breath",
-    "short of breath",
-    "suicidal",
-    "suicide",
-    "kill myself",
-    "end my life",
-    "want to die",
-    "self-harm",
-    "selfharm",
-    "hurt myself",
-    "stroke",
-    "face drooping",
-    "slurred speech",
-    "severe bleeding",
-    "bleeding heavily",
-    "won't stop bleeding",
-    "unconscious",
-    "unresponsive",
-    "passed out",
-    "seizure",
-    "overdose",
-    "overdosed",
+EMERGENCY_INSTRUCTION_ES = "Si se trata de una emergencia médica, llame al 911 ahora."
+CRISIS_INSTRUCTION_ES = (
+    "Si está pensando en el suicidio o en hacerse daño, llame al 988 y oprima 2 para recibir "
+    "ayuda en español, o envíe AYUDA por mensaje de texto al 988 (Línea de Prevención del "
+    "Suicidio y Crisis), o llame al 911."
 )
-_CRISIS_KEYS = ("kill myself", "end my life", "want to die", "self harm", "selfharm", "hurt myself")
-
-DEFAULT_URGENCY_PHRASES: Mapping[str, Urgency] = MappingProxyType(
-    {
-        "as soon as possible": "urgent",
-        "asap": "urgent",
-        "right away": "urgent",
-        "immediately": "urgent",
-        # Weak alone ("saw your ad today"), so it only nudges.
-        "today": "soon",
-        "unbearable": "urgent",
-        "severe pain": "urgent",
-        "can't walk": "urgent",
-        "cannot walk": "urgent",
-        "can't bear weight": "urgent",
-        "urgent": "urgent",
-        "this week": "soon",
-        "tomorrow": "soon",
-        "next few days": "soon",
-        "soon": "soon",
-        "getting worse": "soon",
-        "worsening": "soon",
-    }
-)
+_INSTRUCTIONS = {
+    "en": (EMERGENCY_INSTRUCTION, CRISIS_INSTRUCTION),
+    "es": (EMERGENCY_INSTRUCTION_ES, CRISIS_INSTRUCTION_ES),
+}
 
 _FIELD_LEVELS: Mapping[str, Urgency] = MappingProxyType(
     {
@@ -129,48 +91,24 @@ _TIMEFRAME_LEVELS: Mapping[str, Urgency] = MappingProxyType(
 )
 
 
-def is_crisis_phrase(phrase: str) -> bool:
-    folded = key(phrase)
-    return any(t.startswith("suicid") for t in folded.split()) or any(
-        k in folded for k in _CRISIS_KEYS
-    )
-
-
-def build_red_flag_index(services: Iterable[ServiceDef], settings: ScoringSettings) -> PhraseIndex:
-    # Every service's red flags apply to every lead: safety must not depend on matching.
-    phrases = [*DEFAULT_RED_FLAGS, *settings.red_flag_phrases]
-    for service in services:
-        phrases.extend(service.red_flag_phrases)
-    entries = (
-        PhraseEntry(p, tokens(p), "crisis" if is_crisis_phrase(p) else "medical") for p in phrases
-    )
-    return build_index(entries, fuzzy=False)
-
-
-def build_urgency_index(services: Iterable[ServiceDef]) -> PhraseIndex:
-    entries = [PhraseEntry(p, tokens(p), level) for p, level in DEFAULT_URGENCY_PHRASES.items()]
-    for service in services:
-        entries.extend(PhraseEntry(p, tokens(p), "urgent") for p in service.urgency_phrases)
-    return build_index(entries, fuzzy=False)
+def build_triage(services: Iterable[ServiceDef], settings: ScoringSettings) -> Triage:
+    services = tuple(services)
+    red_flags = [*settings.red_flag_phrases, *(p for s in services for p in s.red_flag_phrases)]
+    urgent = [p for s in services for p in s.urgency_phrases]
+    extra: list[ConceptDef] = [
+        *settings.red_flag_concepts,
+        *phrase_concepts(red_flags, ORG_PHRASE, "emergency"),
+        *phrase_concepts(urgent, SERVICE_URGENCY_PHRASE, "urgent"),
+    ]
+    return Triage(extra)
 
 
 def _raise(current: Urgency, candidate: Urgency) -> Urgency:
     return candidate if URGENCY_RANK[candidate] > URGENCY_RANK[current] else current
 
 
-def _first_per_phrase(hits: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-    seen: set[str] = set()
-    ordered: list[tuple[str, str]] = []
-    for phrase, tag in hits:
-        if phrase not in seen:
-            seen.add(phrase)
-            ordered.append((phrase, tag))
-    return ordered
-
-
-def assess_urgency(
-    facts: LeadFacts, text: Clauses, red_flags: PhraseIndex, phrases: PhraseIndex
-) -> UrgencyResult:
+def assess_urgency(facts: LeadFacts, text: Clauses, triage: Triage) -> UrgencyResult:
+    """`text` is the raw (unstemmed) clauses of the service and reason texts."""
     level: Urgency = "routine"
     evidence: list[str] = []
     field_level = _FIELD_LEVELS.get(key(facts.urgency_field or ""))
@@ -181,28 +119,35 @@ def assess_urgency(
     if frame_level:
         level = _raise(level, frame_level)
         evidence.append(f"requested timeframe '{facts.requested_timeframe}' → {frame_level}")
-    phrase_hits = sorted(phrases.find(text, skip_negated=True), key=lambda h: (h.clause, h.start))
-    for phrase, tag in _first_per_phrase((h.entry.phrase, h.entry.tag) for h in phrase_hits):
-        level = _raise(level, _FIELD_LEVELS.get(tag, "urgent"))
-        evidence.append(f"phrase '{phrase}' → {tag}")
-    flag_hits = sorted(red_flags.find(text, skip_negated=True), key=lambda h: (h.clause, h.start))
-    flags = _first_per_phrase((h.entry.phrase, h.entry.tag) for h in flag_hits)
-    evidence.extend(f"red flag '{phrase}' → emergency" for phrase, _ in flags)
+    hits = triage.detect(text) if text else []
+    flags: list[TriageHit] = []
+    for hit in hits:
+        if hit.level in ("emergency", "crisis"):
+            flags.append(hit)
+        elif hit.level in ("urgent", "soon"):
+            level = _raise(level, "urgent" if hit.level == "urgent" else "soon")
+        # Codes only: this evidence is stored in the clear; the words are kept encrypted.
+        shown = "emergency" if hit.level == "crisis" else hit.level
+        evidence.append(f"concept {hit.code} → {shown}")
     emergency = bool(flags) or level == "emergency"
+    lang = language(text, facts.language)
     return UrgencyResult(
         level="emergency" if emergency else level,
         emergency=emergency,
-        red_flags=tuple(phrase for phrase, _ in flags),
-        safety_instruction=_instruction(emergency, {tag for _, tag in flags}),
+        red_flags=tuple(h.code for h in flags),
+        safety_instruction=instruction(emergency, {h.level for h in flags}, lang),
         evidence=tuple(evidence),
+        concepts=tuple(hits),
+        language=lang,
     )
 
 
-def _instruction(emergency: bool, kinds: set[str]) -> str | None:
+def instruction(emergency: bool, kinds: set[str], lang: str = "en") -> str | None:
     if not emergency:
         return None
+    medical, crisis = _INSTRUCTIONS.get(lang, _INSTRUCTIONS["en"])
     if kinds == {"crisis"}:
-        return CRISIS_INSTRUCTION
+        return crisis
     if "crisis" in kinds:
-        return f"{EMERGENCY_INSTRUCTION} {CRISIS_INSTRUCTION}"
-    return EMERGENCY_INSTRUCTION
+        return f"{medical} {crisis}"
+    return medical

@@ -27,6 +27,7 @@ from app.leads import status as lead_status
 from app.leads.models import Lead
 from app.practice.models import DEFAULT_DUPLICATE_WINDOW_HOURS, Location, ScoringConfig, Service
 from app.scoring import availability as scoring_availability
+from app.scoring.concepts import ConceptDef
 from app.scoring.core import (
     DEFAULT_WEIGHTS,
     Assessment,
@@ -85,6 +86,10 @@ def settings_from_row(row: ScoringConfig) -> ScoringSettings:
         hot_threshold=row.hot_threshold,
         warm_threshold=row.warm_threshold,
         red_flag_phrases=tuple(row.red_flag_phrases),
+        red_flag_concepts=tuple(
+            ConceptDef(c["code"], c["level"], tuple(c["patterns"]))
+            for c in row.red_flag_concepts or ()
+        ),
         duplicate_window_hours=row.duplicate_window_hours,
         version=f"s{row.settings_version}",
         location_preference="nearest"
@@ -228,7 +233,6 @@ def _assessment_doc(
             "status": s.status,
             "method": s.method,
             "confidence": s.confidence,
-            "matched_phrase": s.matched_phrase,
             "other_codes": list(s.other_codes),
         },
         "location_match": {
@@ -240,6 +244,8 @@ def _assessment_doc(
             "offers_service": loc.offers_service,
         },
         "red_flags": list(a.red_flags),
+        "concepts": [{"code": h.code, "level": h.level} for h in a.concepts],
+        "language": a.language,
         "urgency_evidence": list(a.urgency_evidence),
         "safety_instruction": a.safety_instruction,
         "not_qualified_reasons": reasons,
@@ -285,6 +291,7 @@ async def assess(
     inputs = {"consent_checked": consent_checked, "assessed_at": now.isoformat()}
     lead.assessment = _assessment_doc(a, loaded, reasons, inputs)
     offer = scoring_availability.record(lead, a, loaded.compiled.settings, now)
+    _keep_evidence(lead, pii, a)
     answer: dict[str, Any] = {
         "service": a.service.code,
         "location_id": a.location.location_id,
@@ -299,6 +306,44 @@ async def assess(
     if a.emergency:
         answer["safety_instruction"] = a.safety_instruction
     return answer
+
+
+EVIDENCE_KEY = "assessment_evidence"
+
+
+def _keep_evidence(lead: Lead, pii: dict[str, Any], a: Assessment) -> None:
+    """The words that matched are the person's: they go into the lead's encrypted document,
+    next to the text they came from (and are erased with it); the assessment keeps codes."""
+    evidence: dict[str, Any] = {}
+    if a.service.matched_phrase is not None:
+        evidence["service"] = {"phrase": a.service.matched_phrase, "text": a.service.matched_text}
+    if a.concepts:
+        evidence["concepts"] = {h.code: h.words for h in a.concepts}
+    if evidence == pii.get(EVIDENCE_KEY, {}):
+        return
+    if evidence:
+        pii[EVIDENCE_KEY] = evidence
+    else:
+        pii.pop(EVIDENCE_KEY, None)
+    lead.pii = intake_pipeline.encrypt_pii(lead.id, pii)
+
+
+def assessment_view(assessment: dict[str, Any], pii: dict[str, Any]) -> dict[str, Any]:
+    """The stored assessment with the matched words put back, for a `leads:read` caller."""
+    evidence = pii.get(EVIDENCE_KEY) or {}
+    view = dict(assessment)
+    service = evidence.get("service")
+    if service and isinstance(view.get("service_match"), dict):
+        view["service_match"] = {
+            **view["service_match"],
+            "matched_phrase": service.get("phrase"),
+            "matched_text": service.get("text"),
+        }
+    words = evidence.get("concepts") or {}
+    view["concepts"] = [
+        {**c, "words": words.get(c.get("code"))} for c in view.get("concepts") or []
+    ]
+    return view
 
 
 def stored_answer(lead: Lead) -> dict[str, Any]:

@@ -18,8 +18,9 @@ from rapidfuzz.distance import OSA
 
 _APOSTROPHES = re.compile(r"['\u2018\u2019`\u00b4]")
 _NON_WORD = re.compile(r"[\W_]+")
+_DOUBLED = re.compile(r"(.)\1+")
 _CLAUSE_BREAK = re.compile(
-    r"[.,;:!?()\[\]\n\r]+|\b(?:but|however|although|though|except|yet)\b",
+    r"[.,;:!?()\[\]\n\r]+|\b(?:but|however|although|though|except|yet|pero|aunque|sino)\b",
 )
 
 NEGATION_CUES = frozenset(
@@ -27,7 +28,10 @@ NEGATION_CUES = frozenset(
 )
 # Contractions ("don't", "can't") are deliberately not cues: they occur inside true
 # positives such as "can't breathe" or "I don't want to live".
-_PSEUDO_NEGATION_NEXT = frozenset({"sure", "certain", "only", "just"})
+# "no puedo dormir" is "can't sleep": the Spanish "no" before these verbs is not a denial.
+_PSEUDO_NEGATION_NEXT = frozenset(
+    {"sure", "certain", "only", "just", "puedo", "puede", "podia", "duermo", "logro", "consigo"}
+)
 _NEGATION_TERMINATORS = frozenset({"and", "now", "then", "still", "suddenly"})
 NEGATION_WINDOW = 4
 
@@ -66,12 +70,21 @@ def tokens(text: str) -> tuple[str, ...]:
     return tuple(stem(t) for t in words(text))
 
 
-def clauses(text: str | None) -> Clauses:
+def raw_clauses(text: str | None) -> Clauses:
+    """Folded, unstemmed tokens per clause: what the triage patterns read."""
     if not text:
         return ()
     parts = _CLAUSE_BREAK.split(_fold(text))
-    found = (tuple(stem(t) for t in _NON_WORD.sub(" ", part).split()) for part in parts)
+    found = (tuple(_NON_WORD.sub(" ", part).split()) for part in parts)
     return tuple(c for c in found if c)
+
+
+def stemmed(raw: Clauses) -> Clauses:
+    return tuple(tuple(stem(t) for t in clause) for clause in raw)
+
+
+def clauses(text: str | None) -> Clauses:
+    return stemmed(raw_clauses(text))
 
 
 def contains_sequence(haystack: Sequence[str], needle: Sequence[str]) -> bool:
@@ -171,6 +184,8 @@ class PhraseIndex:
 def _is_typo(tok: str, cand: str, dist: int) -> bool:
     if dist == 0 or dist > max_edits(cand):
         return False
+    if _DOUBLED.sub(r"\1", tok) == _DOUBLED.sub(r"\1", cand):
+        return True  # a doubled letter, the commonest slip: "kneee", "snorring"
     # A complete word plus a suffix is another word ("kneel", "painting"), not a typo.
     return not (len(tok) > len(cand) and tok.startswith(cand))
 

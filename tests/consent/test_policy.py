@@ -383,7 +383,7 @@ def test_one_opt_out_confirmation_text(
 
 def test_decision_records_rule_version_and_zones() -> None:
     decision = run(CA_ZIP_212, at(PT, WED, 12))
-    assert decision.rules_version == load_rulebook().version == "2026-12-04"
+    assert decision.rules_version == load_rulebook().version == "2026-12-04.1"
     assert decision.time_zones == ("America/Los_Angeles", "America/New_York")
     assert run(NOWHERE, at(ET, WED, 13)).time_zones == ("America/New_York", "America/Los_Angeles")
 

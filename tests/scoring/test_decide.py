@@ -39,7 +39,7 @@ def test_knee_pain_doctor_near_streeterville() -> None:
     )
     evidence = {f.name: (f.points, f.evidence) for f in result.score.factors}
     assert evidence == {
-        "service": (30, "service matched 'knee pain' → orthopedics: +30"),
+        "service": (30, "service matched a listed phrase → orthopedics: +30"),
         "location": (20, "Streeterville (nearest, 0.72 mi), service area inside: +20"),
         "urgency": (5, "routine (no urgency signal): +5"),
         "contactability": (15, "valid phone +10, valid email +5: +15"),
@@ -138,13 +138,19 @@ def test_custom_weights_and_thresholds() -> None:
     assert score.settings_version == "default"
 
 
-def test_evidence_never_quotes_more_than_the_matched_phrase() -> None:
-    facts = lead(reason_text="Jane Doe 312-555-0100 jane@example.com torn acl", service_text=None)
+def test_evidence_never_quotes_the_person() -> None:
+    facts = lead(
+        reason_text="Jane Doe 312-555-0100 jane@example.com torn acl, crushing chest pain",
+        service_text=None,
+    )
     result = decide(facts, PRACTICE)
-    text = " ".join(f.evidence for f in result.score.factors)
-    assert "torn acl" in text
-    for secret in ("Jane", "555", "example"):
+    text = " ".join((*result.urgency_evidence, *(f.evidence for f in result.score.factors)))
+    assert "orthopedics" in text and "cardiac.chest_pain" in text
+    for secret in ("Jane", "555", "example", "torn", "acl", "chest pain", "crushing"):
         assert secret not in text
+    # the words live in the hits, which are stored encrypted
+    assert result.service.matched_text == "torn acl"
+    assert [h.words for h in result.concepts] == ["crushing chest pain"]
 
 
 @pytest.mark.parametrize(
@@ -185,7 +191,9 @@ def test_unusable_definitions_are_refused(
         compile_practice(services, locations)
 
 
-def test_fuzzy_evidence_names_the_practice_phrase_not_the_persons_words() -> None:
+def test_fuzzy_evidence_names_the_service_not_the_persons_words() -> None:
     facts = lead(service_text="kne pain", reason_text=None)
-    text = " ".join(f.evidence for f in decide(facts, PRACTICE).score.factors)
-    assert "'knee pain'" in text and "kne " not in text
+    result = decide(facts, PRACTICE)
+    text = " ".join(f.evidence for f in result.score.factors)
+    assert "approximately" in text and "orthopedics" in text and "kne" not in text
+    assert (result.service.matched_phrase, result.service.matched_text) == ("knee pain", "kne pain")

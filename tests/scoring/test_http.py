@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit.models import AuditEvent
 from app.leads.models import Lead
 from app.scoring.core import CRISIS_INSTRUCTION, EMERGENCY_INSTRUCTION
+from app.scoring.safety import CRISIS_INSTRUCTION_ES
 from tests.conftest import Org
 from tests.intake.helpers import person, post_lead
 from tests.practice.helpers import setup_practice
@@ -54,14 +55,17 @@ async def test_knee_pain_near_a_is_orthopedics_at_a_qualified_and_explained(
     assert detail["service_code"] == "orthopedics" and detail["qualified"] is True
     assert detail["location_match"]["name"] == "Streeterville"
     assert 0 < detail["distance_miles"] < 12
-    assert detail["scoring_version"] == "scoring-1+s0"
+    assert detail["scoring_version"] == "scoring-2+s0"
     breakdown = detail["score_breakdown"]
     assert [f["factor"] for f in breakdown] == [
         "service", "location", "urgency", "contactability", "eligibility", "consent"
     ]  # fmt: skip
     assert sum(f["points"] for f in breakdown) == detail["score"] == answer["score"]
-    assert "knee pain" in breakdown[0]["evidence"] and "Streeterville" in breakdown[1]["evidence"]
+    assert "orthopedics" in breakdown[0]["evidence"] and "Streeterville" in breakdown[1]["evidence"]
     assert all(f["evidence"] for f in breakdown)
+    # the phrase that matched is shown to a leads:read caller, from the encrypted document
+    match = detail["service_match"]
+    assert (match["matched_phrase"], match["matched_text"]) == ("knee pain", "knee pain")
 
 
 async def test_the_same_lead_scores_identically(client: httpx.AsyncClient, org: Org) -> None:
@@ -84,7 +88,9 @@ async def test_crushing_chest_pain_is_an_emergency_with_the_safety_instruction(
     client: httpx.AsyncClient, org: Org
 ) -> None:
     await setup_practice(client, org)
-    body = knee_lead(4, service=None, reason="crushing chest pain since this morning")
+    body = knee_lead(
+        4, service=None, reason="crushing chest pain since this morning", language="en"
+    )
     r = await post_lead(client, org, body)
     assert r.status_code == 201, r.text
     answer = r.json()
@@ -92,17 +98,26 @@ async def test_crushing_chest_pain_is_an_emergency_with_the_safety_instruction(
     assert answer["safety_instruction"] == EMERGENCY_INSTRUCTION
     assert "911" in answer["safety_instruction"]
     detail = (await lead_detail(client, org, answer["lead_id"]))["assessment"]
-    assert detail["emergency"] is True and detail["red_flags"] == ["chest pain"]
+    assert detail["emergency"] is True and detail["red_flags"] == ["cardiac.chest_pain"]
+    assert detail["concepts"] == [
+        {"code": "cardiac.chest_pain", "level": "emergency", "words": "crushing chest pain"}
+    ]
     assert detail["safety_instruction"] == EMERGENCY_INSTRUCTION
     assert detail["route_hint"] == "urgent_team"
 
 
 async def test_crisis_language_gets_988(client: httpx.AsyncClient, org: Org) -> None:
     await setup_practice(client, org)
-    body = knee_lead(5, service=None, reason="I can't sleep and I want to end my life")
+    body = knee_lead(
+        5, service=None, reason="I can't sleep and I want to end my life", language="en"
+    )
     answer = (await post_lead(client, org, body)).json()
     assert answer["emergency"] is True and answer["safety_instruction"] == CRISIS_INSTRUCTION
     assert "988" in answer["safety_instruction"]
+    # a Spanish-speaking lead is told in Spanish, with the Spanish line
+    body = knee_lead(6, service=None, reason="ya no quiero vivir", language="es")
+    answer = (await post_lead(client, org, body)).json()
+    assert answer["safety_instruction"] == CRISIS_INSTRUCTION_ES
 
 
 async def test_insurance_not_taken_is_not_qualified_but_kept(
@@ -132,7 +147,7 @@ async def test_no_practice_configured_still_answers_and_detects_emergencies(
     assert answer["qualified"] is None and answer["status"] == "new"
     assert [x["code"] for x in answer["not_qualified_reasons"]] == ["practice_not_configured"]
     assert isinstance(answer["score"], int) and answer["score"] > 0
-    body = knee_lead(8, reason="chest pain and short of breath")
+    body = knee_lead(8, reason="chest pain and short of breath", language="en")
     answer = (await post_lead(client, org, body)).json()
     assert answer["emergency"] is True and answer["safety_instruction"] == EMERGENCY_INSTRUCTION
 
@@ -168,7 +183,7 @@ async def test_organisation_weights_and_red_flags_apply(
     assert answer["emergency"] is True
     detail = (await lead_detail(client, org, answer["lead_id"]))["assessment"]
     assert detail["score_breakdown"][0]["max_points"] == 50
-    assert detail["scoring_version"] == "scoring-1+s1"
+    assert detail["scoring_version"] == "scoring-2+s1"
 
 
 async def test_rescore_via_facts_is_audited_by_field_name(
