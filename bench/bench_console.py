@@ -56,6 +56,7 @@ def pages(lead_id: str) -> list[tuple[str, str]]:
         ("review section: speed to lead, 28 days", f"/console/review/speed?{period(28)}"),
         ("review section: drop-off, 28 days", f"/console/review/drop-off?{period(28)}"),
         ("review section: calibration, 28 days", f"/console/review/calibration?{period(28)}"),
+        ("review section: score factors, 28 days", f"/console/review/factors?{period(28)}"),
         ("review section: speed to lead, 7 days", f"/console/review/speed?{period(7)}"),
         ("review section: calibration, 7 days", f"/console/review/calibration?{period(7)}"),
         ("queue, first page", "/console/queue"),

@@ -44,7 +44,10 @@ SECTIONS = {
     "speed": "Speed to lead",
     "drop-off": "Drop-off",
     "calibration": "Score calibration",
+    "factors": "Score calibration by factor",
 }
+# Loaded into the review page after it arrives; the factors load when opened.
+LAZY = ["trend", "speed", "drop-off", "calibration"]
 CSV_REPORTS: dict[str, tuple[str, Callable[[Any], list[dict[str, Any]]], list[str] | None]] = {
     "funnel": ("funnel", report_csv.funnel_rows, None),
     "cost": ("cost", report_csv.cost_rows, None),
@@ -136,7 +139,7 @@ async def review(
             "no_spend": total_cost is None or total_cost.spend == 0,
             "names": lookup.get(choice.group_by.value, {}),
             "source_names": lookup.get("source", {}),
-            "sections": SECTIONS,
+            "sections": {k: SECTIONS[k] for k in LAZY},
         },
         person=person,
     )
@@ -190,7 +193,9 @@ async def _section(
             "stages": words.STAGES,
             "advice": words.ADVICE,
         }
-    return {"calibration": await reports.calibration(session, period)}
+    # The bands are cheap; the factors read every lead's assessment, so they wait to be asked.
+    factors = name == "factors"
+    return {"calibration": await reports.calibration(session, period, factors=factors)}
 
 
 @router.get("/review/{section}")

@@ -229,8 +229,10 @@ async def dropoff(
     )
 
 
-async def calibration(session: AsyncSession, period: Period) -> CalibrationReport:
-    bands, factors = await diagnostics.calibration(session, period)
+async def calibration(
+    session: AsyncSession, period: Period, *, factors: bool = True
+) -> CalibrationReport:
+    bands, factors_ = await diagnostics.calibration(session, period, factors=factors)
     return CalibrationReport(
         period=_period(period),
         by_band=[
@@ -245,6 +247,6 @@ async def calibration(session: AsyncSession, period: Period) -> CalibrationRepor
                 **r, booked_rate=rate(r["booked"], r["leads"]),
                 completed_rate=rate(r["completed"], r["leads"]),
             )
-            for r in factors
+            for r in factors_
         ],
     )  # fmt: skip

@@ -280,6 +280,9 @@ def test_review_signs_in_and_matches_the_api(
     for stage in drop["stages"]:
         assert cell_text(browser, "drop-off", stage["stage"], "leads") == words.num(stage["leads"])
     wait_for(lambda: css(browser, 'table[data-report="calibration"]'))
+    # The score factors load when opened.
+    css(browser, "details.factors summary").click()
+    wait_for(lambda: css(browser, 'table[data-report="calibration-factors"]'))
     browser.save_screenshot(str(shots / "review.png"))
 
 

@@ -53,13 +53,20 @@ async def test_review_figures_equal_the_api_and_the_csv_is_the_apis(
     )
     assert csv_page.status_code == 200 and csv_page.text == csv_api.text
     assert "attachment" in csv_page.headers["content-disposition"]
-    for section in ("speed", "drop-off", "calibration"):
+    for section in ("trend", "speed", "drop-off", "calibration", "factors"):
         part = await console.get(f"/console/review/{section}", params=params)
         assert part.status_code == 200, section
         fragment = await console.get(
             f"/console/review/{section}", params=params, headers={"HX-Request": "true"}
         )
-        assert "<html" not in fragment.text and "<h2" in fragment.text
+        assert "<html" not in fragment.text
+        assert "<h2" in fragment.text or 'data-report="calibration-factors"' in fragment.text
+    api_factors = await console.get(
+        "/v1/reports/score-calibration", params=params, headers=org.headers
+    )
+    factors = await console.get("/console/review/factors", params=params)
+    rows = factors.text.count('<tr><th scope="row">')
+    assert rows == len(api_factors.json()["by_factor"]) > 0
 
 
 async def test_an_empty_period_says_what_to_do(console: httpx.AsyncClient, org: Org) -> None:
