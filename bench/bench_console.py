@@ -79,11 +79,12 @@ async def run(url: str, runs: int) -> list[dict[str, Any]]:
                 {"o": ORG},
             )
         )
-        # The seed leaves every lead `new`; a working queue holds the leads of the last two
-        # days, routed and not yet claimed (about 5,500 of the million).
+        # The seed leaves every lead `new` without consent; a working queue holds the leads
+        # of the last two days, routed, callable and not yet claimed (about 5,500).
         await s.execute(
             text(
-                "UPDATE leads SET status = 'routed' WHERE organization_id = :o"
+                "UPDATE leads SET status = 'routed', contact_channels = '{voice,sms}'"
+                " WHERE organization_id = :o"
                 " AND status = 'new' AND team_id IS NOT NULL AND claimed_at IS NULL"
                 " AND received_at >= CAST(:day AS date) - 1"
             ),

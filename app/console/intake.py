@@ -22,6 +22,7 @@ from app.appointments import service as appointments
 from app.appointments.schemas import AppointmentIn
 from app.audit import service as audit
 from app.auth.scopes import Scope
+from app.consent import eligibility
 from app.consent import service as consent_service
 from app.consent.service import ContactRefused
 from app.console import lead_view, names
@@ -81,6 +82,8 @@ async def queue_page(
         {
             "leads": leads,
             "consent": await consent_service.summaries(session, org, leads),
+            # What the whole contact policy allows right now, as `GET /v1/handoffs` says.
+            "now_ok": await eligibility.channels_now(session, org, leads, utcnow()),
             "names": await names.groups(session, org),
             "members": members,
             "me": await _me(session, person),
