@@ -85,7 +85,7 @@ async def run(url: str, runs: int) -> list[dict[str, Any]]:
             text(
                 "UPDATE leads SET status = 'routed', contact_channels = '{voice,sms}'"
                 " WHERE organization_id = :o"
-                " AND status = 'new' AND team_id IS NOT NULL AND claimed_at IS NULL"
+                " AND team_id IS NOT NULL AND claimed_at IS NULL"
                 " AND received_at >= CAST(:day AS date) - 1"
             ),
             {"o": ORG, "day": LAST_DAY},
