@@ -47,7 +47,8 @@ _CUES: dict[str, tuple[str, ...]] = {
     "pseudo": (
         "not sure", "not certain", "no idea", "not just", "not only", "no doubt", "no one",
         "nobody", "no se si", "sin duda", "never ~1 wake", "never ~1 woke", "ever ~1 had",
-        "ever ~1 felt", "ever ~1 tenido",
+        "ever ~1 felt", "ever ~1 tenido", "at ~1 once", "no ~1 aguanto|soporto ~1 mas",
+        "ya ~1 no ~1 aguanto|puedo",
     ),
     "term": (
         "and", "now", "then", "still", "suddenly", "just", "only", "but", "since", "because",
