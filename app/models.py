@@ -7,7 +7,8 @@ from app.consent.models import ConsentDisclosure, ConsentEvent, Suppression
 from app.console.models import ConsoleSession
 from app.db import Base
 from app.handoff.models import LeadEvent, WebhookDelivery, WebhookMessage, WebhookSubscription
-from app.intake.models import IdempotencyKey, InboxDelivery, Source
+from app.idempotency import IdempotencyKey
+from app.intake.models import InboxDelivery, Source
 from app.integrations.models import ConsentVerification, IntegrationCredential
 from app.jobs.models import Job
 from app.leads.models import Lead, LeadSubmission

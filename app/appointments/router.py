@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
@@ -22,7 +22,7 @@ from app.auth.deps import LeadsReader, OutcomesWriter
 from app.auth.service import Caller
 from app.db import SessionDep
 from app.errors import BadRequest, Unprocessable, UnsupportedMediaType
-from app.intake import idempotency
+from app.idempotency import idempotent
 from app.leads.models import Lead
 from app.tenancy import get_owned
 
@@ -76,12 +76,9 @@ async def _audit(caller: Caller, session: SessionDep, action: str, applied: Any)
     response_model=AppointmentOut,
     openapi_extra={"requestBody": {"content": {"application/json": {}, fhir.MEDIA_TYPE: {}}}},
 )
+@idempotent
 async def create_appointment(
-    lead_id: uuid.UUID,
-    request: Request,
-    caller: OutcomesWriter,
-    session: SessionDep,
-    idempotency_key: Annotated[str | None, Header()] = None,
+    lead_id: uuid.UUID, request: Request, caller: OutcomesWriter, session: SessionDep
 ) -> JSONResponse:
     """Record an appointment for a lead, as canonical JSON or as a FHIR R4 `Appointment`
     (`Content-Type: application/fhir+json`; the answer is then FHIR too).
@@ -95,26 +92,10 @@ async def create_appointment(
     if "json" not in ctype:
         raise UnsupportedMediaType("Send `application/json` or `application/fhir+json`.")
     raw = await request.body()
-    digest = idempotency.request_hash("POST", request.url.path, raw)
-    if idempotency_key is not None:
-        stored = await idempotency.lookup(session, caller, idempotency_key, digest)
-        if stored is not None:
-            media = fhir.MEDIA_TYPE if as_fhir else "application/json"
-            return JSONResponse(stored[1], status_code=stored[0], media_type=media)
     data = fhir.parse(_json_body(raw)) if as_fhir else _canonical(raw).to_data()
     applied = await appointments.submit(session, caller.org_id, lead_id, data)
     await _audit(caller, session, f"appointment.{applied.outcome}", applied)
-    answer = _answer(applied, as_fhir)
-    if idempotency_key is not None:
-        await idempotency.store(
-            session,
-            caller,
-            idempotency_key,
-            digest,
-            answer.status_code,
-            json.loads(bytes(answer.body)),
-        )
-    return answer
+    return _answer(applied, as_fhir)
 
 
 @router.get("/v1/leads/{lead_id}/appointments", response_model=AppointmentList)

@@ -10,11 +10,13 @@ from app.auth.deps import AdminCaller
 from app.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyOut
 from app.db import SessionDep
 from app.errors import Unprocessable
+from app.idempotency import idempotent
 
 router = APIRouter(prefix="/v1/api-keys", tags=["api keys"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
+@idempotent
 async def create_api_key(
     body: ApiKeyCreate, caller: AdminCaller, session: SessionDep
 ) -> ApiKeyCreated:

@@ -30,6 +30,7 @@ from app.availability.schemas import (
 from app.db import SessionDep, utcnow
 from app.errors import BadRequest, NotFound, Unprocessable, UnsupportedMediaType
 from app.handoff import targets
+from app.idempotency import idempotent
 from app.leads.models import Lead
 from app.tenancy import get_owned, scoped
 
@@ -204,6 +205,7 @@ def _entry_response(result: availability.Result) -> dict[str, Any]:
 
 
 @router.post("/v1/fhir", tags=["fhir"], openapi_extra=_FHIR_BODY)
+@idempotent
 async def post_bundle(
     request: Request, caller: AvailabilityWriter, session: SessionDep
 ) -> JSONResponse:
@@ -283,6 +285,7 @@ async def put_availability(
 
 
 @router.post("/v1/leads/{lead_id}/slot-holds", status_code=201, response_model=HoldOut)
+@idempotent
 async def hold_slot(
     lead_id: uuid.UUID, body: HoldIn, caller: LeadsWriter, session: SessionDep
 ) -> HoldOut:

@@ -23,6 +23,7 @@ from app.consent.schemas import (
 from app.db import SessionDep, utcnow
 from app.errors import Forbidden
 from app.fields import Instant
+from app.idempotency import idempotent
 from app.leads.models import Lead
 from app.tenancy import get_owned
 
@@ -38,6 +39,7 @@ async def _dialer(caller: CallerDep) -> Caller:
 @router.post(
     "/v1/consent/revocations", status_code=status.HTTP_201_CREATED, response_model=RevocationOut
 )
+@idempotent
 async def create_revocation(
     body: RevocationIn, caller: ConsentWriter, session: SessionDep, request: Request
 ) -> RevocationOut:

@@ -13,6 +13,7 @@ from app.errors import Forbidden
 from app.handoff import queue
 from app.handoff.packet import Packet
 from app.handoff.queue import ClaimIn, QueueList, QueueStatus
+from app.idempotency import idempotent
 
 router = APIRouter(tags=["handoff (pull queue)"])
 
@@ -54,6 +55,7 @@ async def list_handoffs(
 
 
 @router.post("/v1/handoffs/claim", response_model=Packet)
+@idempotent
 async def claim_handoff(
     body: ClaimIn, caller: Annotated[Caller, Depends(_agent)], session: SessionDep
 ) -> Packet:

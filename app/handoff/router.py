@@ -21,6 +21,7 @@ from app.handoff.schemas import (
     Timeline,
 )
 from app.handoff.service import EventType
+from app.idempotency import idempotent
 from app.tenancy import get_owned
 
 router = APIRouter(tags=["webhooks (outbound)"])
@@ -31,6 +32,7 @@ router = APIRouter(tags=["webhooks (outbound)"])
     status_code=status.HTTP_201_CREATED,
     response_model=SubscriptionCreated,
 )
+@idempotent
 async def create_subscription(
     body: SubscriptionCreate, caller: AdminCaller, session: SessionDep, request: Request
 ) -> SubscriptionCreated:
@@ -127,6 +129,7 @@ async def list_deliveries(
     status_code=status.HTTP_202_ACCEPTED,
     response_model=DeliveryOut,
 )
+@idempotent
 async def redeliver(
     delivery_id: uuid.UUID, caller: AdminCaller, session: SessionDep
 ) -> DeliveryOut:

@@ -63,16 +63,3 @@ class InboxDelivery(IdMixin, TenantMixin, Base):
     response_status: Mapped[int] = mapped_column(SmallInteger, default=200)
     response_body: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     replay_count: Mapped[int] = mapped_column(SmallInteger, default=0)
-
-
-class IdempotencyKey(IdMixin, TenantMixin, Base):
-    __tablename__ = "idempotency_keys"
-    __table_args__ = (UniqueConstraint("api_key_id", "key"),)
-
-    api_key_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"))
-    key: Mapped[str] = mapped_column(String(255))
-    request_hash: Mapped[str] = mapped_column(String(64))
-    response_status: Mapped[int] = mapped_column(SmallInteger)
-    response_body: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[dt.datetime]

@@ -4,7 +4,7 @@ import hmac
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import ValidationError
 
@@ -13,7 +13,8 @@ from app.auth.deps import AdminCaller, LeadsWriter
 from app.crypto import keyed_hash
 from app.db import SessionDep
 from app.errors import PROBLEM_JSON, Forbidden, Unprocessable, UnsupportedMediaType
-from app.intake import idempotency, pipeline, sources
+from app.idempotency import idempotent
+from app.intake import pipeline, sources
 from app.intake import service as intake_service
 from app.intake.adapters.base import AdapterError, RawDelivery, load_json_object
 from app.intake.canonical import CanonicalLead, validation_problems
@@ -39,12 +40,9 @@ def _answer(answer: intake_service.Answer) -> JSONResponse:
 
 
 @router.post("/v1/leads", status_code=status.HTTP_201_CREATED)
+@idempotent
 async def create_lead(
-    request: Request,
-    _slot: IntakeSlot,
-    caller: LeadsWriter,
-    session: SessionDep,
-    idempotency_key: Annotated[str | None, Header()] = None,
+    request: Request, _slot: IntakeSlot, caller: LeadsWriter, session: SessionDep
 ) -> JSONResponse:
     """Submit one canonical lead (the `api` source). Unknown fields are rejected.
 
@@ -57,11 +55,6 @@ async def create_lead(
     if "json" not in request.headers.get("content-type", ""):
         raise UnsupportedMediaType("Send the lead as `application/json`.")
     body = await request.body()
-    digest = idempotency.request_hash("POST", "/v1/leads", body)
-    if idempotency_key is not None:
-        stored = await idempotency.lookup(session, caller, idempotency_key, digest)
-        if stored is not None:
-            return JSONResponse(stored[1], status_code=stored[0])
     try:
         lead_in = CanonicalLead.model_validate(load_json_object(body))
     except AdapterError as exc:
@@ -83,13 +76,11 @@ async def create_lead(
         {"resubmission": result.resubmission},
     )
     code = 200 if result.resubmission else 201
-    answer = result.summary()
-    if idempotency_key is not None:
-        await idempotency.store(session, caller, idempotency_key, digest, code, answer)
-    return JSONResponse(answer, status_code=code)
+    return JSONResponse(result.summary(), status_code=code)
 
 
 @router.post("/v1/sources", status_code=status.HTTP_201_CREATED, response_model=SourceOut)
+@idempotent
 async def create_source(
     body: SourceCreate, caller: AdminCaller, session: SessionDep, request: Request
 ) -> SourceOut:
@@ -155,6 +146,7 @@ async def list_inbox(
 
 
 @router.post("/v1/inbox/{inbox_id}/replay")
+@idempotent
 async def replay_inbox(
     inbox_id: uuid.UUID, caller: AdminCaller, session: SessionDep
 ) -> JSONResponse:

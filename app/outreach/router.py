@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from app.auth.deps import AttemptsWriter, LeadsReader
 from app.db import SessionDep, utcnow
 from app.errors import PROBLEM_JSON
+from app.idempotency import idempotent
 from app.leads.models import Lead
 from app.outreach import service
 from app.outreach.schemas import AttemptIn, AttemptList, AttemptOut
@@ -34,6 +35,7 @@ _REFUSED = {
     response_model=AttemptOut,
     responses=_REFUSED,  # type: ignore[arg-type]
 )
+@idempotent
 async def create_attempt(
     lead_id: uuid.UUID, body: AttemptIn, caller: AttemptsWriter, session: SessionDep
 ) -> JSONResponse:

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Response, status
 from app.audit import service as audit
 from app.auth.deps import AdminCaller
 from app.db import SessionDep
+from app.idempotency import idempotent
 from app.practice import service as practice_service
 from app.practice import settings as practice_settings
 from app.practice.models import Location, Service
@@ -28,6 +29,7 @@ router = APIRouter(prefix="/v1", tags=["practice"])
 
 
 @router.post("/locations", status_code=status.HTTP_201_CREATED, response_model=LocationOut)
+@idempotent
 async def create_location(
     body: LocationCreate, caller: AdminCaller, session: SessionDep
 ) -> LocationOut:
@@ -77,6 +79,7 @@ async def delete_location(
 
 
 @router.post("/services", status_code=status.HTTP_201_CREATED, response_model=ServiceOut)
+@idempotent
 async def create_service(
     body: ServiceCreate, caller: AdminCaller, session: SessionDep
 ) -> ServiceOut:

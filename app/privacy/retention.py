@@ -9,6 +9,7 @@
   certificate checks (TrustedForm, Jornaya) kept with them.
 - Erasure request records older than their 24 months are deleted, and those overdue (not
   completed 45 days after they were received) are logged.
+- Stored answers of `Idempotency-Key` requests past their 24 hours are deleted.
 
 Idempotent: a second run finds nothing left to do. `lead-router purge --dry-run` counts the
 same rows without changing any.
@@ -41,6 +42,7 @@ from app.audit.models import AuditEvent
 from app.config import Settings
 from app.consent.models import ConsentEvent
 from app.db import utcnow
+from app.idempotency import IdempotencyKey
 from app.intake.models import InboxDelivery
 from app.integrations.models import ConsentVerification
 from app.jobs import service as jobs
@@ -130,6 +132,7 @@ async def purge(
     consent_expired = ConsentEvent.retain_until < now
     checks_expired = ConsentVerification.retain_until < now
     requests_expired = ErasureRequest.retain_until < now
+    keys_expired = IdempotencyKey.expires_at < now
     counts = PurgeCounts(
         dry_run=dry_run,
         lead_cutoff=cut.lead,
@@ -139,6 +142,7 @@ async def purge(
         consent_events_deleted=await _count(session, consent_expired, ConsentEvent),
         consent_verifications_deleted=await _count(session, checks_expired, ConsentVerification),
         erasure_requests_deleted=await _count(session, requests_expired, ErasureRequest),
+        idempotency_keys_deleted=await _count(session, keys_expired, IdempotencyKey),
         erasure_requests_overdue=await requests.overdue_count(session, now),
         more_leads_due=more,
         lead_ids=ids,
@@ -162,6 +166,7 @@ async def purge(
         await session.execute(delete(ConsentEvent).where(consent_expired))
         await session.execute(delete(ConsentVerification).where(checks_expired))
         await session.execute(delete(ErasureRequest).where(requests_expired))
+        await session.execute(delete(IdempotencyKey).where(keys_expired))
     log.info("purge", **counts.model_dump(exclude={"lead_ids", "lead_cutoff"}))
     if counts.erasure_requests_overdue:
         log.warning("erasure_requests_overdue", count=counts.erasure_requests_overdue)

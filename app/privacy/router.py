@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from app.auth.deps import LeadsEraser
 from app.db import SessionDep, utcnow
+from app.idempotency import idempotent
 from app.leads import service as leads_service
 from app.leads.models import Lead, LeadSubmission
 from app.leads.schemas import LeadOut
@@ -43,6 +44,7 @@ async def erase(lead_id: uuid.UUID, caller: LeadsEraser, session: SessionDep) ->
 @router.post(
     "/v1/erasure-requests", status_code=status.HTTP_201_CREATED, response_model=ErasureRequestOut
 )
+@idempotent
 async def create_erasure_request(
     body: ErasureRequestIn, caller: LeadsEraser, session: SessionDep, request: Request
 ) -> ErasureRequestOut:

@@ -65,6 +65,7 @@ class PurgeCounts(BaseModel):
     consent_events_deleted: int
     consent_verifications_deleted: int = 0
     erasure_requests_deleted: int
+    idempotency_keys_deleted: int = 0
     erasure_requests_overdue: int
     more_leads_due: bool = False
     lead_ids: list[uuid.UUID] = Field(default_factory=list)

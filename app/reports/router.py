@@ -14,6 +14,7 @@ from app.auth.deps import AdminCaller, ReportsReader
 from app.db import SessionDep
 from app.errors import UnsupportedMediaType
 from app.fields import Day, Instant
+from app.idempotency import idempotent
 from app.reports import availability as availability_report
 from app.reports import csv as report_csv
 from app.reports import negotiate
@@ -185,6 +186,7 @@ async def score_calibration(
         }
     },
 )
+@idempotent
 async def import_spend(
     request: Request, caller: AdminCaller, session: SessionDep
 ) -> spend_service.SpendImportResult:

@@ -9,6 +9,7 @@ from app.audit import service as audit
 from app.auth.deps import AdminCaller, LeadsWriter
 from app.db import SessionDep
 from app.errors import Unprocessable
+from app.idempotency import idempotent
 from app.routing import reassign as reassign_service
 from app.routing import rulesets, service, simulate, teams
 from app.routing.models import Member, Ruleset, Team
@@ -34,6 +35,7 @@ router = APIRouter(tags=["routing"])
 
 
 @router.post("/v1/teams", status_code=status.HTTP_201_CREATED, response_model=TeamOut)
+@idempotent
 async def create_team(body: TeamCreate, caller: AdminCaller, session: SessionDep) -> TeamOut:
     """Create an intake team (front desk, call-center queue, coordinator, nurse line…).
 
@@ -75,6 +77,7 @@ async def update_team(
 @router.post(
     "/v1/teams/{team_id}/members", status_code=status.HTTP_201_CREATED, response_model=MemberOut
 )
+@idempotent
 async def create_member(
     team_id: uuid.UUID, body: MemberCreate, caller: AdminCaller, session: SessionDep
 ) -> MemberOut:
@@ -118,6 +121,7 @@ async def update_member(
 
 
 @router.post("/v1/routing/rulesets", status_code=status.HTTP_201_CREATED, response_model=RulesetOut)
+@idempotent
 async def create_ruleset(
     body: RulesetCreate, caller: AdminCaller, session: SessionDep
 ) -> RulesetOut:
@@ -167,6 +171,7 @@ async def delete_ruleset(
 
 
 @router.post("/v1/routing/rulesets/{ruleset_id}/publish", response_model=RulesetOut)
+@idempotent
 async def publish_ruleset(
     ruleset_id: uuid.UUID, caller: AdminCaller, session: SessionDep
 ) -> RulesetOut:
@@ -206,6 +211,7 @@ async def simulate_routing(
 
 
 @router.post("/v1/leads/{lead_id}/reassign")
+@idempotent
 async def reassign_lead(
     lead_id: uuid.UUID, body: ReassignIn, caller: LeadsWriter, session: SessionDep
 ) -> dict[str, Any]:

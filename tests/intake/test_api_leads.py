@@ -116,6 +116,8 @@ async def test_idempotency_key(client: httpx.AsyncClient, org: Org) -> None:
     again = await post_lead(client, org, person(1), **{"Idempotency-Key": "abc"})
     assert first.status_code == again.status_code == 201
     assert first.json() == again.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
     other = await post_lead(client, org, person(2), **{"Idempotency-Key": "abc"})
     assert other.status_code == 422 and other.json()["type"].endswith("idempotency-key-reused")
     listed = (await client.get("/v1/leads", headers=org.headers)).json()["data"]
@@ -129,8 +131,8 @@ async def test_idempotency_key_in_flight_is_409(
 ) -> None:
     from sqlalchemy.ext.asyncio import AsyncSession as S
 
+    from app import idempotency
     from app.auth.service import Caller
-    from app.intake import idempotency
 
     async with S(engine) as holder, holder.begin():
         key_id = (
