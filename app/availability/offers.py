@@ -44,7 +44,7 @@ def _free_stmt(typed: bool) -> Direct:
               AND s.service_code = :service AND s.status = 'free'
               AND s.start >= :now AND s.start < :until {types}
               AND (s.held_until IS NULL OR s.held_until <= :now OR s.held_for_lead = :lead)
-            ORDER BY s.start, s.external_id
+            ORDER BY s.start
             LIMIT :per_location
         ) s
     """)  # noqa: S608 - a constant fragment; values are bound
