@@ -66,6 +66,7 @@ class Seeded:
     reports_key: str
     revocable_key: str
     other_lead: str
+    fresh_leads: list[str]
 
 
 def _free_port() -> int:
@@ -139,7 +140,7 @@ async def seeded(engine: AsyncEngine, server: str) -> Seeded:
             text("UPDATE leads SET received_at = received_at - interval '2 days' "
                  "WHERE id = ANY(:ids)"), {"ids": ids},
         )  # fmt: skip
-    return Seeded(org, other, reports_key, revocable, other_lead)
+    return Seeded(org, other, reports_key, revocable, other_lead, ids)
 
 
 @pytest.fixture(scope="module")
@@ -347,6 +348,11 @@ def test_queue_claim_attempts_and_an_appointment(
     packet = httpx.get(f"{server}/v1/handoffs/{lead_id}", headers=seeded.org.headers).json()
     assert packet["member"]["id"] == me["id"] and packet["claimed_at"]
     assert "May we contact them now?" in browser.page_source
+
+    # Record on a lead received two days ago with nothing recorded yet.
+    lead_id = next(i for i in reversed(seeded.fresh_leads) if i != lead_id)
+    browser.get(f"{server}/console/leads/{lead_id}")
+    packet = httpx.get(f"{server}/v1/handoffs/{lead_id}", headers=seeded.org.headers).json()
 
     # A call at 23:30 yesterday in the lead's local time: refused by the calling hours.
     zone = ZoneInfo(packet["location"]["time_zone"] or "America/Chicago")
