@@ -97,6 +97,9 @@ def _assessment(lead: Lead, pii: dict[str, Any]) -> dict[str, Any]:
         "score": lead.score,
         "score_band": lead.score_band,
         "scoring_version": lead.scoring_version,
+        # Availability of the matched service when the lead was decided (app.scoring).
+        "flags": ["no_availability"] if lead.availability == "no_availability" else [],
+        "first_slot_at": lead.first_slot_at,
         **assessment_view(lead.assessment, pii),
     }
 

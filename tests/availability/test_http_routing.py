@@ -182,3 +182,44 @@ async def test_the_earliest_free_slots_are_one_index_range_scan_per_location(
     assert not any("Sort" in line for line in plan), plan
     conds = next(line for line in plan if "Index Cond" in line)
     assert "start >=" in conds and "start <" in conds and "location_id = l.id" in conds
+
+
+async def test_nearest_preference_keeps_the_nearest_and_rules_read_time_to_first_slot(
+    client: httpx.AsyncClient, org: Org, session: AsyncSession
+) -> None:
+    locs = await demo(client, org, session)
+    await stock(client, org, locs)
+    settings = (await client.get("/v1/scoring-settings", headers=org.headers)).json()
+    body = {k: settings[k] for k in ("hot_threshold", "warm_threshold", "red_flag_phrases",
+                                     "duplicate_window_hours")}  # fmt: skip
+    r = await client.put(
+        "/v1/scoring-settings", json={**body, "location_preference": "nearest"},
+        headers=org.headers,
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
+    nearest = (await post_lead(client, org, sleep_lead(1))).json()
+    assert nearest["location_id"] == locs["near"]
+    # Another location has a slot: not flagged, but nothing to offer at the nearest.
+    assert (nearest["flags"], nearest["offered_slots"]) == ([], [])
+
+    await client.put("/v1/scoring-settings", json=body, headers=org.headers)
+    teams = (await client.get("/v1/teams", headers=org.headers)).json()["data"]
+    soon_team = next(t for t in teams if t["kind"] == "nurse_line")["id"]
+    other = next(t for t in teams if t["kind"] == "front_desk")["id"]
+    rules = [
+        {"name": "seen within two days",
+         "conditions": [{"field": "time_to_first_slot", "op": "lte", "value": 2}],
+         "team_id": soon_team},
+        {"name": "everyone else", "team_id": other},
+    ]  # fmt: skip
+    r = await client.post("/v1/routing/rulesets", json={"rules": rules}, headers=org.headers)
+    assert r.status_code == 201, r.text
+    r = await client.post(f"/v1/routing/rulesets/{r.json()['id']}/publish", headers=org.headers)
+    assert r.status_code == 200, r.text
+    fast = (await post_lead(client, org, sleep_lead(2))).json()
+    assert fast["team_id"] == soon_team
+    lead = (await client.get(f"/v1/leads/{fast['lead_id']}", headers=org.headers)).json()
+    [matched] = [x for x in lead["routing"]["trace"]["trace"]["rules"] if x["matched"]]
+    assert 0 < matched["conditions"][0]["actual"] <= 2
+    assert lead["assessment"]["flags"] == []
+    assert lead["assessment"]["first_slot_at"] is not None
