@@ -217,6 +217,34 @@ def cmd_purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit_archive(args: argparse.Namespace) -> int:
+    """Move audit rows older than six years to a JSON Lines file, then delete them (one
+    transaction: nothing is deleted unless the file was written). --dry-run writes the file
+    and deletes nothing."""
+    from app.audit import archive
+
+    settings = get_settings()
+
+    # Opened before the database: a file that exists already stops it before anything runs.
+    out = open(args.out, "x", encoding="utf-8")  # noqa: SIM115 - closed below
+
+    async def run(session: object) -> int:
+        from sqlalchemy.ext.asyncio import AsyncSession
+
+        assert isinstance(session, AsyncSession)
+        return await archive.archive(session, out, dry_run=args.dry_run)
+
+    try:
+        _database_url(settings)
+        count = _with_session(settings, run)
+    finally:
+        out.close()
+        _stop_embedded()
+    verb = "written (kept in the database)" if args.dry_run else "moved"
+    print(f"audit rows older than six years: {count} {verb} to {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lead-router", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -251,6 +279,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="print what it would do and change nothing"
     )
     purge.set_defaults(func=cmd_purge)
+
+    arch = sub.add_parser(
+        "audit-archive", help="move audit rows older than six years to a JSON Lines file"
+    )
+    arch.add_argument("--out", required=True, help="a new file (never overwritten)")
+    arch.add_argument("--dry-run", action="store_true", help="write the file, delete nothing")
+    arch.set_defaults(func=cmd_audit_archive)
 
     demo = sub.add_parser("demo", help="seed the demo practice and serve it")
     serve_args(demo)

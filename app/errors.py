@@ -24,6 +24,8 @@ class AppError(Exception):
     status: int = 500
     type: str = "internal-error"
     title: str = "Internal error"
+    # What the request tried to reach, for its audit row: (type, id). Never rendered.
+    target: tuple[str, str] | None = None
 
     def __init__(
         self,

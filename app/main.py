@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from app import errors, worker
 from app.appointments.router import router as appointments_router
+from app.audit.router import router as audit_router
 from app.auth.router import router as api_keys_router
 from app.availability.router import router as availability_router
 from app.config import Settings, get_settings
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     app.include_router(intake_router)
     app.include_router(leads_router)
     app.include_router(consent_router)
+    app.include_router(audit_router)
     app.include_router(practice_router)
     app.include_router(scoring_router)
     app.include_router(routing_router)

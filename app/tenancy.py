@@ -41,7 +41,7 @@ async def get_owned(
     try:
         key = obj_id if isinstance(obj_id, uuid.UUID) else uuid.UUID(str(obj_id))
     except ValueError:
-        raise NotFound(f"No such {_label(model)}.") from None
+        raise _not_found(model, obj_id) from None
     stmt = scoped(model, org_id).where(model.id == key)  # type: ignore[attr-defined]
     if options:
         stmt = stmt.options(*options)
@@ -52,8 +52,16 @@ async def get_owned(
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     obj = (await session.execute(stmt)).scalar_one_or_none()
     if obj is None:
-        raise NotFound(f"No such {_label(model)}.")
+        raise _not_found(model, obj_id)
     return obj
+
+
+def _not_found(model: type[Any], obj_id: uuid.UUID | str) -> NotFound:
+    """404, carrying what was asked for to the request's audit row (a probe of another
+    organisation's id is recorded against that id)."""
+    error = NotFound(f"No such {_label(model)}.")
+    error.target = (_label(model).replace(" ", "_"), str(obj_id)[:64])
+    return error
 
 
 def _label(model: type[Any]) -> str:

@@ -64,9 +64,11 @@ def _answer(applied: appointments.Applied, as_fhir: bool) -> JSONResponse:
 
 
 async def _audit(caller: Caller, session: SessionDep, action: str, applied: Any) -> None:
+    # Against the lead: "who changed this person's data" finds it with the lead's reads.
+    appt = applied.appointment
     await audit.record(
-        session, caller, action, "appointment", applied.appointment.id,
-        {"outcome": applied.outcome, "status": applied.appointment.status},
+        session, caller, action, "lead", appt.lead_id,
+        {"appointment_id": str(appt.id), "outcome": applied.outcome, "status": appt.status},
     )  # fmt: skip
 
 
@@ -104,6 +106,7 @@ async def list_appointments(
 ) -> AppointmentList:
     """The lead's appointments, oldest first."""
     lead, rows = await appointments.list_for_lead(session, caller.org_id, lead_id)
+    audit.note(caller, None, ids=[str(a.id) for a in rows])
     return AppointmentList(data=[appointments.to_out(a, lead.status) for a in rows])
 
 
@@ -114,6 +117,7 @@ async def get_appointment(
     """One appointment, with its lead's current status."""
     appt = await get_owned(session, Appointment, appointment_id, caller.org_id)
     lead = await get_owned(session, Lead, appt.lead_id, caller.org_id)
+    audit.note(caller, ("lead", lead.id), appointment_id=str(appt.id))
     return appointments.to_out(appt, lead.status)
 
 
@@ -140,6 +144,7 @@ async def read_fhir_appointment(
 ) -> JSONResponse:
     """The appointment as a FHIR R4 `Appointment`."""
     appt = await get_owned(session, Appointment, appointment_id, caller.org_id)
+    audit.note(caller, ("lead", appt.lead_id), appointment_id=str(appt.id))
     return JSONResponse(fhir.to_fhir(appt), media_type=fhir.MEDIA_TYPE)
 
 

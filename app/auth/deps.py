@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from app.audit import service as audit
+from app.audit.trail import RequestTrail
 from app.auth import service as auth_service
 from app.auth.scopes import Scope
 from app.auth.service import Caller
@@ -32,7 +34,19 @@ def _failures(request: Request) -> tuple[WindowLimiter, str, int]:
     )
 
 
-async def get_caller(request: Request, session: SessionDep) -> Caller:
+def _trail(request: Request) -> RequestTrail:
+    route = request.scope.get("route")
+    return RequestTrail(
+        method=request.method,
+        route=str(getattr(route, "path", request.url.path)),
+        endpoint=str(getattr(route, "name", "") or ""),
+        path_params={k: str(v) for k, v in request.path_params.items()},
+    )
+
+
+async def get_caller(request: Request, session: SessionDep) -> AsyncIterator[Caller]:
+    """The authenticated caller, and the request's audit row (app.audit.trail): written
+    with the request's work when it succeeds, after its rollback when it fails."""
     # Failed authentications are counted per client address, so keys cannot be guessed at
     # speed; an address over its budget is refused before its key is even looked up.
     failures, address, budget = _failures(request)
@@ -47,19 +61,26 @@ async def get_caller(request: Request, session: SessionDep) -> Caller:
         exc.headers = _CHALLENGE
         failures.hit(address, budget + 1)
         raise
-    api_limiter.hit(str(key.id), request.app.state.settings.rate_limit_per_minute)
     caller = Caller(
         org_id=key.organization_id,
         key_id=key.id,
         scopes=frozenset(key.scopes),
         request_id=getattr(request.state, "request_id", None),
         client_ip=client_ip(request),
+        trail=_trail(request),
     )
     request.state.org_id = caller.org_id
-    return caller
+    try:
+        api_limiter.hit(str(key.id), request.app.state.settings.rate_limit_per_minute)
+        yield caller
+    except Exception as exc:
+        await audit.record_failure(session, caller, exc)
+        raise
+    await audit.finish_request(session, caller)
 
 
-CallerDep = Annotated[Caller, Depends(get_caller)]
+# Function scope: the request's audit row is written before its session commits.
+CallerDep = Annotated[Caller, Depends(get_caller, scope="function")]
 
 
 def require(scope: Scope) -> Callable[[Caller], Awaitable[Caller]]:

@@ -3,11 +3,12 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit.trail import RequestTrail
 from app.auth.models import ApiKey, Organization
 from app.auth.scopes import ALL_SCOPES, Scope
 from app.crypto import keyed_hash
@@ -28,6 +29,8 @@ class Caller:
     scopes: frozenset[str]
     request_id: str | None = None
     client_ip: str | None = None
+    # The API request's audit trail (app.audit.trail); None outside an API request.
+    trail: RequestTrail | None = field(default=None, compare=False, repr=False)
 
     def has(self, scope: Scope | str) -> bool:
         return Scope.ADMIN.value in self.scopes or str(scope) in self.scopes
@@ -88,6 +91,22 @@ async def authenticate(session: AsyncSession, token: str) -> ApiKey:
         await session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
         key.last_used_at = now
     return key
+
+
+_TOUCH = (
+    update(ApiKey)
+    .where(
+        ApiKey.id == bindparam("key"),
+        (ApiKey.last_used_at.is_(None)) | (ApiKey.last_used_at < bindparam("stale")),
+    )
+    .values(last_used_at=bindparam("now"))
+)
+
+
+async def touch(session: AsyncSession, key_id: uuid.UUID) -> None:
+    """`last_used_at` for a request whose own transaction was rolled back (it failed)."""
+    now = utcnow()
+    await session.execute(_TOUCH, {"key": key_id, "stale": now - LAST_USED_RESOLUTION, "now": now})
 
 
 async def list_keys(session: AsyncSession, org_id: uuid.UUID) -> list[ApiKey]:

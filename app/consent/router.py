@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import JSONResponse
 
+from app.audit import service as audit
 from app.auth.deps import CallerDep, ConsentWriter, LeadsReader
 from app.auth.models import Organization
 from app.auth.scopes import Scope
@@ -108,6 +109,14 @@ async def contact_eligibility(
     past = await consent_service.load_past_attempts(session, lead, now)
     decision = await consent_service.check_policy(
         session, lead, channel, direction, now, past, purpose=purpose
+    )
+    audit.note(
+        caller,
+        None,
+        channel=channel.value,
+        purpose=purpose.value,
+        allowed=decision.allowed,
+        rules_version=decision.rules_version,
     )
     return EligibilityOut(
         lead_id=lead.id,

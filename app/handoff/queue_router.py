@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from app.audit import service as audit
 from app.auth.deps import CallerDep, LeadsReader
 from app.auth.scopes import Scope
 from app.auth.service import Caller
@@ -49,9 +50,11 @@ async def list_handoffs(
     Items are summaries without personal data; `POST /v1/handoffs/claim` (or
     `GET /v1/handoffs/{lead_id}`) returns the full packet. It is a queue, not an archive:
     read the head (`limit` ≤ 100) rather than paging through it."""
-    return await queue.list_queue(
+    listed = await queue.list_queue(
         session, caller.org_id, team_id=team, member=member, status=status, limit=limit
     )
+    audit.note(caller, None, ids=[str(i.lead_id) for i in listed.data])
+    return listed
 
 
 @router.post("/v1/handoffs/claim", response_model=Packet)

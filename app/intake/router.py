@@ -141,7 +141,8 @@ async def list_inbox(
         stmt = stmt.where(InboxDelivery.status == status_)
     if source_id:
         stmt = stmt.where(InboxDelivery.source_id == source_id)
-    rows = (await session.execute(stmt.limit(limit))).scalars()
+    rows = list((await session.execute(stmt.limit(limit))).scalars())
+    audit.note(caller, None, ids=[str(r.id) for r in rows])
     return InboxList(data=[InboxOut.model_validate(r) for r in rows])
 
 

@@ -172,7 +172,9 @@ async def list_leads(
         ).scalars()
     )
     page, more = rows[:limit], len(rows) > limit
-    await audit.record(session, caller, "lead.list", "lead", None, {"count": len(page)})
+    # The ids returned, so `GET /v1/audit-events?target_id=` finds list reads of a lead too.
+    ids = [str(r.id) for r in page]
+    await audit.record(session, caller, "lead.list", "lead", None, {"count": len(page), "ids": ids})
     return LeadList(
         data=[LeadListItem.model_validate(r, from_attributes=True) for r in page],
         next_cursor=_encode_cursor(page[-1]) if more and page else None,

@@ -5,6 +5,7 @@ import uuid
 from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 
+from app.audit import service as audit
 from app.auth.deps import AttemptsWriter, LeadsReader
 from app.db import SessionDep, utcnow
 from app.errors import PROBLEM_JSON
@@ -65,4 +66,5 @@ async def list_attempts(
     """The lead's contact attempts, oldest first (notes are kept encrypted and not listed)."""
     lead = await get_owned(session, Lead, lead_id, caller.org_id)
     rows = await service.list_attempts(session, caller.org_id, lead.id)
+    audit.note(caller, None, ids=[str(a.id) for a in rows])
     return AttemptList(data=[service.to_out(a) for a in rows])

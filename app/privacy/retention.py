@@ -94,6 +94,9 @@ def _inactive_leads(cutoff: dt.datetime) -> Select[Any]:
             AuditEvent.target_type == "lead",
             AuditEvent.target_id == lead_ref,
             AuditEvent.created_at >= cutoff,
+            # a refused request or another organisation's probe of the id is no activity
+            AuditEvent.organization_id == Lead.organization_id,
+            AuditEvent.outcome == "allowed",
         ),
     ]
     return (
