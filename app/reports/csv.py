@@ -1,4 +1,7 @@
-"""CSV renderings: one flat row per report row, columns named after the JSON paths."""
+"""CSV renderings: one flat row per report row, columns named after the JSON paths.
+
+Each row starts with its group's name (what a person reads), then its key (what a program
+joins on), then the figures."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from app.reports.names import TOTAL
 from app.reports.schemas import (
     CalibrationReport,
     CostReport,
@@ -57,8 +61,8 @@ def render(rows: Iterable[Mapping[str, Any]], columns: list[str] | None = None) 
 
 
 def funnel_rows(report: FunnelReport) -> list[dict[str, Any]]:
-    grouped = [{"row": "group", **_dump(r)} for r in report.rows]
-    total = {"row": "total", "key": None, **_dump(report.total)}
+    grouped = [{"name": r.name, "key": r.key, "row": "group", **_dump(r)} for r in report.rows]
+    total = {"name": TOTAL, "key": None, "row": "total", **_dump(report.total)}
     return [*grouped, total]
 
 
@@ -77,8 +81,9 @@ def dropoff_rows(report: DropoffReport) -> list[dict[str, Any]]:
         for stage in group.stages:
             out.append(
                 {
-                    "row": "total" if is_total else "group",
+                    "name": group.name,
                     "key": group.key,
+                    "row": "total" if is_total else "group",
                     "group_leads": group.leads,
                     **_dump(stage),
                 }
@@ -87,11 +92,11 @@ def dropoff_rows(report: DropoffReport) -> list[dict[str, Any]]:
 
 
 def calibration_rows(report: CalibrationReport) -> list[dict[str, Any]]:
-    bands = [{"kind": "band", "name": r.band, "level": None, **_dump(r)} for r in report.by_band]
-    factors = [{"kind": "factor", "name": r.factor, **_dump(r)} for r in report.by_factor]
+    bands = [{"kind": "band", "key": r.band, "level": None, **_dump(r)} for r in report.by_band]
+    factors = [{"kind": "factor", "key": r.factor, **_dump(r)} for r in report.by_factor]
     return [{k: row.get(k) for k in CALIBRATION_COLUMNS} for row in bands + factors]
 
 
 CALIBRATION_COLUMNS = [
-    "kind", "name", "level", "leads", "booked", "completed", "booked_rate", "completed_rate",
+    "name", "kind", "key", "level", "leads", "booked", "completed", "booked_rate", "completed_rate",
 ]  # fmt: skip

@@ -208,7 +208,8 @@ async def import_spend(
     else:
         raise UnsupportedMediaType("Send `application/json` or `text/csv`.")
     result = await spend_service.replace(session, caller.org_id, spend_service.validate(items))
-    await audit.record(session, caller, "spend.import", "spend", None, result.model_dump())
+    facts = {**result.model_dump(exclude={"unmatched"}), "unmatched": len(result.unmatched)}
+    await audit.record(session, caller, "spend.import", "spend", None, facts)
     return result
 
 

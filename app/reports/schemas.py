@@ -85,7 +85,16 @@ class FunnelMetrics(BaseModel):
     first_connection: Delay = Field(description="Time to the first `connected` attempt.")
 
 
+NAME_DOC = (
+    "The group as people read it: the source, location, team or member's current name, the "
+    "service's name, the label (a campaign, a JSON API lead's source label, `Urgent`, `Hot`), "
+    "or the day (`Mon Jan 5, 2026`), week (`Week of Jan 5, 2026`) or month (`January 2026`); "
+    "a group without a value is named for what is missing (`Not routed`)."
+)
+
+
 class FunnelRow(FunnelMetrics):
+    name: str = Field(description=NAME_DOC)
     key: str | None = Field(
         description="The group: a source (source id, or the lowercase `attribution.source`/"
         "`utm_source` label of a JSON API lead), campaign (`attribution.campaign`, else "
@@ -104,10 +113,17 @@ class FunnelReport(BaseModel):
 
 
 class CostRow(BaseModel):
+    name: str = Field(
+        description="The row as people read it: `Source name · campaign` (`No campaign` when "
+        "the leads carry none), the source's name on a subtotal, `Total`."
+    )
     level: Literal["campaign", "source", "total"] = Field(
         description="`campaign`: one source and campaign; `source`: all of a source; `total`."
     )
     source: str | None = Field(description="Source id or label (null on the total row).")
+    source_name: str | None = Field(
+        description="The source's current name, or the label itself (null on the total row)."
+    )
     campaign: str | None = Field(description="Campaign; null: no campaign, or a subtotal row.")
     spend: Decimal = Field(
         description="Sum of imported spend for the source/campaign on days in the period "
@@ -126,13 +142,39 @@ class CostRow(BaseModel):
     cost_per_completed_visit: Decimal | None = Field(description="spend / completed.")
 
 
+class UnmatchedSpend(BaseModel):
+    source: str = Field(description="The spend's source, as imported.")
+    campaign: str | None = Field(description="The spend's campaign (null: none).")
+    spend: Decimal = Field(description="Its spend on days in the period.")
+    reason: Literal["unknown_source", "no_matching_leads"] = Field(
+        description="`unknown_source`: neither a source id of the organisation nor the label "
+        "of any of its leads (spend imported as `google` where the leads carry a source id); "
+        "`no_matching_leads`: a known source, but no lead of the period carries this source "
+        "and campaign."
+    )
+    suggestion: str | None = Field(
+        description="Sources of the organisation this spend may have meant, by kind, as "
+        "`name (id)`: import the spend under that id."
+    )
+
+
 class CostReport(BaseModel):
     period: PeriodOut
     currency: str | None = Field(description="The organisation's spend currency (ISO 4217).")
     rows: list[CostRow] = Field(description="Campaign rows, then source subtotals, then total.")
+    unmatched_spend: list[UnmatchedSpend] = Field(
+        description="Spend of the period that meets no lead of the period (it costs no lead, "
+        "booking or visit anything): fix its source or campaign and import it again."
+    )
+    unmatched_total: Decimal = Field(description="Sum of `unmatched_spend`.")
 
 
 class SpeedRow(BaseModel):
+    name: str = Field(
+        description="The group as people read it: the hour of receipt (`07:00–08:00`), the "  # noqa: RUF001
+        "weekday (`Friday`), the team or member's name (`Not routed`, `No member assigned` "
+        "when none), `Total`."
+    )
     dimension: Literal["hour", "weekday", "team", "member", "total"]
     key: str | None = Field(
         description="Local hour of receipt 0-23, ISO weekday 1 (Mon)-7, team or member id."
@@ -192,6 +234,7 @@ class StageRow(BaseModel):
 
 
 class DropoffGroup(BaseModel):
+    name: str = Field(description="The group as people read it (see the funnel's `name`).")
     key: str | None = Field(description="The group (see the funnel's `key`); null on totals.")
     leads: int = Field(description="All leads of the group in the period.")
     upcoming: int = Field(description="Booked, not completed, an appointment still ahead.")
@@ -214,6 +257,7 @@ class DropoffReport(BaseModel):
 
 
 class BandRow(BaseModel):
+    name: str = Field(description="`Hot`, `Warm`, `Cold`, `Not scored`.")
     band: str | None = Field(description="hot, warm, cold; null: not scored.")
     leads: int
     booked: int
@@ -226,6 +270,7 @@ class BandRow(BaseModel):
 
 
 class FactorRow(BaseModel):
+    name: str = Field(description="The factor as people read it (`Contactability`).")
     factor: str = Field(description="A score factor (service, location, urgency, ...).")
     level: Literal["full", "partial", "none"] = Field(
         description="Points the lead earned on the factor: all of its maximum, some, or none."

@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.reports import diagnostics, queries
+from app.reports import diagnostics, names, queries
+from app.reports import unmatched as unmatched_spend
 from app.reports.period import Dimension, Period
 from app.reports.schemas import (
     BandRow,
@@ -92,12 +93,17 @@ def _funnel_metrics(r: Row) -> dict[str, Any]:
 
 async def funnel(session: AsyncSession, period: Period, group_by: Dimension | None) -> FunnelReport:
     rows, total = await queries.funnel(session, period, group_by)
+    name = await names.namer(session, period.org_id, group_by) if group_by else None
     return FunnelReport(
         period=_period(period),
         group_by=group_by,
-        rows=[FunnelRow(key=r["key"], **_funnel_metrics(r)) for r in rows],
+        rows=[
+            FunnelRow(name=name(r["key"]) if name else names.TOTAL, key=r["key"],
+                      **_funnel_metrics(r))
+            for r in rows
+        ],
         total=FunnelMetrics(**_funnel_metrics(total)),
-    )
+    )  # fmt: skip
 
 
 def _per(spend: Decimal | None, count: int) -> Decimal | None:
@@ -106,13 +112,19 @@ def _per(spend: Decimal | None, count: int) -> Decimal | None:
     return (spend / count).quantize(CENT, ROUND_HALF_UP)
 
 
-def _cost_row(r: Row) -> CostRow:
+def _cost_row(r: Row, source_name: names.Namer) -> CostRow:
     spend = Decimal(r["spend"]).quantize(CENT)
     # No spend imported for the group: its cost is unknown, not zero.
     known = spend if r["has_spend"] else None
+    level = COST_LEVELS[r["level"]]
+    source = None if level == "total" else source_name(r["source"])
+    campaign = r["campaign"] or names.MISSING["campaign"]
+    label = {"campaign": f"{source} · {campaign}", "source": source}.get(level, names.TOTAL)
     return CostRow(
-        level=COST_LEVELS[r["level"]],
+        name=label or names.TOTAL,
+        level=level,
         source=r["source"],
+        source_name=source,
         campaign=r["campaign"],
         spend=spend,
         leads=r["leads"],
@@ -128,20 +140,25 @@ def _cost_row(r: Row) -> CostRow:
 
 async def cost(session: AsyncSession, period: Period) -> CostReport:
     rows = await queries.cost(session, period)
+    source_name = await names.namer(session, period.org_id, Dimension.SOURCE)
+    unmatched = await unmatched_spend.find(session, period, rows)
     return CostReport(
         period=_period(period),
         currency=await queries.currency(session, period),
-        rows=[_cost_row(r) for r in rows],
+        rows=[_cost_row(r, source_name) for r in rows],
+        unmatched_spend=unmatched,
+        unmatched_total=sum((u.spend for u in unmatched), Decimal("0.00")),
     )
 
 
-def _speed_row(dimension: str, key: Any, r: Row | None) -> SpeedRow:
+def _speed_row(dimension: str, key: Any, r: Row | None, name: str) -> SpeedRow:
     r = r or {}
     leads, attempted = int(r.get("leads", 0)), int(r.get("attempted", 0))
     median, p90 = _pct(r.get("attempt_pct"))
     buckets = ("within_5m", "within_15m", "within_1h", "within_4h", "within_24h", "over_24h")
     due, within = int(r.get("sla_due", 0)), int(r.get("in_sla", 0))
     return SpeedRow(
+        name=name,
         dimension=dimension,
         key=None if key is None else str(key),
         leads=leads,
@@ -167,13 +184,18 @@ async def speed(session: AsyncSession, period: Period) -> SpeedReport:
         by[diagnostics.SPEED_SETS[r["grouping"]]].append(r)
     hours = {r["hour"]: r for r in by["hour"]}
     days = {r["weekday"]: r for r in by["weekday"]}
+    team = await names.namer(session, period.org_id, Dimension.TEAM)
+    member = await names.namer(session, period.org_id, Dimension.MEMBER)
+    total = by["total"][0] if by["total"] else None
     return SpeedReport(
         period=_period(period),
-        by_hour=[_speed_row("hour", h, hours.get(h)) for h in range(24)],
-        by_weekday=[_speed_row("weekday", d, days.get(d)) for d in range(1, 8)],
-        by_team=[_speed_row("team", r["team"], r) for r in by["team"]],
-        by_member=[_speed_row("member", r["member"], r) for r in by["member"]],
-        total=_speed_row("total", None, by["total"][0] if by["total"] else None),
+        by_hour=[_speed_row("hour", h, hours.get(h), names.hour_name(h)) for h in range(24)],
+        by_weekday=[
+            _speed_row("weekday", d, days.get(d), names.weekday_name(d)) for d in range(1, 8)
+        ],
+        by_team=[_speed_row("team", r["team"], r, team(r["team"])) for r in by["team"]],
+        by_member=[_speed_row("member", r["member"], r, member(r["member"])) for r in by["member"]],
+        total=_speed_row("total", None, total, names.TOTAL),
     )
 
 
@@ -193,13 +215,14 @@ def _stage(stage: str, r: Row | None, group_leads: int) -> StageRow:
     )
 
 
-def _dropoff_group(key: str | None, rows: list[Row]) -> DropoffGroup:
+def _dropoff_group(key: str | None, rows: list[Row], name: str) -> DropoffGroup:
     by_stage = {r["stage"]: r for r in rows}
     leads = sum(int(r["leads"]) for r in rows)
     stages = [_stage(s, by_stage.get(s), leads) for s in diagnostics.STALLED]
     stalled = sum(s.leads for s in stages)
     worst = max(stages, key=lambda s: s.leads)
     return DropoffGroup(
+        name=name,
         key=key,
         leads=leads,
         upcoming=int(by_stage.get("upcoming", {}).get("leads", 0)),
@@ -221,11 +244,12 @@ async def dropoff(
     for r in rows:
         if not r["is_total"]:
             groups.setdefault(r["key"], []).append(r)
+    name = await names.namer(session, period.org_id, group_by) if group_by else None
     return DropoffReport(
         period=_period(period),
         group_by=group_by,
-        rows=[_dropoff_group(k, v) for k, v in groups.items()] if group_by else [],
-        total=_dropoff_group(None, [r for r in rows if r["is_total"]]),
+        rows=[_dropoff_group(k, v, name(k)) for k, v in groups.items()] if name else [],
+        total=_dropoff_group(None, [r for r in rows if r["is_total"]], names.TOTAL),
     )
 
 
@@ -233,18 +257,20 @@ async def calibration(
     session: AsyncSession, period: Period, *, factors: bool = True
 ) -> CalibrationReport:
     bands, factors_ = await diagnostics.calibration(session, period, factors=factors)
+    band = await names.namer(session, period.org_id, Dimension.SCORE_BAND)
     return CalibrationReport(
         period=_period(period),
         by_band=[
             BandRow(
-                **r, booked_rate=rate(r["booked"], r["leads"]),
+                **r, name=band(r["band"]), booked_rate=rate(r["booked"], r["leads"]),
                 completed_rate=rate(r["completed"], r["leads"]),
             )
             for r in bands
         ],
         by_factor=[
             FactorRow(
-                **r, booked_rate=rate(r["booked"], r["leads"]),
+                **r, name=r["factor"].replace("_", " ").capitalize(),
+                booked_rate=rate(r["booked"], r["leads"]),
                 completed_rate=rate(r["completed"], r["leads"]),
             )
             for r in factors_

@@ -17,7 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import BadRequest, Unprocessable
 from app.fields import Day
+from app.reports import period as periods
+from app.reports import queries, unmatched
 from app.reports.models import Spend
+from app.reports.schemas import UnmatchedSpend
 from app.tenancy import scoped
 
 MAX_ROWS = 10_000
@@ -58,6 +61,13 @@ class SpendImportResult(BaseModel):
     rows: int = Field(description="Rows stored (same date, source and campaign are summed).")
     days: int = Field(description="Distinct (date, source) sets replaced.")
     replaced: int = Field(description="Previously stored rows deleted by this import.")
+    unmatched: list[UnmatchedSpend] = Field(
+        default_factory=list,
+        description="Imported spend whose source is neither a source id of the organisation "
+        "nor the label of any of its leads (`unknown_source`): it would cost nothing in the "
+        "cost report, whose `unmatched_spend` lists it too, with spend of known sources "
+        "that meets no lead of the report's period.",
+    )
 
 
 class SpendList(BaseModel):
@@ -161,7 +171,30 @@ async def replace(
             [{"row": 0, "field": "currency", "message": "differs from stored spend's currency"}]
         )
     replaced = int(getattr(deleted, "rowcount", 0) or 0)
-    return SpendImportResult(rows=len(merged), days=len(days), replaced=replaced)
+    return SpendImportResult(
+        rows=len(merged),
+        days=len(days),
+        replaced=replaced,
+        unmatched=await _unmatched(session, org_id, merged),
+    )
+
+
+async def _unmatched(
+    session: AsyncSession, org_id: uuid.UUID, merged: dict[tuple[dt.date, str, str], Any]
+) -> list[UnmatchedSpend]:
+    """The import's unmatched spend: the cost report's definition over the import's days."""
+    first, last = min(d for d, _, _ in merged), max(d for d, _, _ in merged)
+    first = max(first, last - dt.timedelta(days=periods.MAX_DAYS - 1))
+    period = await periods.resolve(session, org_id, first, last, None)
+    found = await unmatched.find(session, period, await queries.cost(session, period))
+    imported = {(s, c) for _, s, c in merged}
+    # A source no lead ever carried; spend of a known source that meets no lead on the
+    # import's days is usual for a small campaign and shows on the cost report only.
+    return [
+        u
+        for u in found
+        if (u.source, u.campaign or "") in imported and u.reason == "unknown_source"
+    ]
 
 
 async def list_rows(

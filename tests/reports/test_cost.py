@@ -38,11 +38,16 @@ SECOND = (
 async def _import(client: httpx.AsyncClient, org: Org) -> None:
     r = await client.post("/v1/spend", json=FIRST, headers=org.headers)
     assert r.status_code == 200, r.text
-    assert r.json() == {"rows": 5, "days": 5, "replaced": 0}
+    assert r.json() == {"rows": 5, "days": 5, "replaced": 0, "unmatched": []}
     headers = {**org.headers, "Content-Type": "text/csv"}
     r = await client.post("/v1/spend", content=SECOND, headers=headers)
     assert r.status_code == 200, r.text
-    assert r.json() == {"rows": 3, "days": 3, "replaced": 1}
+    # No lead of the organisation ever came from `tiktok`: its spend would cost nothing.
+    assert r.json() == {"rows": 3, "days": 3, "replaced": 1, "unmatched": [TIKTOK]}
+
+
+TIKTOK = {"source": "tiktok", "campaign": "x", "spend": "40.00", "reason": "unknown_source",
+          "suggestion": None}  # fmt: skip
 
 
 def _row(level: str, source: str | None, campaign: str | None, *values: Any) -> dict[str, Any]:
@@ -50,7 +55,10 @@ def _row(level: str, source: str | None, campaign: str | None, *values: Any) -> 
             "cost_per_qualified_lead", "cost_per_booked_appointment",
             "cost_per_completed_visit")  # fmt: skip
     values_by_key = dict(zip(keys, values, strict=True))
-    return {"level": level, "source": source, "campaign": campaign, **values_by_key}
+    source_name = None if level == "total" else source or "No source"
+    name = {"campaign": f"{source_name} · {campaign or 'No campaign'}", "source": source_name}
+    return {"name": name.get(level, "Total"), "level": level, "source": source,
+            "source_name": source_name, "campaign": campaign, **values_by_key}  # fmt: skip
 
 
 async def test_cost_per_outcome_by_source_and_campaign(
@@ -87,6 +95,8 @@ async def test_cost_per_outcome_by_source_and_campaign(
         # 630 / 30 = 21, / 24 = 26.25, / 16 = 39.375 (half up), / 9 = 70
         _row("total", None, None, "630.00", 30, 24, 16, 9, "21.00", "26.25", "39.38", "70.00"),
     ]  # fmt: skip
+    # The report names all of January's spend that meets no January lead.
+    assert body["unmatched_spend"] == [TIKTOK] and body["unmatched_total"] == "40.00"
 
 
 async def test_spend_is_listed_and_replaced_per_day_and_source(
@@ -109,7 +119,7 @@ async def test_spend_is_listed_and_replaced_per_day_and_source(
     row = {"date": "2026-01-05", "source": "google", "campaign": "hip", "amount": 1,
            "currency": "USD"}  # fmt: skip
     r = await client.post("/v1/spend", json=[row], headers=january.org.headers)
-    assert r.json() == {"rows": 1, "days": 1, "replaced": 1}
+    assert r.json() == {"rows": 1, "days": 1, "replaced": 1, "unmatched": []}
 
 
 async def test_invalid_rows_are_422_with_row_numbers_and_change_nothing(

@@ -18,6 +18,7 @@ async def test_speed_to_lead(client: httpx.AsyncClient, january: January) -> Non
     body = await get(client, january.org, "speed-to-lead")
     total = body["total"]
     assert {k: v for k, v in total.items() if k not in ("dimension", "key")} == {
+        "name": "Total",
         "leads": 30,
         "attempted": 25,
         "never_attempted": 5,
@@ -39,6 +40,12 @@ async def test_speed_to_lead(client: httpx.AsyncClient, january: January) -> Non
     }
     hours = {int(r["key"]): r for r in body["by_hour"]}
     assert len(hours) == 24 and sum(r["leads"] for r in body["by_hour"]) == 30
+    # Hours and days as people write them, beside their keys.
+    assert [hours[h]["name"] for h in (0, 7, 23)] == ["00:00–01:00", "07:00–08:00", "23:00–00:00"]  # noqa: RUF001
+    assert [(r["key"], r["name"]) for r in body["by_weekday"]][::6] == [
+        ("1", "Monday"),
+        ("7", "Sunday"),
+    ]
     # 10:00: all but lead 30; its 24 delays are the 25 above without one 3:
     # 0 1 2 2 3 3 4 5 5 6 7 8 10 12 15 20 25 30 40 45 60 90 120 300
     assert [hours[10][k] for k in ("leads", "attempted", "median_seconds", "p90_seconds")] == [
@@ -64,6 +71,7 @@ async def test_speed_to_lead(client: httpx.AsyncClient, january: January) -> Non
     assert [t2[k] for k in ("sla_measured", "within_sla", "share_within_sla")] == [10, 8, 0.8]
     assert [t2[k] for k in ("sla_breaches", "escalated_leads", "escalations")] == [2, 1, 2]
     assert [unrouted["key"], unrouted["leads"], unrouted["attempted"]] == [None, 2, 0]
+    assert unrouted["name"] == "Not routed"
     m1 = next(r for r in body["by_member"] if r["key"])
     # leads 1 and 2: 2 and 4 min -> median 3 min; p90 index 0.9 -> 2 + 0.9 * 2 = 3.8 min
     assert [m1["leads"], m1["median_seconds"], m1["p90_seconds"]] == [2, 180.0, 228.0]
@@ -137,15 +145,19 @@ async def test_score_calibration(client: httpx.AsyncClient, january: January) ->
     body = await get(client, january.org, "score-calibration")
     assert body["by_band"] == [
         # hot: 1 2 3 7 11 17 18 22 25 30, all booked, all but 3 completed; scores 80, 30: 90
-        {"band": "hot", "leads": 10, "booked": 10, "completed": 9, "booked_rate": 1.0,
-         "completed_rate": 0.9, "mean_score": 81.0, "min_score": 80, "max_score": 90},
+        {"name": "Hot", "band": "hot", "leads": 10, "booked": 10, "completed": 9,
+         "booked_rate": 1.0, "completed_rate": 0.9,
+         "mean_score": 81.0, "min_score": 80, "max_score": 90},
         # warm: 4 5 8 9 12 13 19 21 23 27; booked 8 9 12 19 23 27
-        {"band": "warm", "leads": 10, "booked": 6, "completed": 0, "booked_rate": 0.6,
-         "completed_rate": 0.0, "mean_score": 55.0, "min_score": 55, "max_score": 55},
-        {"band": "cold", "leads": 8, "booked": 0, "completed": 0, "booked_rate": 0.0,
-         "completed_rate": 0.0, "mean_score": 20.0, "min_score": 20, "max_score": 20},
-        {"band": None, "leads": 2, "booked": 0, "completed": 0, "booked_rate": 0.0,
-         "completed_rate": 0.0, "mean_score": None, "min_score": None, "max_score": None},
+        {"name": "Warm", "band": "warm", "leads": 10, "booked": 6, "completed": 0,
+         "booked_rate": 0.6, "completed_rate": 0.0,
+         "mean_score": 55.0, "min_score": 55, "max_score": 55},
+        {"name": "Cold", "band": "cold", "leads": 8, "booked": 0, "completed": 0,
+         "booked_rate": 0.0, "completed_rate": 0.0,
+         "mean_score": 20.0, "min_score": 20, "max_score": 20},
+        {"name": "Not scored", "band": None, "leads": 2, "booked": 0, "completed": 0,
+         "booked_rate": 0.0, "completed_rate": 0.0,
+         "mean_score": None, "min_score": None, "max_score": None},
     ]  # fmt: skip
     # urgency: full points for hot, some for warm, none for cold; consent full for the 28
     # scored leads: 16 booked / 28 = 0.571428, 9 completed / 28 = 0.321428

@@ -41,10 +41,14 @@ async def test_funnel_csv_matches_json(client: httpx.AsyncClient, january: Janua
     body = await get(client, january.org, "funnel", group_by="source")
     rows = await _csv(client, january.org, "funnel", group_by="source")
     assert len(rows) == len(body["rows"]) + 1
+    # The group's name first, then its key: a spreadsheet reads by name, a program by key.
+    assert list(rows[0])[:3] == ["name", "key", "row"]
     for json_row, csv_row in zip(body["rows"], rows, strict=False):
         assert csv_row == {"row": "group", **_cells(json_row)}
+    # January's sources are JSON API labels: their names are the labels themselves.
+    assert (body["rows"][0]["key"], body["rows"][0]["name"]) == ("google", "google")
     total = rows[-1]
-    assert total == {"row": "total", "key": "", **_cells(body["total"])}
+    assert total == {"name": "Total", "row": "total", "key": "", **_cells(body["total"])}
     assert total["leads"] == "30" and total["first_attempt.median_seconds"] == "480.0"
 
 
@@ -57,21 +61,24 @@ async def test_other_reports_as_csv(
 ) -> None:
     body = await get(client, january.org, report, **params)
     rows = await _csv(client, january.org, report, **params)
+    assert next(iter(rows[0])) == "name"
     if report == "speed-to-lead":
         assert len(rows) == 24 + 7 + len(body["by_team"]) + len(body["by_member"]) + 1
-        assert rows[-1] == _cells(body["total"])
+        assert rows[-1] == _cells(body["total"]) and rows[-1]["name"] == "Total"
+        assert [r["name"] for r in rows[:2]] == ["00:00–01:00", "01:00–02:00"]  # noqa: RUF001
     elif report == "drop-off":
         assert len(rows) == 4 * (len(body["rows"]) + 1)
         assert rows[-1]["row"] == "total" and rows[-1]["stage"] == "booked_not_shown"
+        assert rows[-1]["name"] == "Total" and rows[0]["name"] == rows[0]["key"]
         assert rows[-1]["leads"] == "4" and rows[-1]["group_leads"] == "30"
     else:
-        assert [(r["kind"], r["name"], r["level"], r["leads"]) for r in rows][:2] == [
-            ("band", "hot", "", "10"),
-            ("band", "warm", "", "10"),
+        assert [(r["name"], r["kind"], r["key"], r["level"], r["leads"]) for r in rows][:2] == [
+            ("Hot", "band", "hot", "", "10"),
+            ("Warm", "band", "warm", "", "10"),
         ]
         assert rows[-1] == {
-            "kind": "factor", "name": "urgency", "level": "none", "leads": "8", "booked": "0",
-            "completed": "0", "booked_rate": "0.0", "completed_rate": "0.0",
+            "name": "Urgency", "kind": "factor", "key": "urgency", "level": "none", "leads": "8",
+            "booked": "0", "completed": "0", "booked_rate": "0.0", "completed_rate": "0.0",
         }  # fmt: skip
 
 
