@@ -1,4 +1,4 @@
-"""`lead-router`: serve | migrate | worker | create-org | create-key | demo | purge."""
+"""`lead-router`: serve | migrate | worker | create-org | demo | demo-curl | purge | audit-archive."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import os
 import signal
 import sys
 import tempfile
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from app.config import Settings, get_settings
 
@@ -148,14 +149,76 @@ def cmd_create_org(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo_environment(args: argparse.Namespace) -> Settings:
+    """The demo's settings: its public URL from its host and port unless one is set, and
+    (development only) outbound webhooks allowed to a local receiver unless set."""
+    settings = get_settings()
+    host = "localhost" if args.host in ("0.0.0.0", "::", "") else args.host  # noqa: S104
+    host = f"[{host}]" if ":" in host else host
+    if "public_base_url" not in settings.model_fields_set:
+        os.environ["LEAD_ROUTER_PUBLIC_BASE_URL"] = f"http://{host}:{args.port}"
+    if (
+        settings.environment == "development"
+        and "allow_private_webhook_targets" not in settings.model_fields_set
+    ):
+        os.environ["LEAD_ROUTER_ALLOW_PRIVATE_WEBHOOK_TARGETS"] = "true"
+    get_settings.cache_clear()
+    return get_settings()
+
+
+def _seed_history(settings: Settings, org_id: str, days: int) -> str:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from app.demo import load
+
+    columns = (TextColumn("{task.description:28}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())  # fmt: skip
+    with Progress(*columns, transient=False) as bar:
+        tasks: dict[str, Any] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        async def run(session: object) -> load.HistoryResult:
+            assert isinstance(session, AsyncSession)
+            return await load.seed_history(session, uuid.UUID(org_id), days=days, progress=report)
+
+        result = _with_session(settings, run)
+    if not result.created:
+        return f"history: {result.leads} leads, seeded before (nothing added)"
+    return f"history: {result.leads} leads from {result.first_day} to {result.last_day}"
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from app import demo
 
-    settings = get_settings()
+    settings = _demo_environment(args)
+    key_file = settings.data_dir / "demo-admin-key"
+    base = settings.public_base_url.rstrip("/")
     try:
         _database_url(settings)
-        info = _with_session(settings, demo.seed)
-        print(demo.banner(info, args.host, args.port), flush=True)
+
+        async def make(session: object) -> demo.DemoInfo:
+            from sqlalchemy.ext.asyncio import AsyncSession
+
+            assert isinstance(session, AsyncSession)
+            return await demo.seed(session, key_file)
+
+        info = _with_session(settings, make)
+        history = None if args.no_history else _seed_history(settings, info.org_id, args.days)
+        demo.save_delivery_info(settings.data_dir, base, info)
+        print(
+            demo.banner(
+                info,
+                base,
+                history=history,
+                private_targets=settings.allow_private_webhook_targets,
+            ),
+            flush=True,
+        )
     except BaseException:
         _stop_embedded()
         raise
@@ -245,6 +308,13 @@ def cmd_audit_archive(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo_curl(args: argparse.Namespace) -> int:
+    from app import demo
+
+    print(demo.fresh_curl(get_settings().data_dir, args.kind))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lead-router", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -287,9 +357,19 @@ def build_parser() -> argparse.ArgumentParser:
     arch.add_argument("--dry-run", action="store_true", help="write the file, delete nothing")
     arch.set_defaults(func=cmd_audit_archive)
 
-    demo = sub.add_parser("demo", help="seed the demo practice and serve it")
+    demo = sub.add_parser(
+        "demo", help="seed the demo practice with 90 days of history and serve it"
+    )
     serve_args(demo)
+    demo.add_argument("--no-history", action="store_true", help="seed no past leads")
+    demo.add_argument("--days", type=int, default=90, help="days of history (default 90)")
     demo.set_defaults(func=cmd_demo)
+
+    curl = sub.add_parser(
+        "demo-curl", help="print a freshly signed curl delivering a lead to the running demo"
+    )
+    curl.add_argument("kind", nargs="?", default="web_form", choices=["web_form", "partner"])
+    curl.set_defaults(func=cmd_demo_curl)
     return parser
 
 

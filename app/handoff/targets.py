@@ -69,6 +69,10 @@ def address_allowed(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
+# Named in the refusals: the one switch a developer with a local receiver needs.
+ALLOW_PRIVATE_SETTING = "LEAD_ROUTER_ALLOW_PRIVATE_WEBHOOK_TARGETS"
+
+
 def check_url_shape(url: str, *, allow_private: bool) -> tuple[str, str, int]:
     """Scheme, host and port of an acceptable URL; plain HTTP only where private is allowed."""
     try:
@@ -79,7 +83,10 @@ def check_url_shape(url: str, *, allow_private: bool) -> tuple[str, str, int]:
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise TargetRefused("the URL must be an absolute https:// URL")
     if parts.scheme == "http" and not allow_private:
-        raise TargetRefused("plain-HTTP webhook targets are refused; use https://")
+        raise TargetRefused(
+            "plain-HTTP webhook targets are refused; use https:// (a local receiver in "
+            f"development: set {ALLOW_PRIVATE_SETTING}=true)"
+        )
     if parts.username or parts.password:
         raise TargetRefused("credentials in the URL are refused")
     if port == 0:
@@ -108,7 +115,10 @@ async def resolve_target(url: str, *, allow_private: bool) -> Target:
         raise TargetRefused("the host does not resolve", permanent=False)
     for addr in addresses:
         if not address_allowed(ipaddress.ip_address(addr.split("%", 1)[0])):
-            raise TargetRefused("the host resolves to a private, loopback or reserved address")
+            raise TargetRefused(
+                "the host resolves to a private, loopback or reserved address (a local receiver "
+                f"in development: set {ALLOW_PRIVATE_SETTING}=true)"
+            )
     pinned = addresses[0]
     parts = urlsplit(url)
     netloc = f"[{pinned}]" if ":" in pinned else pinned

@@ -324,6 +324,13 @@ async def route_lead(
             decision = await _decide_apart(apart, session, lead, facts, ruleset, now)
     except RoutingError as exc:
         return _unrouted(lead, f"routing failed: {exc}")
+    apply_decision(lead, decision, now)
+    await session.flush()
+    return answer(lead)
+
+
+def apply_decision(lead: Lead, decision: Decision, now: dt.datetime) -> None:
+    """Write a routing decision onto its lead (and the status it implies)."""
     lead.team_id = uuid.UUID(decision.team_id)
     lead.member_id = uuid.UUID(decision.member_id) if decision.member_id else None
     lead.ruleset_version = decision.ruleset_version
@@ -333,8 +340,6 @@ async def route_lead(
     lead.callback_at = decision.callback_at
     lead.sla_due_at = decision.sla_due_at
     refresh(lead)
-    await session.flush()
-    return answer(lead)
 
 
 async def source_kind(session: AsyncSession, lead: Lead) -> str:

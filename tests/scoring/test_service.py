@@ -7,7 +7,7 @@ import datetime as dt
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.practice import demo as practice_demo
+from app.demo import practice as practice_demo
 from app.scoring import service as scoring_service
 from tests.conftest import Org
 from tests.intake.helpers import person, post_lead

@@ -37,7 +37,7 @@ DEMO_SOURCES: list[dict[str, Any]] = [
     },
     {
         "kind": "meta_lead_ads",
-        "name": "Meta lead ads: Ortho Q1",
+        "name": "Meta lead ads",
         "settings": {
             "app_secret": "demo-meta-app-secret",
             "verify_token": "demo-verify-token",
@@ -46,7 +46,7 @@ DEMO_SOURCES: list[dict[str, Any]] = [
     },
     {
         "kind": "google_ads_lead_form",
-        "name": "Google lead form: sleep apnea",
+        "name": "Google Ads lead forms",
         "settings": {"google_key": "demo-google-key"},
     },
     {
@@ -83,3 +83,13 @@ DEMO_SOURCES: list[dict[str, Any]] = [
 async def seed_sources(session: AsyncSession, org_id: uuid.UUID) -> None:
     for spec in DEMO_SOURCES:
         await sources.create(session, org_id, SourceCreate.model_validate(spec))
+
+
+def secret_of(spec: dict[str, Any]) -> str | None:
+    """The demo-only secret a sender of this kind signs or authenticates with."""
+    settings = spec.get("settings", {})
+    for name in ("secrets", "app_secret", "google_key", "secret", "signing_key", "auth_token"):
+        value = settings.get(name)
+        if value:
+            return str(value[0] if isinstance(value, list) else value)
+    return None
