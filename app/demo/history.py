@@ -107,7 +107,11 @@ URGENT = {
 }
 EMERGENCY = ["sudden numbness in both legs after a fall", "back pain and loss of bladder control"]
 UNRELATED = ["dentist", "botox", "weight loss program", "allergy shots", "eye exam"]
-TIMEFRAMES = [None, "as soon as possible", "this week", "in the next month", "just researching"]
+# What people tick under "when would you like to be seen?", and how often.
+TIMEFRAMES = {
+    None: 40, "in the next month": 25, "this week": 15, "just researching": 12,
+    "as soon as possible": 8,
+}  # fmt: skip
 
 NEAR_ZIPS = [
     "60611", "60614", "60657", "60622", "60610", "60640", "60618", "60613", "60647", "60605",
@@ -183,7 +187,15 @@ def _person(rng: random.Random, index: int) -> dict[str, Any]:
     first, last = rng.choice(FIRST), rng.choice(LAST)
     area = AREAS[index % len(AREAS)]
     number = 100 + index // len(AREAS)
-    age = rng.choice([rng.randint(18, 80), rng.randint(35, 75), rng.randint(13, 17)])
+    # Adults, mostly 35-75; a few teenagers (sports injuries, under a location's minimum age).
+    roll = rng.random()
+    age = (
+        rng.randint(13, 17)
+        if roll < 0.03
+        else rng.randint(35, 75)
+        if roll < 0.7
+        else rng.randint(18, 85)
+    )
     return {
         "first_name": first,
         "last_name": last,
@@ -213,7 +225,7 @@ def _body(rng: random.Random, c: Campaign, index: int, received: dt.datetime) ->
         body["email"] = who["email"]
     if urgency:
         body["urgency"] = urgency
-    timeframe = rng.choice(TIMEFRAMES)
+    timeframe = rng.choices(list(TIMEFRAMES), weights=list(TIMEFRAMES.values()))[0]
     if timeframe:
         body["requested_timeframe"] = timeframe
     if who["language"]:
