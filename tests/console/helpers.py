@@ -10,9 +10,9 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import service as auth_service
-from app.intake import demo as intake_demo
-from app.practice import demo as practice_demo
-from app.routing import demo as routing_demo
+from app.demo import practice as practice_demo
+from app.demo import routing as routing_demo
+from app.demo import sources as intake_demo
 from tests.conftest import Org
 from tests.intake.helpers import person
 

@@ -21,8 +21,8 @@ so the sum is the same. Bulk mode takes the rollup's row locks at the statement 
 commit (constraint triggers cannot be statement-level): meant for imports and seeding, not
 for the request path.
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-11-25
 """
 
@@ -32,8 +32,8 @@ import re
 
 from alembic import op
 
-revision = "0015"
-down_revision = "0014"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
