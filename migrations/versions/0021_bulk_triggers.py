@@ -21,110 +21,70 @@ so the sum is the same. Bulk mode takes the rollup's row locks at the statement 
 commit (constraint triggers cannot be statement-level): meant for imports and seeding, not
 for the request path.
 
-Revision ID: 0020
-Revises: 0019
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-11-25
 """
 
 from __future__ import annotations
 
+import importlib.util
 import re
+from pathlib import Path
+from types import ModuleType
 
 from alembic import op
 
-revision = "0020"
-down_revision = "0019"
+revision = "0021"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
 BULK = "lead_router_bulk()"
 
-# --- lead_metrics from leads (definitions as in 0008) ---------------------------------------
-WATCHED = (
-    "received_at", "is_test", "source_id", "attribution", "resubmission_count", "service_code",
-    "location_id", "team_id", "member_id", "urgency", "emergency", "qualified", "score",
-    "score_band", "first_attempt_at", "first_connected_at", "sla_due_at", "sla_breached_at",
-    "escalation_count",
-)  # fmt: skip
-LEAD_COLUMNS = (
-    "lead_id, organization_id, received_at, is_test, source, campaign, service_code, "
-    "location_id, team_id, member_id, urgency, emergency, qualified, score, score_band, "
-    "resubmission_count, first_attempt_at, first_connected_at, sla_due_at, sla_breached_at, "
-    "escalation_count, attempt_s, connect_s"
-)
+
+def _revision(pattern: str) -> ModuleType:
+    """An earlier revision's module, whose definitions this one applies per statement."""
+    [path] = Path(__file__).parent.glob(pattern)
+    spec = importlib.util.spec_from_file_location(f"_lead_router_rev_{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_REPORTS = _revision("0008_reports.py")
+_ROLLUP = _revision("0010_lead_rollup.py")
+_LOADS = _revision("0013_member_load_counters.py")
+_AVAILABILITY = _revision("*_availability.py")
+
+# --- lead_metrics from leads: 0008's definitions with availability's columns ----------------
+EXTRA = tuple(_AVAILABILITY._NEW_COLUMNS)
+WATCHED = (*_REPORTS.WATCHED, *EXTRA)
+LEAD_COLUMNS = _REPORTS.LEAD_COLUMNS + "".join(f", {c}" for c in EXTRA)
 
 
 def _lead_values(r: str) -> str:
-    return (
-        f"{r}.id, {r}.organization_id, {r}.received_at, {r}.is_test, "
-        f"coalesce({r}.source_id::text, lower(nullif({r}.attribution->>'source', '')), "
-        f"lower(nullif({r}.attribution->>'utm_source', ''))), "
-        f"left(coalesce(nullif({r}.attribution->>'campaign', ''), "
-        f"nullif({r}.attribution->>'utm_campaign', '')), 200), {r}.service_code, "
-        f"{r}.location_id, {r}.team_id, {r}.member_id, {r}.urgency, {r}.emergency, "
-        f"{r}.qualified, {r}.score, {r}.score_band, {r}.resubmission_count, "
-        f"{r}.first_attempt_at, {r}.first_connected_at, {r}.sla_due_at, {r}.sla_breached_at, "
-        f"{r}.escalation_count, "
-        f"date_part('epoch', {r}.first_attempt_at - {r}.received_at), "
-        f"date_part('epoch', {r}.first_connected_at - {r}.received_at)"
-    )
+    return str(_REPORTS._lead_values(r)) + "".join(f", {r}.{c}" for c in EXTRA)
 
 
-_UPSERT_SET = ", ".join(f"{c} = EXCLUDED.{c}" for c in LEAD_COLUMNS.replace(" ", "").split(",")[1:])
+_METRIC_NAMES = LEAD_COLUMNS.replace(" ", "").split(",")[1:]
+_UPSERT_SET = ", ".join(f"{c} = EXCLUDED.{c}" for c in _METRIC_NAMES)
 
 
-def _METRIC_COLUMNS(r: str) -> str:
-    return ", ".join(f"{r}.{c}" for c in LEAD_COLUMNS.replace(" ", "").split(",")[1:])
+def _metric_columns(r: str) -> str:
+    return ", ".join(f"{r}.{c}" for c in _METRIC_NAMES)
 
 
 _ROW_CHANGED = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in WATCHED)
+APPOINTMENT_FACTS = _REPORTS.APPOINTMENT_FACTS.format(lead="m.lead_id")
+APPOINTMENT_COLUMNS = _REPORTS.APPOINTMENT_COLUMNS
 
-APPOINTMENT_FACTS = """
-    SELECT min(a.created_at) FILTER (WHERE a.status <> 'entered-in-error'),
-           min(a.start) FILTER (WHERE a.status NOT IN ('entered-in-error', 'cancelled')),
-           max(a.start) FILTER (WHERE a.status NOT IN ('entered-in-error', 'cancelled')),
-           min(coalesce(a.start, a.updated_at)) FILTER (WHERE a.status = 'fulfilled'),
-           count(*) FILTER (WHERE a.status = 'noshow'),
-           count(*) FILTER (WHERE a.status = 'cancelled')
-    FROM appointments a WHERE a.lead_id = m.lead_id
-"""
-APPOINTMENT_COLUMNS = (
-    "booked_at, first_appointment_start, last_appointment_start, completed_at, "
-    "noshow_count, cancelled_count"
-)
-
-# --- lead_rollup from lead_metrics (definitions as in 0010) ---------------------------------
-COUNTERS: tuple[tuple[str, str], ...] = (
-    ("leads", "(m.lead_id IS NOT NULL)::int"),
-    ("resubmissions", "m.resubmission_count"),
-    ("qualified", "(m.qualified IS TRUE)::int"),
-    ("emergencies", "m.emergency::int"),
-    ("attempted", "(m.first_attempt_at IS NOT NULL)::int"),
-    ("contacted", "(m.first_connected_at IS NOT NULL)::int"),
-    ("booked", "(m.booked_at IS NOT NULL)::int"),
-    ("completed", "(m.completed_at IS NOT NULL)::int"),
-    ("no_shows", "(m.noshow_count > 0)::int"),
-    ("cancellations", "(m.cancelled_count > 0)::int"),
-    ("attempt_5m", "(m.attempt_s <= 300)::int"),
-    ("attempt_in_sla", "(m.first_attempt_at <= m.sla_due_at)::int"),
-    ("connect_5m", "(m.connect_s <= 300)::int"),
-    ("connect_in_sla", "(m.first_connected_at <= m.sla_due_at)::int"),
-    ("appointment_set", "(m.first_appointment_start IS NOT NULL)::int"),
-    (
-        "appointment_set_completed",
-        "(m.first_appointment_start IS NOT NULL AND m.completed_at IS NOT NULL)::int",
-    ),
-    ("sla_attempted", "(m.sla_due_at IS NOT NULL AND m.first_attempt_at IS NOT NULL)::int"),
-    ("sla_unattempted", "(m.sla_due_at IS NOT NULL AND m.first_attempt_at IS NULL)::int"),
-    ("sla_connected", "(m.sla_due_at IS NOT NULL AND m.first_connected_at IS NOT NULL)::int"),
-    ("sla_unconnected", "(m.sla_due_at IS NOT NULL AND m.first_connected_at IS NULL)::int"),
-)
+# --- lead_rollup from lead_metrics: 0010's, with availability's grouping --------------------
+COUNTERS: tuple[tuple[str, str], ...] = _ROLLUP.COUNTERS
 NAMES = ", ".join(name for name, _ in COUNTERS)
-GROUPINGS = """(VALUES
-    ('day', NULL::text), ('source', m.source), ('campaign', m.campaign),
-    ('service', m.service_code), ('location', m.location_id::text), ('team', m.team_id::text),
-    ('member', m.member_id::text), ('urgency', m.urgency), ('score_band', m.score_band)
-) AS g(dim, key)"""
+GROUPINGS = _AVAILABILITY._with_availability_grouping(_ROLLUP.GROUPINGS)
+
 # Signed rows (`m.sign` +1 for a row's new state, -1 for its old one) summed per rollup row.
 # GROUP BY makes each (organisation, dim, day, key) appear once, as ON CONFLICT requires.
 ROLLUP_UPSERT = f"""
@@ -146,9 +106,9 @@ ROLLUP_UPSERT = f"""
 """  # noqa: S608 - built from the constants above
 NEW_ROWS = "SELECT n.*, 1 AS sign FROM new_rows n"
 OLD_ROWS = "SELECT o.*, -1 AS sign FROM old_rows o"
-# --- member loads from leads (definitions as in 0013) ---------------------------------------
-CLOSED = "('booked', 'completed', 'lost', 'unreachable', 'no_show')"
-RETENTION = "interval '2 days'"
+# --- member loads from leads: 0013's definitions ---------------------------------------
+CLOSED = _LOADS.CLOSED
+RETENTION = _LOADS.RETENTION
 LOADS_UPSERT = f"""
     INSERT INTO member_loads AS l (member_id, organization_id, open_leads)
     SELECT member_id, organization_id, sum(sign)
@@ -222,7 +182,7 @@ END $$
         "lead_metrics_update_bulk",
         f"    INSERT INTO lead_metrics AS m ({LEAD_COLUMNS}) SELECT {_lead_values('n')} "  # noqa: S608
         f"FROM new_rows n ON CONFLICT (lead_id) DO UPDATE SET {_UPSERT_SET} "
-        f"WHERE ROW({_METRIC_COLUMNS('m')}) IS DISTINCT FROM ROW({_METRIC_COLUMNS('EXCLUDED')})",
+        f"WHERE ROW({_metric_columns('m')}) IS DISTINCT FROM ROW({_metric_columns('EXCLUDED')})",
     ),
     _function(
         "lead_metrics_appointments_bulk",
