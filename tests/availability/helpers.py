@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.practice import demo as practice_demo
-from app.routing import demo as routing_demo
+from app.demo import practice as practice_demo
+from app.demo import routing as routing_demo
 from tests.conftest import Org
 from tests.intake.helpers import person
 

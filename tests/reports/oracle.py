@@ -116,7 +116,8 @@ METRICS_FROM_SCRATCH = """
         'connect_s', date_part('epoch', l.first_connected_at - l.received_at),
         'booked_at', a.booked_at, 'first_appointment_start', a.first_start,
         'last_appointment_start', a.last_start, 'completed_at', a.completed_at,
-        'noshow_count', coalesce(a.noshows, 0), 'cancelled_count', coalesce(a.cancels, 0)
+        'noshow_count', coalesce(a.noshows, 0), 'cancelled_count', coalesce(a.cancels, 0),
+        'availability', l.availability, 'first_slot_at', l.first_slot_at
     ) AS row
     FROM leads l LEFT JOIN LATERAL (
         SELECT min(created_at) FILTER (WHERE status <> 'entered-in-error') AS booked_at,
@@ -138,6 +139,8 @@ LOADS_ROWS = """
     UNION ALL
     SELECT 'slot', member_id::text, slot, routed FROM member_routed_slots
     WHERE organization_id = :org AND routed <> 0
+      -- Slots near the two-day edge leave the rebuild as time passes: compare the rest.
+      AND slot > now() - interval '47 hours'
     ORDER BY 1, 2, 3
 """
 
