@@ -21,8 +21,8 @@ so the sum is the same. Bulk mode takes the rollup's row locks at the statement 
 commit (constraint triggers cannot be statement-level): meant for imports and seeding, not
 for the request path.
 
-Revision ID: 0021
-Revises: 0020
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-11-25
 """
 
@@ -35,8 +35,8 @@ from types import ModuleType
 
 from alembic import op
 
-revision = "0021"
-down_revision = "0020"
+revision = "0022"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
