@@ -63,7 +63,7 @@ class Tally:
 
 
 def demo_practice() -> CompiledPractice:
-    from app.practice import demo
+    from app.demo import practice as demo
 
     services = [
         ServiceDef(s.code, s.name, tuple(s.synonyms or ()), tuple(s.urgency_phrases or ()))
