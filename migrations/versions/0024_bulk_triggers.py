@@ -21,8 +21,8 @@ so the sum is the same. Bulk mode takes the rollup's row locks at the statement 
 commit (constraint triggers cannot be statement-level): meant for imports and seeding, not
 for the request path.
 
-Revision ID: 0023
-Revises: 0022
+Revision ID: 0024
+Revises: 0023
 Create Date: 2026-11-25
 """
 
@@ -35,8 +35,8 @@ from types import ModuleType
 
 from alembic import op
 
-revision = "0023"
-down_revision = "0022"
+revision = "0024"
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 
