@@ -1,4 +1,4 @@
-"""`lead-router`: serve | migrate | worker | create-org | demo | demo-curl | purge | audit-archive."""
+"""`lead-router`: serve, migrate, worker, create-org, demo, demo-curl, purge, audit-archive."""
 
 from __future__ import annotations
 

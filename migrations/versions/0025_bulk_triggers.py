@@ -21,8 +21,8 @@ so the sum is the same. Bulk mode takes the rollup's row locks at the statement 
 commit (constraint triggers cannot be statement-level): meant for imports and seeding, not
 for the request path.
 
-Revision ID: 0024
-Revises: 0023
+Revision ID: 0025
+Revises: 0024
 Create Date: 2026-11-25
 """
 
@@ -35,8 +35,8 @@ from types import ModuleType
 
 from alembic import op
 
-revision = "0024"
-down_revision = "0023"
+revision = "0025"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 
