@@ -12,10 +12,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
+import asyncpg
 import structlog
 from fastapi import Depends
 from sqlalchemy import MetaData, func
 from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -165,6 +168,45 @@ def make_engine(url: str, settings: Settings) -> AsyncEngine:
 
 
 db = Database()
+
+
+# Class 08: connection exception; 53: insufficient resources (too many connections, disk
+# full); 57P: the server is shutting down, crashed or starting up; 57014: statement timeout;
+# 58: the server's own I/O failed; 40001 and 40P01: a serialization failure or deadlock,
+# which a retry resolves.
+_SQLSTATES = ("08", "53", "57P", "57014", "58", "40001", "40P01")
+
+
+def chain(exc: BaseException) -> list[BaseException]:
+    """`exc` and what it wraps (`orig`), or was raised from or while handling."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not s for s in seen):
+        seen.append(current)
+        orig = getattr(current, "orig", None)
+        nxt = orig if isinstance(orig, BaseException) else None
+        current = nxt or current.__cause__ or current.__context__
+    return seen
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """True when the database (not the request) is why `exc` was raised."""
+    for err in chain(exc):
+        if isinstance(err, PoolTimeout):
+            return True
+        if isinstance(err, DBAPIError) and err.connection_invalidated:
+            return True
+        # Connection refused or reset, no route, a connect that timed out: the driver's
+        # socket errors reach us unwrapped.
+        if isinstance(err, OSError):
+            return True
+        if isinstance(err, asyncpg.InternalClientError):
+            return True  # a socket closed under a Unix-socket connection
+        if isinstance(err, asyncpg.InterfaceError) and "closed" in str(err):
+            return True  # asyncpg's own text: the connection is gone
+        if isinstance(err, asyncpg.PostgresError):
+            return str(getattr(err, "sqlstate", "")).startswith(_SQLSTATES)
+    return False
 
 
 async def get_session() -> AsyncIterator[AsyncSession]:

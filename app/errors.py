@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import traceback
 from typing import Any
 
-import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as SATimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_BASE = "https://lead-router.dev/problems/"
 PROBLEM_JSON = "application/problem+json"
-
-log = structlog.get_logger("app.errors")
 
 
 class AppError(Exception):
@@ -135,42 +128,6 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     return out
 
 
-_UNAVAILABLE = (
-    "TooManyConnectionsError",
-    "CannotConnectNowError",
-    "ConnectionDoesNotExistError",
-    "ConnectionRefusedError",
-    "QueryCanceledError",
-)
-
-
-def _unavailable(exc: Exception) -> bool:
-    """Pool exhaustion, refused or dropped connections: temporary, not the caller's fault."""
-    if isinstance(exc, SATimeoutError):
-        return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    cause: BaseException | None = exc
-    while cause is not None:
-        if type(cause).__name__ in _UNAVAILABLE or isinstance(cause, OSError):
-            return True
-        cause = cause.__cause__ or getattr(cause, "orig", None)
-        if cause is exc:
-            break
-    return False
-
-
-def failing_step(exc: BaseException) -> str | None:
-    """`module:function:line` of the deepest frame in the application's own code."""
-    step = None
-    for frame in traceback.extract_tb(exc.__traceback__):
-        marker = f"{os.sep}app{os.sep}"
-        if marker in frame.filename and "site-packages" not in frame.filename:
-            module = frame.filename.rsplit(marker, 1)[1].removesuffix(".py")
-            step = f"app.{module.replace(os.sep, '.')}:{frame.name}:{frame.lineno}"
-    return step
-
-
 def install(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> JSONResponse:
@@ -210,32 +167,3 @@ def install(app: FastAPI) -> None:
             _instance(request),
             headers=getattr(exc, "headers", None),
         )
-
-    @app.exception_handler(DBAPIError)
-    @app.exception_handler(SATimeoutError)
-    async def _database(request: Request, exc: Exception) -> JSONResponse:
-        if _unavailable(exc):
-            # Nothing was committed: the caller may retry the same request safely.
-            log.warning("database_unavailable", error_type=type(exc).__name__)
-            return problem(
-                503,
-                "database-unavailable",
-                "Service unavailable",
-                "The database is busy or unreachable; retry shortly.",
-                _instance(request),
-                headers={"Retry-After": "1"},
-            )
-        return await _unhandled(request, exc)
-
-    @app.exception_handler(Exception)
-    async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
-        # The exception text can carry SQL or PHI: log its class and where it was raised (the
-        # innermost frame of our code, and the route), never its message; answer generically.
-        log.error(
-            "unhandled_error",
-            error_type=type(exc).__name__,
-            step=failing_step(exc),
-            route=getattr(request.scope.get("route"), "path", None),
-            path=request.url.path,
-        )
-        return problem(500, "internal-error", "Internal error", None, _instance(request))

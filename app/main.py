@@ -23,6 +23,7 @@ from app.intake.normalize import zip_index
 from app.intake.router import router as intake_router
 from app.integrations.router import router as integrations_router
 from app.leads.router import router as leads_router
+from app.ops import failures
 from app.ops import logging as ops_logging
 from app.ops.inputguard import InputGuardMiddleware
 from app.ops.middleware import RequestContextMiddleware
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     )
     app.state.settings = settings
     errors.install(app)
+    failures.install(app)
     # Inner to the request context, so an oversized body is refused before it is read.
     app.add_middleware(InputGuardMiddleware)
     app.add_middleware(

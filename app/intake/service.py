@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crypto import cipher
-from app.db import utcnow
+from app.db import database_unavailable, utcnow
 from app.errors import PROBLEM_BASE, Conflict
 from app.intake import pipeline, receive, store
 from app.intake.adapters.base import AdapterError, IgnoredDelivery, ParsedItem, RawDelivery
@@ -63,6 +63,8 @@ async def receive_delivery(
         await session.rollback()
         return await _first_answer(session, inbox)
     except Exception as exc:  # never lose an authenticated delivery to a bug
+        if database_unavailable(exc):
+            raise  # 503: the sender retries, and the delivery is processed then
         await session.rollback()
         answer = _failed(inbox, kind, exc)
     _answered(inbox, answer, now)
@@ -330,5 +332,7 @@ async def replay(session: AsyncSession, org_id: uuid.UUID, inbox_id: uuid.UUID) 
                 status, answer = await _run(session, source, inbox, raw, now, first=False)
         inbox.status = status
     except Exception as exc:
+        if database_unavailable(exc):
+            raise
         answer = _failed(inbox, source.kind, exc)
     return await _finish(session, inbox, answer, now)

@@ -1,4 +1,5 @@
-"""Request id, body-size limit, access log and metrics, as one plain ASGI middleware.
+"""Request id, body-size limit, access log, metrics and the answer to a request that failed,
+as one plain ASGI middleware.
 
 Plain ASGI rather than BaseHTTPMiddleware: it sits on every request, intake included.
 """
@@ -12,9 +13,11 @@ import uuid
 
 import structlog
 from starlette.datastructures import MutableHeaders
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import PROBLEM_BASE, PROBLEM_JSON
+from app.ops import failures
 from app.ops.metrics import LATENCY, REQUESTS
 
 log = structlog.get_logger("app.access")
@@ -43,11 +46,12 @@ class RequestContextMiddleware:
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         status = 500
+        responded = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responded
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, responded = message["status"], True
                 MutableHeaders(scope=message).append("X-Request-ID", request_id)
             await send(message)
 
@@ -55,6 +59,15 @@ class RequestContextMiddleware:
             limited = await self._limit_body(scope, receive, headers, send_with_id)
             if limited is not None:
                 await self.app(scope, limited, send_with_id)
+        except ClientDisconnect:
+            status = 499  # the client left before sending its whole body: nobody to answer
+        except Exception as exc:
+            # Answered here, not re-raised: the server would print a traceback (exception
+            # texts can quote personal data) and drop the client's keep-alive connection.
+            if responded:
+                failures.log_after_response(scope, exc)
+            else:
+                await failures.respond(Request(scope), exc)(scope, receive, send_with_id)
         finally:
             self._observe(scope, status, time.perf_counter() - started)
 

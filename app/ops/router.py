@@ -5,7 +5,6 @@ import asyncio
 import structlog
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import db, utcnow
@@ -15,6 +14,7 @@ from app.ops.migrate import current_revision
 
 router = APIRouter(tags=["operations"])
 log = structlog.get_logger("app.ops")
+READY_TIMEOUT = 2.0
 
 
 @router.get("/healthz")
@@ -27,21 +27,18 @@ async def healthz() -> dict[str, str]:
 async def readyz(request: Request) -> JSONResponse | dict[str, str | None]:
     """Ready for traffic: the database answers and its schema is at the latest migration."""
     head: str | None = getattr(request.app.state, "migration_head", None)
+    retry = {"Retry-After": "1"}
     try:
         assert db.engine is not None
-        async with db.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        # A database that does not answer is as unready as one that refuses.
+        async with asyncio.timeout(READY_TIMEOUT), db.engine.connect() as conn:
             current = await current_revision(conn)
     except Exception:
-        return problem(503, "not-ready", "Not ready", "The database is unreachable.", "/readyz")
+        detail = "The database is unreachable."
+        return problem(503, "not-ready", "Not ready", detail, "/readyz", headers=retry)
     if head is not None and current != head:
-        return problem(
-            503,
-            "not-ready",
-            "Not ready",
-            f"The database schema is at {current}, expected {head}.",
-            "/readyz",
-        )
+        detail = f"The database schema is at {current}, expected {head}."
+        return problem(503, "not-ready", "Not ready", detail, "/readyz", headers=retry)
     return {"status": "ready", "migration": current}
 
 
