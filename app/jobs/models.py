@@ -38,6 +38,8 @@ class Job(Base):
     attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
     max_attempts: Mapped[int] = mapped_column(SmallInteger, default=12)
     locked_until: Mapped[dt.datetime | None]
+    # The worker holding the lease: only it may renew or hand back the claim.
+    locked_by: Mapped[uuid.UUID | None]
     last_error: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[dt.datetime | None]

@@ -2,8 +2,9 @@
 
 Jobs are inserted in the transaction of the change that causes them and announced with
 NOTIFY (delivered on commit). Workers claim them with FOR UPDATE SKIP LOCKED, so any number
-of workers on any number of machines never take the same job; a claim is a lease, so a job
-whose worker died is taken again once the lease expires.
+of workers on any number of machines never take the same job. A claim is a short lease in the
+worker's name, renewed while the job runs: a job whose worker died (or lost the database) is
+taken again within seconds, and a worker that could not finish a batch hands its jobs back.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import String, any_, bindparam, func, null, select, text, update
+from sqlalchemy import BigInteger, String, any_, bindparam, func, null, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,7 +26,10 @@ from app.direct import Direct, Target, execute_many, fetch
 from app.jobs.models import Job
 
 CHANNEL = "lead_router_jobs"
-LEASE = dt.timedelta(minutes=5)
+# Renewed every RENEW_EVERY while the job runs, so it bounds only how long a dead worker's
+# jobs wait (a kill -9 leaves them `running`): not how long a job may take.
+LEASE = dt.timedelta(seconds=15)
+RENEW_EVERY = LEASE / 3
 DEFAULT_SCHEDULE = (5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200, 86400)
 
 Handler = Callable[[AsyncSession, Job], Awaitable[None]]
@@ -146,26 +150,62 @@ def _claim_stmt(by_kind: bool) -> Direct:
     return Direct(
         update(Job)
         .where(Job.id.in_(pick.with_for_update(skip_locked=True).scalar_subquery()))
-        .values(status="running", locked_until=bindparam("until"), attempts=Job.attempts + 1)
+        .values(status="running", locked_until=bindparam("until"), attempts=Job.attempts + 1,
+                locked_by=bindparam("owner"))
         .returning(*Job.__table__.c)
-    )
+    )  # fmt: skip
 
 
-async def claim(target: Target, limit: int = 10, kinds: Sequence[str] = ()) -> list[Job]:
-    """Take up to `limit` due jobs (of `kinds`, default all) for the lease. Workers call it
-    several times a lead, mostly to find nothing: it costs one statement and no ORM
-    loading, and the jobs come back as plain, unattached `Job` objects."""
+async def claim(
+    target: Target, limit: int = 10, kinds: Sequence[str] = (), owner: uuid.UUID | None = None
+) -> list[Job]:
+    """Take up to `limit` due jobs (of `kinds`, default all) for the lease, in `owner`'s
+    name. Workers call it several times a lead, mostly to find nothing: it costs one
+    statement and no ORM loading, and the jobs come back as plain, unattached `Job`s."""
     now = utcnow()
-    params = {"now": now, "until": now + LEASE, "limit": limit, "kinds": list(kinds)}
+    params = {"now": now, "until": now + LEASE, "limit": limit, "kinds": list(kinds),
+              "owner": owner}  # fmt: skip
     rows = await fetch(target, _claim_stmt(bool(kinds)), params)
     return [Job(**dict(zip(_JOB_COLUMNS, row, strict=True))) for row in rows]
+
+
+_MINE = (
+    Job.id == any_(bindparam("ids", type_=ARRAY(BigInteger()))),
+    Job.locked_by == bindparam("owner"),
+    Job.status == "running",
+)
+_RENEW = Direct(update(Job).where(*_MINE).values(locked_until=bindparam("until")))
+# Handed back as if never claimed: the attempt did not happen (or its outcome was lost with
+# the database), so it does not count against the job's attempts.
+_RELEASE = Direct(
+    update(Job)
+    .where(*_MINE)
+    .values(status="queued", locked_until=null(), locked_by=null(), run_at=bindparam("now"),
+            attempts=func.greatest(Job.attempts - 1, 0))
+    .returning(Job.id)
+)  # fmt: skip
+
+
+async def renew(target: Target, ids: Sequence[int], owner: uuid.UUID) -> None:
+    """Extend the lease of `owner`'s running jobs among `ids`."""
+    if ids:
+        await fetch(target, _RENEW, {"ids": list(ids), "owner": owner, "until": utcnow() + LEASE})
+
+
+async def release(target: Target, ids: Sequence[int], owner: uuid.UUID) -> int:
+    """Hand back `owner`'s claims among `ids` that it could not finish; a job another worker
+    has taken since (its lease expired) is left alone. How many went back."""
+    if not ids:
+        return 0
+    return len(await fetch(target, _RELEASE, {"ids": list(ids), "owner": owner, "now": utcnow()}))
 
 
 _COMPLETE = Direct(
     update(Job)
     .where(Job.id == bindparam("id"))
-    .values(status="done", finished_at=bindparam("at"), locked_until=null(), last_error=null())
-)
+    .values(status="done", finished_at=bindparam("at"), locked_until=null(), locked_by=null(),
+            last_error=null())
+)  # fmt: skip
 
 
 async def complete(target: Target, job_id: int) -> None:
@@ -198,6 +238,7 @@ async def fail(
             status=status,
             last_error=error[:1000],
             locked_until=None,
+            locked_by=None,
             run_at=utcnow() + (after or retry_delay(schedule, job.attempts)),
             finished_at=utcnow() if dead else None,
         )
