@@ -13,6 +13,7 @@ from app.handoff.models import WebhookSubscription
 from app.handoff.schemas import (
     DeliveryList,
     DeliveryOut,
+    RetryNowOut,
     SubscriptionCreate,
     SubscriptionCreated,
     SubscriptionList,
@@ -139,6 +140,27 @@ async def redeliver(
         session, caller, "webhook_delivery.redeliver", "webhook_delivery", delivery.id
     )
     return DeliveryOut.model_validate(delivery)
+
+
+@router.post(
+    "/v1/webhook-subscriptions/{subscription_id}/retry-now",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=RetryNowOut,
+)
+@idempotent
+async def retry_now(
+    subscription_id: uuid.UUID, caller: AdminCaller, session: SessionDep
+) -> RetryNowOut:
+    """Send every delivery of this subscription that is still pending, waiting for a retry
+    or dead, now: for a receiver that is back after an outage, rather than waiting for the
+    retry schedule. Each keeps its `webhook-id` and gets a fresh schedule; a disabled
+    subscription is 409 (re-enable it first)."""
+    scheduled = await subscriptions.retry_now(session, caller.org_id, subscription_id)
+    await audit.record(
+        session, caller, "webhook_subscription.retry_now", "webhook_subscription",
+        subscription_id, {"scheduled": scheduled},
+    )  # fmt: skip
+    return RetryNowOut(subscription_id=subscription_id, scheduled=scheduled)
 
 
 @router.get("/v1/leads/{lead_id}/timeline", response_model=Timeline, tags=["leads"])

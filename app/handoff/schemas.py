@@ -78,6 +78,13 @@ class DeliveryOut(BaseModel):
     created_at: dt.datetime
 
 
+class RetryNowOut(BaseModel):
+    subscription_id: uuid.UUID
+    scheduled: int = Field(
+        description="Deliveries started over now (pending, retrying or dead before)."
+    )
+
+
 class DeliveryList(BaseModel):
     data: list[DeliveryOut]
     next_cursor: str | None = Field(description="Pass as `cursor` for older deliveries.")

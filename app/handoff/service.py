@@ -248,14 +248,22 @@ class Scheduled(Protocol):
 
 async def schedule(target: Target, delivery: Scheduled, run_at: dt.datetime) -> None:
     """Queue the next attempt; the dedupe key keeps one queued job per attempt."""
-    await jobs.enqueue(
+    await schedule_many(target, [delivery], run_at)
+
+
+async def schedule_many(
+    target: Target, deliveries: Sequence[Scheduled], run_at: dt.datetime
+) -> None:
+    """Queue the next attempt of each, in one round trip."""
+    await jobs.enqueue_many(
         target,
         DELIVER,
-        {"delivery_id": str(delivery.id)},
-        org_id=delivery.organization_id,
-        run_at=run_at,
-        dedupe_key=_dedupe_key(delivery.id, delivery.redeliveries, delivery.attempts),
-    )
+        [
+            jobs.NewJob({"delivery_id": str(d.id)}, d.organization_id, run_at,
+                        _dedupe_key(d.id, d.redeliveries, d.attempts))
+            for d in deliveries
+        ],
+    )  # fmt: skip
 
 
 def lead_data(lead: Lead) -> dict[str, Any]:

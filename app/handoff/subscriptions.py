@@ -6,8 +6,10 @@ import base64
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, or_, select
+from sqlalchemy import update as sa_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
@@ -149,3 +151,43 @@ async def redeliver(
     await session.flush()
     await service.schedule(session, delivery, now)
     return delivery
+
+
+@dataclass(frozen=True, slots=True)
+class _Restarted:
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    redeliveries: int
+    attempts: int
+
+
+async def retry_now(session: AsyncSession, org_id: uuid.UUID, sub_id: uuid.UUID) -> int:
+    """Start every pending, retrying or dead delivery of the subscription over now (same
+    `webhook-id`, fresh retry schedule), for a receiver that is back; how many. A delivery
+    a worker is sending at this moment is left to that attempt."""
+    sub = await get_owned(session, WebhookSubscription, sub_id, org_id)
+    if not sub.active:
+        raise Conflict(
+            "The subscription is disabled; re-enable it before retrying its deliveries.",
+            type="subscription-disabled",
+        )
+    d = WebhookDelivery
+    waiting = (
+        select(d.id)
+        .where(d.organization_id == org_id, d.subscription_id == sub_id,
+               d.status.in_(("pending", "retrying", "dead")))
+        .with_for_update(skip_locked=True)
+    )  # fmt: skip
+    now = utcnow()
+    restarted = (
+        await session.execute(
+            sa_update(d)
+            .where(d.id.in_(waiting.scalar_subquery()))
+            .values(status="pending", attempts=0, next_attempt_at=now,
+                    redeliveries=d.redeliveries + 1)
+            .returning(d.id, d.organization_id, d.redeliveries, d.attempts)
+            .execution_options(synchronize_session=False)
+        )
+    ).all()  # fmt: skip
+    await service.schedule_many(session, [_Restarted(*row) for row in restarted], now)
+    return len(restarted)
