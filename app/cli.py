@@ -12,7 +12,10 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from app.config import Settings, get_settings
+from dotenv import dotenv_values
+from pydantic import ValidationError
+
+from app.config import PLACEHOLDER, Settings, get_settings, unknown_variables
 
 T = TypeVar("T")
 
@@ -59,10 +62,26 @@ def _raise_terminated(signum: int, frame: object) -> None:
     raise _Terminated
 
 
+def _settings() -> Settings:
+    """The settings as the environment says now: a command may have changed it since
+    anything first read them (`--no-worker`, the demo's keys), and the app reads them
+    again in `create_app`."""
+    get_settings.cache_clear()
+    return get_settings()
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    settings = get_settings()
+    if args.no_worker:
+        os.environ["LEAD_ROUTER_RUN_WORKER_IN_PROCESS"] = "false"
+    settings = _settings()
+    if settings.environment == "development" and PLACEHOLDER in (
+        settings.secret_key,
+        settings.encryption_keys,
+    ):
+        _warn("development secrets: personal data is encrypted with a key published in the "
+              "source; never use this database for real leads")  # fmt: skip
     # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal with the handler it
     # found; ours turns that into a normal exit so the embedded PostgreSQL is stopped cleanly.
     signal.signal(signal.SIGTERM, _raise_terminated)
@@ -70,8 +89,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         _database_url(settings, migrate=settings.migrate_on_start and not args.no_migrate)
         if args.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="lead-router-prom-")
-        if args.no_worker:
-            os.environ["LEAD_ROUTER_RUN_WORKER_IN_PROCESS"] = "false"
         uvicorn.run(
             "app.main:create_app",
             factory=True,
@@ -94,7 +111,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     from app.ops import migrate as migrations
 
     try:
-        url = db.resolve_url(get_settings())
+        url = db.resolve_url(_settings())
         if args.revision.startswith("-") or args.down:
             migrations.downgrade(url, args.revision)
         else:
@@ -108,7 +125,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     from app import worker
 
-    settings = get_settings()
+    settings = _settings()
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -129,7 +146,7 @@ def cmd_create_org(args: argparse.Namespace) -> int:
     from app.auth import service as auth_service
     from app.auth.scopes import Scope
 
-    settings = get_settings()
+    settings = _settings()
 
     async def create(session: object) -> tuple[str, str]:
         from sqlalchemy.ext.asyncio import AsyncSession
@@ -192,9 +209,41 @@ def _seed_history(settings: Settings, org_id: str, days: int) -> str:
     return f"history: {result.leads} leads from {result.first_day} to {result.last_day}"
 
 
+DEMO_SECRETS = "secrets.env"
+
+
+def demo_secrets() -> None:
+    """The demo's own secret key and encryption key, generated once into its data directory
+    (readable by its owner only) and used from then on; keys the environment gives win."""
+    from app import crypto
+
+    given = Settings(environment="development")  # only to read what is set, and where
+    path = given.data_dir / DEMO_SECRETS
+    if not path.exists():
+        keys = crypto.new_key_material()
+        if (given.pgdata / "PG_VERSION").exists():
+            # A demo database from before the demo had keys of its own: what it holds was
+            # written under the development key, which stays readable (and nothing more).
+            keys += "," + crypto.development_key_entry()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+            f.write(f"LEAD_ROUTER_SECRET_KEY={crypto.new_secret_key()}\n")
+            f.write(f"LEAD_ROUTER_ENCRYPTION_KEYS={keys}\n")
+    stored = dotenv_values(path)
+    for name in ("secret_key", "encryption_keys"):
+        value = stored.get(f"LEAD_ROUTER_{name.upper()}")
+        if getattr(given, name) == PLACEHOLDER and value:
+            os.environ[f"LEAD_ROUTER_{name.upper()}"] = value
+    # A demo is a development install (plain-HTTP cookies, a local webhook receiver), with
+    # keys of its own: unless the environment or .env names another.
+    if "LEAD_ROUTER_ENVIRONMENT" not in os.environ | dict(dotenv_values(".env")):
+        os.environ["LEAD_ROUTER_ENVIRONMENT"] = "development"
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from app import demo
 
+    demo_secrets()
     settings = _demo_environment(args)
     key_file = settings.data_dir / "demo-admin-key"
     base = settings.public_base_url.rstrip("/")
@@ -373,9 +422,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _warn(message: str) -> None:
+    print(f"lead-router: warning: {message}", file=sys.stderr, flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    for name, close in unknown_variables(os.environ):
+        hint = f" (did you mean {close}?)" if close else ""
+        _warn(f"{name} is not a lead-router setting and is ignored{hint}")
+    try:
+        return int(args.func(args))
+    except ValidationError as exc:
+        if exc.title != Settings.__name__:
+            raise
+        # The messages only: pydantic's rendering would quote every setting, secrets too.
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"])
+            name = f"LEAD_ROUTER_{where.upper()}: " if where else ""
+            print(f"lead-router: {name}{err['msg']}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

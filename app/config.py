@@ -2,15 +2,37 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
+import difflib
 import functools
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
+from dotenv import dotenv_values
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER = "change-me"
+MIN_SECRET_LENGTH = 32
+PREFIX = "LEAD_ROUTER_"
+# Read by something other than Settings: the test suite's database.
+OTHER_VARIABLES = frozenset({"LEAD_ROUTER_TEST_DATABASE_URL"})
+
+
+def _check_key_entries(spec: str) -> None:
+    for part in spec.split(","):
+        kid, _, b64 = part.strip().partition(":")
+        try:
+            size = len(base64.b64decode(b64, validate=True))
+        except binascii.Error:
+            size = 0
+        if not kid or size not in (16, 24, 32):
+            raise ValueError(
+                "LEAD_ROUTER_ENCRYPTION_KEYS entries must be `id:base64(16, 24 or 32 bytes)`"
+            )
 
 
 class Settings(BaseSettings):
@@ -18,7 +40,11 @@ class Settings(BaseSettings):
         env_prefix="LEAD_ROUTER_", env_file=".env", extra="ignore", frozen=True
     )
 
-    environment: Literal["development", "test", "production"] = "development"
+    environment: Literal["development", "test", "production"] = Field(
+        default="production",
+        description="Only `development` and `test` accept the placeholder secrets (and so "
+        "a published encryption key); choose them explicitly.",
+    )
     database_url: str | None = Field(
         default=None,
         description="postgresql+asyncpg://… URL. Unset: an embedded PostgreSQL is started.",
@@ -147,9 +173,15 @@ class Settings(BaseSettings):
         for name in ("secret_key", "encryption_keys"):
             if getattr(self, name) == PLACEHOLDER:
                 raise ValueError(
-                    f"LEAD_ROUTER_{name.upper()} is a placeholder; set a real value outside "
-                    "development"
+                    f"LEAD_ROUTER_{name.upper()} is a placeholder; set a real value, or "
+                    "choose LEAD_ROUTER_ENVIRONMENT=development explicitly (personal data is "
+                    "then encrypted with a key published in the source)"
                 )
+        if len(self.secret_key) < MIN_SECRET_LENGTH:
+            raise ValueError(
+                f"LEAD_ROUTER_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters"
+            )
+        _check_key_entries(self.encryption_keys)
         return self
 
     def revoke_all(self, at: dt.datetime) -> bool:
@@ -166,3 +198,16 @@ class Settings(BaseSettings):
 @functools.lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def unknown_variables(
+    environ: Mapping[str, str], env_file: Path | None = Path(".env")
+) -> list[tuple[str, str | None]]:
+    """`LEAD_ROUTER_*` names (in the environment or `.env`) that no setting reads, each with
+    the closest known name: a typo would otherwise leave its default silently in force."""
+    known = {PREFIX + name.upper() for name in Settings.model_fields} | OTHER_VARIABLES
+    names = set(environ)
+    if env_file is not None and env_file.is_file():
+        names |= set(dotenv_values(env_file))
+    unknown = sorted(n for n in names if n.upper().startswith(PREFIX) and n.upper() not in known)
+    return [(n, next(iter(difflib.get_close_matches(n.upper(), known, 1)), None)) for n in unknown]

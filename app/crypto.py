@@ -48,10 +48,14 @@ class FieldCipher:
         return None if value is None else self.encrypt(value, context)
 
 
+# Published here, so it protects nothing: what the placeholder means in development and
+# tests only (Settings refuses the placeholder elsewhere).
+DEVELOPMENT_KEY = ("dev", hashlib.sha256(b"lead-router development key").digest())
+
+
 def parse_keys(spec: str) -> list[tuple[str, bytes]]:
     if spec == PLACEHOLDER:
-        # Development and tests only: Settings refuses the placeholder elsewhere.
-        return [("dev", hashlib.sha256(b"lead-router development key").digest())]
+        return [DEVELOPMENT_KEY]
     keys = []
     for part in spec.split(","):
         kid, _, b64 = part.strip().partition(":")
@@ -79,3 +83,15 @@ def keyed_hash(kind: str, value: str, settings: Settings | None = None) -> str:
 def new_key_material() -> str:
     """A fresh `id:base64` entry for LEAD_ROUTER_ENCRYPTION_KEYS."""
     return f"k{os.urandom(3).hex()}:" + base64.b64encode(os.urandom(32)).decode()
+
+
+def new_secret_key() -> str:
+    """A fresh LEAD_ROUTER_SECRET_KEY."""
+    return base64.urlsafe_b64encode(os.urandom(48)).decode()
+
+
+def development_key_entry() -> str:
+    """The development key as a LEAD_ROUTER_ENCRYPTION_KEYS entry: listed after a real key,
+    data written under it stays readable while everything new is written under the real one."""
+    kid, key = DEVELOPMENT_KEY
+    return f"{kid}:" + base64.b64encode(key).decode()

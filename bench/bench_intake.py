@@ -127,6 +127,8 @@ def database(args: argparse.Namespace) -> tuple[str, Any]:
 def env_for(url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEAD_ROUTER_")}
     env.update(
+        # Throwaway data: the published development keys are fine, and chosen explicitly.
+        LEAD_ROUTER_ENVIRONMENT="development",
         LEAD_ROUTER_DATABASE_URL=url,
         LEAD_ROUTER_LOG_LEVEL="INFO",
         LEAD_ROUTER_LOG_FORMAT="json",
