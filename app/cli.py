@@ -70,8 +70,22 @@ def _settings() -> Settings:
     return get_settings()
 
 
+def _raise_file_limit(connections: int) -> None:
+    """Room for the connections the server may hold, plus the database's and files': a
+    common soft limit of 1024 descriptors is below the default connection limit."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = (connections or 4096) + 256
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        top = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (top, hard))
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
+
+    from app.ops import server
 
     if args.no_worker:
         os.environ["LEAD_ROUTER_RUN_WORKER_IN_PROCESS"] = "false"
@@ -89,6 +103,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         _database_url(settings, migrate=settings.migrate_on_start and not args.no_migrate)
         if args.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="lead-router-prom-")
+        _raise_file_limit(settings.http_max_connections)
         uvicorn.run(
             "app.main:create_app",
             factory=True,
@@ -98,6 +113,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             log_config=None,
             access_log=False,
             timeout_graceful_shutdown=20,
+            **server.uvicorn_limits(settings),
         )
     except (_Terminated, KeyboardInterrupt):
         pass

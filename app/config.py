@@ -162,6 +162,25 @@ class Settings(BaseSettings):
         description="When `auto` starts applying revoke-all (delayed to 31 Jan 2027 by "
         "Order DA 26-12; move it if the FCC moves it again).",
     )
+    # What `serve` holds slow and abusive clients to (app.ops.server).
+    http_keep_alive_seconds: int = Field(
+        default=5, ge=1, description="An idle keep-alive connection is closed after this."
+    )
+    http_header_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="A request's head must arrive within this (408)."
+    )
+    http_body_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="A request body may pause this long at most."
+    )
+    http_max_header_bytes: int = Field(
+        default=64 * 1024, ge=4096, description="A larger request head is refused (431)."
+    )
+    http_max_connections: int = Field(
+        default=1000,
+        ge=0,
+        description="Open connections per process; more answer 503 (0: no limit).",
+    )
+    http_backlog: int = Field(default=2048, ge=1, description="Connections waiting to be accepted.")
     bench_endpoints: bool = Field(
         default=False, description="Serve /bench/* floor endpoints (benchmarks only)."
     )
