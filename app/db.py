@@ -178,14 +178,16 @@ _SQLSTATES = ("08", "53", "57P", "57014", "58", "40001", "40P01")
 
 
 def chain(exc: BaseException) -> list[BaseException]:
-    """`exc` and what it wraps (`orig`), or was raised from or while handling."""
+    """`exc` and what it wraps (`orig`), was raised from, or while handling (unless it
+    was raised `from None`)."""
     seen: list[BaseException] = []
     current: BaseException | None = exc
     while current is not None and all(current is not s for s in seen):
         seen.append(current)
         orig = getattr(current, "orig", None)
         nxt = orig if isinstance(orig, BaseException) else None
-        current = nxt or current.__cause__ or current.__context__
+        context = None if current.__suppress_context__ else current.__context__
+        current = nxt or current.__cause__ or context
     return seen
 
 

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.console import words
 from app.console.auth import SignedIn
+from app.ops import failures
 
 HERE = Path(__file__).parent
 PREFIX = "/console"
@@ -126,6 +127,20 @@ def _html_error(original: Callable[[Request, Any], Any]) -> Handler:
     return handle
 
 
+def failure_page(
+    request: Request, status: int, title: str, detail: str, headers: dict[str, str]
+) -> Response:
+    """The page a console request gets when it failed on our side (app.ops.failures): the
+    database away (503) or a fault of ours (500)."""
+    if not is_console(request):
+        return failures.default_page(request, status, title, detail, headers)
+    page = render(request, "error.html", {"status": status, "title": title, "detail": detail},
+                  status=status)  # fmt: skip
+    page.headers.update(headers)
+    return page
+
+
 def install_error_pages(app: FastAPI) -> None:
+    failures.set_html_renderer(failure_page)
     for exc_class, handler in list(app.exception_handlers.items()):
         app.exception_handlers[exc_class] = _html_error(handler)

@@ -89,9 +89,10 @@ _summary = FloodSummary()
 HtmlRenderer = Callable[[Request, int, str, str, dict[str, str]], Response]
 
 
-def _default_page(
+def default_page(
     request: Request, status: int, title: str, detail: str, headers: dict[str, str]
 ) -> Response:
+    """A bare page, with no layout to fail in its turn."""
     retry = headers.get("Retry-After")
     refresh = f'<meta http-equiv="refresh" content="{int(retry) * 5}">' if retry else ""
     body = (
@@ -102,7 +103,7 @@ def _default_page(
     return HTMLResponse(body, status_code=status, headers=headers)
 
 
-_html_renderer: HtmlRenderer = _default_page
+_html_renderer: HtmlRenderer = default_page
 
 
 def set_html_renderer(renderer: HtmlRenderer) -> None:
