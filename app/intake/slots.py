@@ -17,6 +17,9 @@ from fastapi import Depends, Request
 
 
 async def intake_slot(request: Request) -> AsyncIterator[None]:
+    # The body first: a sender that sends it slowly then holds its own connection, not one
+    # of the process's few slots (nor, the session coming after, a database connection).
+    await request.body()
     limit: int = request.app.state.settings.intake_concurrency
     if limit <= 0:
         yield

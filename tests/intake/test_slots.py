@@ -10,9 +10,13 @@ from app.intake.slots import intake_slot
 from tests.conftest import make_settings
 
 
+async def _body() -> bytes:
+    return b"{}"  # read (whole) before a slot is taken
+
+
 def _request(limit: int) -> Any:
     state = SimpleNamespace(settings=make_settings(intake_concurrency=limit))
-    return SimpleNamespace(app=SimpleNamespace(state=state))
+    return SimpleNamespace(app=SimpleNamespace(state=state), body=_body)
 
 
 async def _hold(request: Any, entered: list[int], i: int, release: asyncio.Event) -> None:

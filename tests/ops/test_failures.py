@@ -117,6 +117,8 @@ async def test_refused_database_is_503_problem_with_retry_after_and_one_warning(
     assert line["level"] == "warning" and line["error_type"] == "ConnectionRefusedError"
     assert line["step"] == "app.auth.service.authenticate" and line["route"] == "/v1/api-keys"
     assert "exception" not in line and "Traceback" not in out.out + out.err
+    hook = await refusing_app.post(f"/v1/webhooks/{uuid.uuid4()}", json={"lead": 1})
+    assert hook.status_code == 503 and hook.headers["retry-after"] == "1"  # the sender retries
     ready = await refusing_app.get("/readyz")
     assert ready.status_code == 503 and ready.headers["retry-after"]
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.conftest import Org
 from tests.support.service import Service, service_env
 
 SLOW = 300
@@ -26,6 +30,10 @@ def served(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         http_body_timeout_seconds=str(HEAD_TIMEOUT),
         http_max_header_bytes="8192",
         log_level="WARNING",
+        # The test process's secrets: its committed organisations' keys work here.
+        environment="test",
+        secret_key="change-me",
+        encryption_keys="change-me",
     )
     service = Service(env, tmp_path / "serve.log", "serve", "--no-worker", "--no-migrate")
     service.start().wait_ready()
@@ -94,3 +102,43 @@ async def test_stalled_body_and_huge_head_are_cut(served: Service) -> None:
     assert answer.startswith(b"HTTP/1.1 431")
     writer.close()
     assert "Traceback" not in served.log()
+
+
+@pytest.fixture
+async def leaves_no_jobs(engine: AsyncEngine, committed_org: Org) -> AsyncIterator[None]:
+    """The lead's jobs go with the test: other tests' workers share this database."""
+    yield
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("DELETE FROM jobs WHERE organization_id = :org"), {"org": committed_org.id}
+        )
+
+
+@pytest.mark.usefixtures("leaves_no_jobs")
+async def test_slow_bodies_do_not_hold_the_intake_slots(
+    served: Service, committed_org: Org
+) -> None:
+    """Twice as many senders as a process has intake slots stall in their leads' bodies; a
+    lead sent meanwhile is taken at once, not when their body deadline frees the slots."""
+    auth = f"Authorization: Bearer {committed_org.admin_key}\r\n".encode()
+    head = b"POST /v1/leads HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    cut_at: list[float] = []
+
+    async def stall() -> bytes:
+        reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
+        writer.write(head + auth + b"Content-Length: 500\r\n\r\n{")
+        await writer.drain()
+        said = await asyncio.wait_for(reader.read(), HEAD_TIMEOUT + 10)
+        cut_at.append(time.monotonic())
+        writer.close()
+        return said
+
+    stalled = [asyncio.create_task(stall()) for _ in range(8)]
+    await asyncio.sleep(0.5)
+    lead = {"first_name": "Ana", "email": f"{uuid.uuid4().hex}@example.org"}
+    async with httpx.AsyncClient(base_url=served.base, timeout=10) as client:
+        r = await client.post("/v1/leads", json=lead, headers=committed_org.headers)
+    answered_at = time.monotonic()
+    assert r.status_code == 201, r.text
+    assert await asyncio.gather(*stalled) == [b""] * 8  # cut at the body deadline
+    assert answered_at < min(cut_at)
