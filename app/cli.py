@@ -458,6 +458,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             name = f"LEAD_ROUTER_{where.upper()}: " if where else ""
             print(f"lead-router: {name}{err['msg']}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        from app.db import database_unavailable
+
+        if not database_unavailable(exc):
+            raise
+        print(f"lead-router: the database is unreachable ({type(exc).__name__}); is it "
+              "running, and is LEAD_ROUTER_DATABASE_URL right?", file=sys.stderr)  # fmt: skip
+        return 1
 
 
 if __name__ == "__main__":

@@ -30,6 +30,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from app.config import Settings
 
 log = structlog.get_logger("app.db")
+# A database host that drops packets (rather than refusing) fails a request in seconds, not
+# after asyncpg's default of a minute.
+CONNECT_TIMEOUT = 5.0
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -118,7 +121,8 @@ class Database:
                 pool_size=8,
                 max_overflow=0,
                 connect_args={
-                    "server_settings": {"jit": "off", "application_name": "lead-router-routing"}
+                    "server_settings": {"jit": "off", "application_name": "lead-router-routing"},
+                    "timeout": CONNECT_TIMEOUT,
                 },
             )
         return self._routing[bind]
@@ -163,7 +167,10 @@ def make_engine(url: str, settings: Settings) -> AsyncEngine:
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=False,
         # JIT makes short OLTP queries slower and report queries barely faster.
-        connect_args={"server_settings": {"jit": "off", "application_name": "lead-router"}},
+        connect_args={
+            "server_settings": {"jit": "off", "application_name": "lead-router"},
+            "timeout": CONNECT_TIMEOUT,
+        },
     )
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import direct
 from app.config import Settings
-from app.db import database_unavailable, db, utcnow
+from app.db import CONNECT_TIMEOUT, database_unavailable, db, utcnow
 from app.jobs import service as jobs
 from app.jobs.models import Job
 from app.ops import failures
@@ -31,7 +31,6 @@ BATCH = 20
 BACKOFF_FIRST, BACKOFF_MAX = 0.1, 1.0
 # Without its LISTEN connection, the worker polls this often instead of its poll interval.
 DEAF_POLL = 0.5
-CONNECT_TIMEOUT = 5.0
 REPORT_EVERY = 30.0
 
 
