@@ -27,6 +27,7 @@ from app.consent.schemas import (
     CurrentConsent,
     DisclosureOut,
     EventOut,
+    LiftedOut,
     VerificationOut,
 )
 from app.consent.service import (
@@ -386,4 +387,6 @@ async def consent_view(
         disclosures=[_disclosure_out(d) for d in disclosures],
         consent_unverified=lead.consent_unverified,
         verifications=[VerificationOut.model_validate(c) for c in checks],
+        lifted=[LiftedOut(channel=c, purpose=p) for c, p in sorted(lifted_pairs(events))],
+        contact_channels=list(lead.contact_channels or ()),
     )

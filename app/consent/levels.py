@@ -4,7 +4,9 @@ consent (47 CFR 64.1200(f)(9); the TSR record, 16 CFR 310.5(a)(8); compliance.md
 - `granted`: the box was ticked, and we hold the wording shown (its text, or the version a
   source registered), the seller it names, and the capture time with where it happened: at
   least one of IP, user agent or page URL, or a TrustedForm certificate or Jornaya LeadiD
-  token (which record both).
+  token (which record both). A grant recorded by the practice itself
+  (`POST /v1/consent/grants`) on a signed form or a recorded call may name where that is
+  kept (`evidence_ref`) instead.
 - `incomplete`: ticked, with a piece missing (`missing` names each). It is no written
   consent: marketing calls and texts are refused. When the wording is held, a scheduling
   call or text the person asked for may still rest on the healthcare exemption, within its
@@ -23,7 +25,7 @@ CAPTURED_AT = "captured_at"
 CAPTURE_CONTEXT = "capture_context"
 PIECES = (DISCLOSURE, SELLER, CAPTURED_AT, CAPTURE_CONTEXT)
 
-CONTEXT_FIELDS = ("ip", "user_agent", "page_url")
+CONTEXT_FIELDS = ("ip", "user_agent", "page_url", "evidence_ref")
 TOKEN_FIELDS = ("certificate_url", "leadid_token")
 
 

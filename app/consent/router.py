@@ -11,12 +11,14 @@ from app.auth.deps import CallerDep, ConsentWriter, LeadsReader
 from app.auth.models import Organization
 from app.auth.scopes import Scope
 from app.auth.service import Caller
-from app.consent import evidence, fhir, revocation
+from app.consent import evidence, fhir, grants, revocation
 from app.consent import service as consent_service
 from app.consent.policy import Channel, Direction, Purpose
 from app.consent.schemas import (
     ConsentView,
     EligibilityOut,
+    GrantIn,
+    GrantOut,
     ReasonOut,
     RevocationIn,
     RevocationOut,
@@ -60,6 +62,23 @@ async def create_revocation(
     now = utcnow()
     settings = request.app.state.settings
     return await revocation.revoke(session, caller, body, now, revoke_all=settings.revoke_all(now))
+
+
+@router.post("/v1/consent/grants", status_code=status.HTTP_201_CREATED, response_model=GrantOut)
+@idempotent
+async def create_grant(body: GrantIn, caller: ConsentWriter, session: SessionDep) -> GrantOut:
+    """Record a new, explicit consent a person gave after revoking: the one way to lift a
+    revocation or a suppression, for exactly that `channel` and `purpose` on that lead.
+
+    It is written consent, so its evidence must be complete: the `disclosure_text` agreed
+    to, the seller (default: your organisation), `captured_at` (after the revocation; 422
+    `grant-predates-revocation` otherwise) and where it happened (`ip`, `user_agent`,
+    `page_url`, a TrustedForm `certificate_url` or Jornaya `leadid_token`, or, for a signed
+    form or a recorded call, `evidence_ref`); 422 `consent-evidence-incomplete` names what
+    is missing. Recorded append-only and audited; the lead comes back to the pull queue.
+    A later revocation blocks the channel again; the suppression list keeps its entry.
+    """
+    return await grants.grant(session, caller, body)
 
 
 @router.get(

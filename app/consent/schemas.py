@@ -1,10 +1,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from app.fields import Instant
 
 ChannelName = Literal["voice", "sms", "email"]
 PurposeName = Literal["scheduling", "marketing"]
@@ -140,6 +150,11 @@ class VerificationOut(BaseModel):
     retain_until: dt.datetime
 
 
+class LiftedOut(BaseModel):
+    channel: ChannelName
+    purpose: PurposeName
+
+
 class ConsentView(BaseModel):
     lead_id: uuid.UUID
     current: dict[str, dict[str, CurrentConsent]]
@@ -152,3 +167,72 @@ class ConsentView(BaseModel):
         "the contact policy treats the lead as without written consent for marketing.",
     )
     verifications: list[VerificationOut] = Field(default_factory=list)
+    lifted: list[LiftedOut] = Field(
+        default_factory=list,
+        description="Channels and purposes whose revocation or suppression an explicit grant "
+        "(`POST /v1/consent/grants`) has lifted.",
+    )
+    contact_channels: list[ChannelName] = Field(
+        default_factory=list,
+        description="The channels the consent on record allows now, for some purpose.",
+    )
+
+
+class GrantIn(BaseModel):
+    """A new, explicit consent the person gave after a revocation, with its evidence."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    lead_id: uuid.UUID
+    channel: ChannelName
+    purpose: PurposeName
+    disclosure_text: Annotated[str, StringConstraints(min_length=1, max_length=10000)] = Field(
+        description="The wording the person agreed to, exactly as shown or read (kept "
+        "byte-exact, like every disclosure)."
+    )
+    method: Literal["web_form", "verbal_recorded", "written"]
+    captured_at: Instant = Field(description="When the person agreed; after the revocation.")
+    captured_by: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
+        description="Who or what took it: an agent's id, a form's name. No personal data."
+    )
+    seller: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
+        default=None, description="The practice the wording names (default: the organisation)."
+    )
+    ip: Annotated[str, StringConstraints(max_length=64)] | None = None
+    user_agent: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    page_url: Annotated[str, StringConstraints(max_length=2048)] | None = None
+    certificate_url: Annotated[str, StringConstraints(max_length=2048)] | None = None
+    leadid_token: Annotated[str, StringConstraints(max_length=100)] | None = None
+    evidence_ref: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = Field(
+        default=None,
+        description="Where the signed form or the call recording is kept (its id or URL): "
+        "the capture context of a written or recorded consent.",
+    )
+
+    @field_validator("ip")
+    @classmethod
+    def _check_ip(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            ipaddress.ip_address(value.strip())
+        except ValueError:
+            raise ValueError("not a valid IPv4 or IPv6 address") from None
+        return value.strip()
+
+
+class GrantOut(BaseModel):
+    event_id: uuid.UUID
+    lead_id: uuid.UUID
+    channel: ChannelName
+    purpose: PurposeName
+    decision: Literal["granted"]
+    captured_at: dt.datetime
+    recorded_at: dt.datetime
+    lifted: bool = Field(
+        description="A revocation or suppression blocked this channel and purpose, and this "
+        "grant lifts it."
+    )
+    contact_channels: list[ChannelName] = Field(
+        description="The channels the lead's consent now allows (it is back in the queue if any)."
+    )

@@ -33,6 +33,7 @@ EventType = Literal[
     "lead.erased",
     "contact.attempted",
     "consent.revoked",
+    "consent.granted",
     "appointment.booked",
     "appointment.updated",
 ]
