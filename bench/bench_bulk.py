@@ -39,7 +39,7 @@ INSERT = """
            jsonb_build_object('source', 'google', 'campaign', 'knee-' || (g % 3)), 0, false,
            '{}', '{}', '{}', 0, t, 'orthopedics', 'routine', g % 5 <> 0, 40 + g % 60,
            CASE WHEN g % 3 = 0 THEN 'hot' ELSE 'warm' END,
-           '00000000-0000-4000-8000-0000000002' || lpad((g % 4)::text, 2, '0'),
+           ('00000000-0000-4000-8000-0000000002' || lpad((g % 4)::text, 2, '0'))::uuid,
            ('00000000-0000-4000-8000-0000000003' || lpad((g % 12)::text, 2, '0'))::uuid, t,
            t + make_interval(secs => 30 + g % 900)
     FROM (
