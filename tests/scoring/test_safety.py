@@ -18,7 +18,7 @@ E911, C988 = EMERGENCY_INSTRUCTION, CRISIS_INSTRUCTION
 E911_ES, C988_ES = EMERGENCY_INSTRUCTION_ES, CRISIS_INSTRUCTION_ES
 
 
-# Every emergency the issue quotes as missed, with what a person expects to be told.
+# Emergencies once reported missed, each with what a person expects to be told.
 @pytest.mark.parametrize(
     ("text", "concept", "instruction"),
     [
