@@ -41,9 +41,6 @@ class FieldCipher:
         nonce = blob[1 + n : 1 + n + _NONCE]
         return self._aead[kid].decrypt(nonce, blob[1 + n + _NONCE :], context.encode())
 
-    def decrypt_str(self, blob: bytes | None, context: str) -> str | None:
-        return None if blob is None else self.decrypt(blob, context).decode()
-
     def encrypt_opt(self, value: str | None, context: str) -> bytes | None:
         return None if value is None else self.encrypt(value, context)
 

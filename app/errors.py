@@ -66,10 +66,6 @@ class NotAcceptable(AppError):
     status, type, title = 406, "not-acceptable", "Not acceptable"
 
 
-class PayloadTooLarge(AppError):
-    status, type, title = 413, "payload-too-large", "Request body too large"
-
-
 class UnsupportedMediaType(AppError):
     status, type, title = 415, "unsupported-media-type", "Unsupported media type"
 

@@ -62,7 +62,6 @@ def _sane_day(value: dt.date) -> dt.date:
 Day = Annotated[dt.date, AfterValidator(_sane_day)]
 
 # What an `integer` column holds.
-Int32 = Annotated[int, Field(le=INT32_MAX, ge=-INT32_MAX - 1)]
 Count32 = Annotated[int, Field(ge=0, le=INT32_MAX)]
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.trail import RequestTrail
 from app.auth.models import ApiKey, Organization
-from app.auth.scopes import ALL_SCOPES, Scope
+from app.auth.scopes import Scope
 from app.crypto import keyed_hash
 from app.db import utcnow
 from app.errors import Unauthorized
@@ -120,7 +120,3 @@ async def revoke_key(session: AsyncSession, org_id: uuid.UUID, key_id: uuid.UUID
         key.revoked_at = utcnow()
         await session.flush()
     return key
-
-
-def valid_scopes(scopes: list[str]) -> list[str]:
-    return [s for s in scopes if s not in ALL_SCOPES]

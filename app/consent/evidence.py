@@ -58,23 +58,6 @@ def disclosure_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-async def store_disclosure(
-    session: AsyncSession,
-    org_id: uuid.UUID,
-    text: str,
-    *,
-    source_id: uuid.UUID | None = None,
-    form_id: str | None = None,
-    version: str | None = None,
-) -> ConsentDisclosure:
-    """The disclosure row for this exact wording, created on first sight (once per hash)."""
-    digest = disclosure_hash(text)
-    found = await _disclosure_by_hash(session, org_id, digest)
-    if found is not None:
-        return found
-    return await _insert_disclosure(session, org_id, text, digest, source_id, form_id, version)
-
-
 async def disclosure_id(
     session: AsyncSession,
     org_id: uuid.UUID,
@@ -84,7 +67,8 @@ async def disclosure_id(
     form_id: str | None = None,
     version: str | None = None,
 ) -> uuid.UUID:
-    """`store_disclosure(...).id`, remembered in the process once the row is seen committed.
+    """The id of the disclosure row for this exact wording, created on first sight (once per
+    hash) and remembered in the process once the row is seen committed.
 
     Most leads of a form carry the same wording. A disclosure row never changes and is never
     deleted (events refer to it), so a remembered id stays true; rows this session inserted

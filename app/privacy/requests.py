@@ -48,6 +48,12 @@ def note_context(request_id: uuid.UUID) -> str:
     return f"erasure-note:{request_id}"
 
 
+def _verification_note(req: ErasureRequest) -> str | None:
+    if req.verification_note_enc is None:
+        return None
+    return cipher().decrypt(req.verification_note_enc, note_context(req.id)).decode()
+
+
 def to_out(req: ErasureRequest, now: dt.datetime | None = None) -> ErasureRequestOut:
     now = now or utcnow()
     due = req.received_at + DEADLINE
@@ -59,7 +65,7 @@ def to_out(req: ErasureRequest, now: dt.datetime | None = None) -> ErasureReques
         received_at=req.received_at,
         verified_at=req.verified_at,
         verified_by=req.verified_by,
-        verification_note=cipher().decrypt_str(req.verification_note_enc, note_context(req.id)),
+        verification_note=_verification_note(req),
         completed_at=req.completed_at,
         leads_erased=req.leads_erased,
         due_by=due,

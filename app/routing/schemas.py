@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.fields import INT32_MAX, Day, Instant, PatchModel
+from app.fields import INT32_MAX, Count32, Day, Instant, PatchModel
 
-SlaMinutes = dict[str, Annotated[int, Field(ge=0, le=INT32_MAX)]]
+SlaMinutes = dict[str, Count32]
 
 StrategyName = Literal["round_robin", "weighted", "least_loaded"]
 MemberStatusName = Literal["active", "away", "inactive"]
@@ -43,9 +43,7 @@ class TeamFields(_Strict):
     hours: dict[str, Any] | None = Field(default=None, description=_HOURS_DOC)
     time_zone: str = Field(default="UTC", max_length=64, description="IANA time zone.")
     holidays: list[Day] = Field(default_factory=list, description="Closed local dates.")
-    sla_minutes: dict[str, Annotated[int, Field(ge=0, le=INT32_MAX)]] = Field(
-        default_factory=dict, description=_SLA_DOC
-    )
+    sla_minutes: SlaMinutes = Field(default_factory=dict, description=_SLA_DOC)
     capacity_per_member: int | None = Field(
         default=None,
         ge=1,
