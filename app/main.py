@@ -29,12 +29,10 @@ from app.ops.inputguard import InputGuardMiddleware
 from app.ops.middleware import RequestContextMiddleware
 from app.ops.migrate import head_revision
 from app.ops.router import router as ops_router
-from app.outreach.router import router as outreach_router
 from app.practice.router import router as practice_router
 from app.privacy.router import router as privacy_router
 from app.reports.router import router as reports_router
 from app.routing.router import router as routing_router
-from app.scoring.router import router as scoring_router
 
 DESCRIPTION = """
 lead-router sits between a practice's lead sources (landing pages, Meta, Google and TikTok lead
@@ -95,11 +93,9 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     app.include_router(consent_router)
     app.include_router(audit_router)
     app.include_router(practice_router)
-    app.include_router(scoring_router)
     app.include_router(routing_router)
     app.include_router(handoff_router)
     app.include_router(handoff_queue_router)
-    app.include_router(outreach_router)
     app.include_router(appointments_router)
     app.include_router(availability_router)
     app.include_router(reports_router)

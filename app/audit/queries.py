@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEvent
-from app.audit.schemas import AuditEventOut
+from app.audit.schemas import AuditEventList, AuditEventOut
 from app.auth.models import ApiKey
 from app.errors import Unprocessable
 
@@ -128,9 +128,9 @@ CSV_COLUMNS = [
 ]  # fmt: skip
 
 
-def csv_rows(events: list[AuditEventOut]) -> list[dict[str, Any]]:
+def csv_rows(page: AuditEventList) -> list[dict[str, Any]]:
     rows = []
-    for event in events:
+    for event in page.data:
         data = event.model_dump(mode="json")
         data["details"] = _details_cell(event.details)
         rows.append(data)

@@ -4,7 +4,6 @@ import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import JSONResponse
 
 from app.audit import queries
 from app.audit import service as audit
@@ -12,30 +11,15 @@ from app.audit.schemas import AuditEventList
 from app.auth.deps import AdminCaller
 from app.db import SessionDep
 from app.fields import Instant
-from app.leads.models import Lead
-from app.reports import csv as report_csv
 from app.reports import negotiate
-from app.tenancy import get_owned
 
 router = APIRouter(tags=["audit"])
 
 Outcome = Literal["allowed", "refused", "not_found", "error"]
 Limit = Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)]
-_CSV = {200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with `Accept: text/csv`."}}
 
 
-def _answer(request: Request, page: AuditEventList, name: str) -> Response:
-    headers = {"Vary": "Accept"}
-    if negotiate.choose(request.headers.get("accept")) == negotiate.CSV:
-        headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-        if page.next_cursor:
-            headers["Link"] = f'<?cursor={page.next_cursor}>; rel="next"'
-        body = report_csv.render(queries.csv_rows(page.data), queries.CSV_COLUMNS)
-        return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
-    return JSONResponse(page.model_dump(mode="json"), headers=headers)
-
-
-@router.get("/v1/audit-events", response_model=AuditEventList, responses=_CSV)  # type: ignore[arg-type]
+@router.get("/v1/audit-events", response_model=AuditEventList, responses=negotiate.CSV_DOC)
 async def list_audit_events(
     request: Request,
     caller: AdminCaller,
@@ -74,31 +58,12 @@ async def list_audit_events(
         session, caller.org_id, filters, limit=limit, cursor=cursor
     )
     audit.note(caller, None, filters={k: str(v) for k, v in vars(filters).items() if v})
-    return _answer(request, AuditEventList(data=rows, next_cursor=next_cursor), "audit-events")
-
-
-@router.get(
-    "/v1/leads/{lead_id}/access-log",
-    response_model=AuditEventList,
-    responses=_CSV,  # type: ignore[arg-type]
-    tags=["leads"],
-)
-async def lead_access_log(
-    lead_id: uuid.UUID,
-    request: Request,
-    caller: AdminCaller,
-    session: SessionDep,
-    from_: Annotated[Instant | None, Query(alias="from")] = None,
-    to: Instant | None = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Limit = 100,
-) -> Response:
-    """Every audited request about this lead (`admin`): reads of it, lists that returned it,
-    changes, refusals; with the key, time and IP of each. The answer to "who has seen this
-    person's data?" during an incident."""
-    lead = await get_owned(session, Lead, lead_id, caller.org_id)
-    filters = queries.Filters(target_id=str(lead.id), since=from_, until=to)
-    rows, next_cursor = await queries.page(
-        session, caller.org_id, filters, limit=limit, cursor=cursor
+    page = AuditEventList(data=rows, next_cursor=next_cursor)
+    return negotiate.answer(
+        request,
+        page,
+        queries.csv_rows,
+        "audit-events",
+        queries.CSV_COLUMNS,
+        next_cursor=next_cursor,
     )
-    return _answer(request, AuditEventList(data=rows, next_cursor=next_cursor), "access-log")

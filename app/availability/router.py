@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from app.audit import service as audit
-from app.auth.deps import AdminCaller, AvailabilityWriter, LeadsReader, LeadsWriter
+from app.auth.deps import AdminCaller, AvailabilityWriter, LeadsReader
 from app.auth.service import Caller
 from app.availability import fhir, offers, redecide
 from app.availability import service as availability
@@ -23,16 +23,13 @@ from app.availability.schemas import (
     AvailabilityOut,
     FeedIn,
     FeedOut,
-    HoldIn,
-    HoldOut,
     SlotResult,
 )
 from app.db import SessionDep, utcnow
 from app.errors import BadRequest, NotFound, Unprocessable, UnsupportedMediaType
 from app.handoff import targets
 from app.idempotency import idempotent
-from app.leads.models import Lead
-from app.tenancy import get_owned, scoped
+from app.tenancy import scoped
 
 router = APIRouter(tags=["availability"])
 _FHIR_BODY: dict[str, Any] = {
@@ -282,31 +279,6 @@ async def put_availability(
         slots=[SlotResult(id=r.external_id, outcome=r.outcome, version=r.version)
                for r in results],
     )  # fmt: skip
-
-
-@router.post("/v1/leads/{lead_id}/slot-holds", status_code=201, response_model=HoldOut)
-@idempotent
-async def hold_slot(
-    lead_id: uuid.UUID, body: HoldIn, caller: LeadsWriter, session: SessionDep
-) -> HoldOut:
-    """Hold a free slot for this lead for `minutes` while the caller books it, so another
-    caller is not offered the same one. It reads `busy-tentative` to everyone else and is
-    released when the time is up; holding it again extends the hold. 409 when it is no
-    longer free or another lead holds it."""
-    lead = await get_owned(session, Lead, lead_id, caller.org_id)
-    now = utcnow()
-    slot = await offers.hold(session, lead, body.slot_id, body.minutes, now)
-    await audit.record(session, caller, "slot.hold", "lead", lead.id, {"minutes": body.minutes})
-    assert slot.held_until is not None
-    return HoldOut(
-        lead_id=lead.id,
-        slot_id=slot.external_id,
-        start=slot.start,
-        end=slot.end,
-        location_id=slot.location_id,
-        held_until=slot.held_until,
-        status=offers.shown_status(slot, now),
-    )
 
 
 def _feed_out(feed: AvailabilityFeed) -> FeedOut:

@@ -1,5 +1,6 @@
-"""The contact policy for a page of leads at once (the pull queue): which channels may be
-used now, with one query for their consent events and one for their recent attempts."""
+"""The contact policy's answers: for one lead on one channel (asked before each dial), and for
+a page of leads at once (the pull queue): which channels may be used now, with one query for
+their consent events and one for their recent attempts."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from collections.abc import Sequence
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit import service as audit
+from app.auth.service import Caller
+from app.consent import service as consent_service
 from app.consent.models import ConsentEvent
 from app.consent.policy import (
     Channel,
@@ -21,6 +25,7 @@ from app.consent.policy import (
     Purpose,
     evaluate,
 )
+from app.consent.schemas import EligibilityOut, ReasonOut
 from app.consent.service import (
     ATTEMPT_HISTORY,
     Identity,
@@ -38,6 +43,47 @@ _ATTEMPTS = text(
     " WHERE organization_id = :org AND lead_id = ANY(:leads)"
     " AND attempted_at > :since AND attempted_at <= :now"
 )
+
+
+async def for_lead(
+    session: AsyncSession,
+    caller: Caller,
+    lead: Lead,
+    channel: Channel,
+    now: dt.datetime,
+    purpose: Purpose,
+    direction: Direction,
+) -> EligibilityOut:
+    """May `lead` be contacted on `channel` at `now`: every rule broken, most decisive first."""
+    past = await consent_service.load_past_attempts(session, lead, now)
+    decision = await consent_service.check_policy(
+        session, lead, channel, direction, now, past, purpose=purpose
+    )
+    audit.note(
+        caller,
+        None,
+        channel=channel.value,
+        purpose=purpose.value,
+        allowed=decision.allowed,
+        rules_version=decision.rules_version,
+    )
+    return EligibilityOut(
+        lead_id=lead.id,
+        allowed=decision.allowed,
+        channel=channel.value,
+        purpose=purpose.value,
+        direction=direction.value,
+        at=now,
+        reasons=[ReasonOut(**consent_service.reason_dict(v)) for v in decision.reasons],
+        next_allowed_at=decision.next_allowed_at,
+        applied=list(decision.applied),
+        located_in=list(decision.located_in),
+        time_zones=list(decision.time_zones),
+        rules_version=decision.rules_version,
+        consent_unverified=lead.consent_unverified,
+        missing_evidence=list(decision.missing_evidence),
+        basis=decision.basis,
+    )
 
 
 async def _events(

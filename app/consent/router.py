@@ -1,42 +1,19 @@
 from __future__ import annotations
 
-import uuid
-from typing import Annotated, Literal
+from fastapi import APIRouter, Request, status
 
-from fastapi import APIRouter, Depends, Query, Request, status
-from fastapi.responses import JSONResponse
-
-from app.audit import service as audit
-from app.auth.deps import CallerDep, ConsentWriter, LeadsReader
-from app.auth.models import Organization
-from app.auth.scopes import Scope
-from app.auth.service import Caller
-from app.consent import evidence, fhir, grants, revocation
-from app.consent import service as consent_service
-from app.consent.policy import Channel, Direction, Purpose
+from app.auth.deps import ConsentWriter
+from app.consent import grants, revocation
 from app.consent.schemas import (
-    ConsentView,
-    EligibilityOut,
     GrantIn,
     GrantOut,
-    ReasonOut,
     RevocationIn,
     RevocationOut,
 )
 from app.db import SessionDep, utcnow
-from app.errors import Forbidden
-from app.fields import Instant
 from app.idempotency import idempotent
-from app.leads.models import Lead
-from app.tenancy import get_owned
 
 router = APIRouter(tags=["consent"])
-
-
-async def _dialer(caller: CallerDep) -> Caller:
-    if not (caller.has(Scope.LEADS_READ) or caller.has(Scope.ATTEMPTS_WRITE)):
-        raise Forbidden("This API key needs the `leads:read` or `attempts:write` scope.")
-    return caller
 
 
 @router.post(
@@ -79,78 +56,3 @@ async def create_grant(body: GrantIn, caller: ConsentWriter, session: SessionDep
     A later revocation blocks the channel again; the suppression list keeps its entry.
     """
     return await grants.grant(session, caller, body)
-
-
-@router.get(
-    "/v1/leads/{lead_id}/consent",
-    response_model=ConsentView,
-    responses={200: {"content": {fhir.FHIR_JSON: {}}}},
-)
-async def get_consent(
-    lead_id: uuid.UUID,
-    caller: LeadsReader,
-    session: SessionDep,
-    format: Annotated[
-        Literal["json", "fhir"], Query(description="`fhir`: an R4 Bundle of Consent.")
-    ] = "json",
-) -> ConsentView | JSONResponse:
-    """The lead's consent events (append-only evidence, with the disclosure text exactly as
-    shown) and the consent currently in force per channel and purpose. Every read is audited.
-    """
-    view = await evidence.consent_view(session, caller, lead_id, format=format)
-    if format == "json":
-        return view
-    org = await session.get_one(Organization, caller.org_id)
-    body = fhir.bundle(view, org.id, org.name, utcnow())
-    return JSONResponse(body, media_type=fhir.FHIR_JSON)
-
-
-@router.get("/v1/leads/{lead_id}/contact-eligibility", response_model=EligibilityOut)
-async def contact_eligibility(
-    lead_id: uuid.UUID,
-    channel: Channel,
-    caller: Annotated[Caller, Depends(_dialer)],
-    session: SessionDep,
-    at: Annotated[Instant | None, Query(description="Default: now.")] = None,
-    purpose: Purpose = Purpose.SCHEDULING,
-    direction: Direction = Direction.OUTBOUND,
-) -> EligibilityOut:
-    """May this lead be contacted on `channel` now (or `at`)? Ask before every dial or text.
-
-    Checks consent on the channel for the `purpose`, revocations and the suppression list,
-    the calling hours of every jurisdiction the ZIP and the phone's area code point to (the
-    stricter wins) and the 24-hour attempt caps. When refused, `reasons` lists every rule
-    broken, most decisive first, and `next_allowed_at` says when waiting helps (null: it
-    will not, e.g. no consent).
-    """
-    lead = await get_owned(session, Lead, lead_id, caller.org_id)
-    now = at or utcnow()
-    past = await consent_service.load_past_attempts(session, lead, now)
-    decision = await consent_service.check_policy(
-        session, lead, channel, direction, now, past, purpose=purpose
-    )
-    audit.note(
-        caller,
-        None,
-        channel=channel.value,
-        purpose=purpose.value,
-        allowed=decision.allowed,
-        rules_version=decision.rules_version,
-    )
-    return EligibilityOut(
-        lead_id=lead.id,
-        allowed=decision.allowed,
-        channel=channel.value,
-        purpose=purpose.value,
-        direction=direction.value,
-        at=now,
-        reasons=[ReasonOut(**consent_service.reason_dict(v)) for v in decision.reasons],
-        next_allowed_at=decision.next_allowed_at,
-        applied=list(decision.applied),
-        located_in=list(decision.located_in),
-        time_zones=list(decision.time_zones),
-        rules_version=decision.rules_version,
-        consent_unverified=lead.consent_unverified,
-        missing_evidence=list(decision.missing_evidence),
-        basis=decision.basis,
-    )

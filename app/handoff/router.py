@@ -6,9 +6,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 
 from app.audit import service as audit
-from app.auth.deps import AdminCaller, LeadsReader
+from app.auth.deps import AdminCaller
 from app.db import SessionDep
-from app.handoff import subscriptions, timeline
+from app.handoff import subscriptions
 from app.handoff.models import WebhookSubscription
 from app.handoff.schemas import (
     DeliveryList,
@@ -19,7 +19,6 @@ from app.handoff.schemas import (
     SubscriptionList,
     SubscriptionOut,
     SubscriptionPatch,
-    Timeline,
 )
 from app.handoff.service import EventType
 from app.idempotency import idempotent
@@ -161,12 +160,3 @@ async def retry_now(
         subscription_id, {"scheduled": scheduled},
     )  # fmt: skip
     return RetryNowOut(subscription_id=subscription_id, scheduled=scheduled)
-
-
-@router.get("/v1/leads/{lead_id}/timeline", response_model=Timeline, tags=["leads"])
-async def lead_timeline(lead_id: uuid.UUID, caller: LeadsReader, session: SessionDep) -> Timeline:
-    """Everything that happened to the lead, in order: submissions, routing, contact,
-    consent and appointment events. Identifiers and codes only; reading it is audited."""
-    result = await timeline.timeline(session, caller.org_id, lead_id)
-    await audit.record(session, caller, "lead.timeline.read", "lead", lead_id)
-    return result

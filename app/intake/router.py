@@ -6,18 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse, PlainTextResponse
-from pydantic import ValidationError
 
 from app.audit import service as audit
-from app.auth.deps import AdminCaller, LeadsWriter
+from app.auth.deps import AdminCaller
 from app.crypto import keyed_hash
 from app.db import SessionDep
-from app.errors import PROBLEM_JSON, Forbidden, Unprocessable, UnsupportedMediaType
+from app.errors import PROBLEM_JSON, Forbidden
 from app.idempotency import idempotent
-from app.intake import pipeline, sources
 from app.intake import service as intake_service
-from app.intake.adapters.base import AdapterError, RawDelivery, load_json_object
-from app.intake.canonical import CanonicalLead, validation_problems
+from app.intake import sources
+from app.intake.adapters.base import RawDelivery
 from app.intake.models import InboxDelivery, Source
 from app.intake.schemas import (
     InboxList,
@@ -37,46 +35,6 @@ router = APIRouter(tags=["intake"])
 def _answer(answer: intake_service.Answer) -> JSONResponse:
     media = PROBLEM_JSON if answer.status >= 400 else "application/json"
     return JSONResponse(answer.body, status_code=answer.status, media_type=media)
-
-
-@router.post("/v1/leads", status_code=status.HTTP_201_CREATED)
-@idempotent
-async def create_lead(
-    request: Request, _slot: IntakeSlot, caller: LeadsWriter, session: SessionDep
-) -> JSONResponse:
-    """Submit one canonical lead (the `api` source). Unknown fields are rejected.
-
-    Answers 201 with the new lead's id and status and what the pipeline decided, or 200 when
-    the person already has a lead inside the duplicate window (a resubmission, linked to it).
-    Send `Idempotency-Key` to make retries safe: the same key and body return the stored
-    answer for 24 hours; the same key with another body is 422; a retry while the first is
-    still in flight is 409.
-    """
-    if "json" not in request.headers.get("content-type", ""):
-        raise UnsupportedMediaType("Send the lead as `application/json`.")
-    body = await request.body()
-    try:
-        lead_in = CanonicalLead.model_validate(load_json_object(body))
-    except AdapterError as exc:
-        raise Unprocessable(
-            "The body must be a JSON object.", type="malformed-json", status=400
-        ) from exc
-    except ValidationError as exc:
-        raise Unprocessable(
-            "The lead does not match the canonical schema; see `errors`.",
-            extra={"errors": validation_problems(exc)},
-        ) from None
-    result = await pipeline.ingest(session, caller.org_id, lead_in, duplicate_window=None)
-    await audit.record(
-        session,
-        caller,
-        "lead.create",
-        "lead",
-        result.lead.id,
-        {"resubmission": result.resubmission},
-    )
-    code = 200 if result.resubmission else 201
-    return JSONResponse(result.summary(), status_code=code)
 
 
 @router.post("/v1/sources", status_code=status.HTTP_201_CREATED, response_model=SourceOut)

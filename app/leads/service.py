@@ -117,17 +117,22 @@ def _routing(lead: Lead) -> dict[str, Any]:
     }
 
 
-async def get_lead(session: AsyncSession, caller: Caller, lead_id: uuid.UUID) -> LeadOut:
-    lead = await get_owned(session, Lead, lead_id, caller.org_id)
+async def lead_out(session: AsyncSession, lead: Lead) -> LeadOut:
+    """The lead with its submissions, oldest first."""
     subs = (
         await session.execute(
-            scoped(LeadSubmission, caller.org_id)
+            scoped(LeadSubmission, lead.organization_id)
             .where(LeadSubmission.lead_id == lead.id)
             .order_by(LeadSubmission.received_at, LeadSubmission.id)
         )
     ).scalars()
-    await audit.record(session, caller, "lead.read", "lead", lead.id)
     return to_out(lead, list(subs))
+
+
+async def get_lead(session: AsyncSession, caller: Caller, lead_id: uuid.UUID) -> LeadOut:
+    lead = await get_owned(session, Lead, lead_id, caller.org_id)
+    await audit.record(session, caller, "lead.read", "lead", lead.id)
+    return await lead_out(session, lead)
 
 
 def _encode_cursor(lead: Lead) -> str:

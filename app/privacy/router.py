@@ -4,41 +4,14 @@ import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, status
-from sqlalchemy import select
 
 from app.auth.deps import LeadsEraser
-from app.db import SessionDep, utcnow
+from app.db import SessionDep
 from app.idempotency import idempotent
-from app.leads import service as leads_service
-from app.leads.models import Lead, LeadSubmission
-from app.leads.schemas import LeadOut
 from app.privacy import requests
-from app.privacy.erasure import erase_lead
 from app.privacy.schemas import ErasureRequestIn, ErasureRequestList, ErasureRequestOut
-from app.tenancy import get_owned
 
 router = APIRouter(tags=["privacy"])
-
-
-@router.delete("/v1/leads/{lead_id}", response_model=LeadOut)
-async def erase(lead_id: uuid.UUID, caller: LeadsEraser, session: SessionDep) -> LeadOut:
-    """Erase a lead (scope `leads:erase`). Its personal data and free text, those of its
-    submissions, the raw deliveries that carried it, its contact attempts' notes and its
-    appointments' identifying fields are erased in one transaction; its decisions and
-    non-identifying metrics stay, so past reports do not move. Consent evidence stays under
-    its legal hold, and the suppression list is untouched. Publishes `lead.erased`.
-
-    Answers the erased lead as `GET` will from now on. Erasing it again changes nothing."""
-    lead = await get_owned(session, Lead, lead_id, caller.org_id, for_update=True)
-    await erase_lead(session, lead, utcnow(), reason="api", caller=caller)
-    subs = (
-        await session.execute(
-            select(LeadSubmission)
-            .where(LeadSubmission.lead_id == lead.id)
-            .order_by(LeadSubmission.received_at, LeadSubmission.id)
-        )
-    ).scalars()
-    return leads_service.to_out(lead, list(subs))
 
 
 @router.post(

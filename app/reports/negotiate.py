@@ -1,4 +1,4 @@
-"""Which representation a report request asked for: JSON or CSV, by the `Accept` header.
+"""A report's answer as JSON or CSV, as the `Accept` header asks.
 
 RFC 9110 §12.5.1: media ranges with q-values; the most specific range matching a type gives
 its weight; q=0 refuses it. No header (or `*/*`) means JSON.
@@ -6,7 +6,17 @@ its weight; q=0 refuses it. No header (or `*/*`) means JSON.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+
 from app.errors import NotAcceptable
+from app.reports import csv as report_csv
+
+M = TypeVar("M", bound=BaseModel)
 
 JSON = "application/json"
 CSV = "text/csv"
@@ -61,3 +71,33 @@ def choose(accept: str | None) -> str:
             extra={"available": list(OFFERED)},
         )
     return best
+
+
+# The OpenAPI `responses` of every route answered by `answer`.
+CSV_DOC: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {CSV: {"schema": {"type": "string"}}},
+        "description": f"JSON, or CSV with `Accept: {CSV}`.",
+    },
+    406: {"description": "The `Accept` header allows neither JSON nor CSV."},
+}
+
+
+def answer(
+    request: Request,
+    report: M,
+    rows: Callable[[M], list[dict[str, Any]]],
+    name: str,
+    columns: list[str] | None = None,
+    *,
+    next_cursor: str | None = None,
+) -> Response:
+    """`report` as JSON, or its `rows` as `name.csv` (the next page's cursor in `Link`)."""
+    headers = {"Vary": "Accept"}
+    if choose(request.headers.get("accept")) == CSV:
+        headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+        if next_cursor:
+            headers["Link"] = f'<?cursor={next_cursor}>; rel="next"'
+        body = report_csv.render(rows(report), columns)
+        return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
+    return JSONResponse(report.model_dump(mode="json", by_alias=True), headers=headers)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from fastapi.responses import Response
 
 from app.audit import service as audit
 from app.auth.deps import AdminCaller, ReportsReader
@@ -55,28 +53,9 @@ GroupBy = Annotated[
     Dimension | None,
     Query(description="Group rows by this dimension; omitted: the total only."),
 ]
-CSV_DOC: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
-    406: {"description": "The `Accept` header allows neither JSON nor CSV."},
-}
 
 
-def _answer(
-    request: Request,
-    report: BaseModel,
-    rows: Callable[[Any], list[dict[str, Any]]],
-    name: str,
-    columns: list[str] | None = None,
-) -> Response:
-    headers = {"Vary": "Accept"}
-    if negotiate.choose(request.headers.get("accept")) == negotiate.CSV:
-        headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-        body = report_csv.render(rows(report), columns)
-        return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
-    return JSONResponse(report.model_dump(mode="json", by_alias=True), headers=headers)
-
-
-@router.get("/v1/reports/funnel", response_model=FunnelReport, responses=CSV_DOC)
+@router.get("/v1/reports/funnel", response_model=FunnelReport, responses=negotiate.CSV_DOC)
 async def funnel(
     request: Request,
     caller: ReportsReader,
@@ -95,10 +74,10 @@ async def funnel(
     """
     period = await periods.resolve(session, caller.org_id, from_, to, as_of)
     report = await reports.funnel(session, period, group_by)
-    return _answer(request, report, report_csv.funnel_rows, "funnel")
+    return negotiate.answer(request, report, report_csv.funnel_rows, "funnel")
 
 
-@router.get("/v1/reports/cost", response_model=CostReport, responses=CSV_DOC)
+@router.get("/v1/reports/cost", response_model=CostReport, responses=negotiate.CSV_DOC)
 async def cost(
     request: Request,
     caller: ReportsReader,
@@ -112,10 +91,10 @@ async def cost(
     appointment and completed first visit, by source and campaign, with subtotals."""
     period = await periods.resolve(session, caller.org_id, from_, to, as_of)
     report = await reports.cost(session, period)
-    return _answer(request, report, report_csv.cost_rows, "cost")
+    return negotiate.answer(request, report, report_csv.cost_rows, "cost")
 
 
-@router.get("/v1/reports/speed-to-lead", response_model=SpeedReport, responses=CSV_DOC)
+@router.get("/v1/reports/speed-to-lead", response_model=SpeedReport, responses=negotiate.CSV_DOC)
 async def speed_to_lead(
     request: Request,
     caller: ReportsReader,
@@ -128,10 +107,10 @@ async def speed_to_lead(
     member, with SLA results, breaches and escalations. CSV: one row per (dimension, key)."""
     period = await periods.resolve(session, caller.org_id, from_, to, as_of)
     report = await reports.speed(session, period)
-    return _answer(request, report, report_csv.speed_rows, "speed-to-lead")
+    return negotiate.answer(request, report, report_csv.speed_rows, "speed-to-lead")
 
 
-@router.get("/v1/reports/drop-off", response_model=DropoffReport, responses=CSV_DOC)
+@router.get("/v1/reports/drop-off", response_model=DropoffReport, responses=negotiate.CSV_DOC)
 async def drop_off(
     request: Request,
     caller: ReportsReader,
@@ -146,10 +125,12 @@ async def drop_off(
     the stage to fix first. CSV: one row per (group, stage)."""
     period = await periods.resolve(session, caller.org_id, from_, to, as_of)
     report = await reports.dropoff(session, period, group_by)
-    return _answer(request, report, report_csv.dropoff_rows, "drop-off")
+    return negotiate.answer(request, report, report_csv.dropoff_rows, "drop-off")
 
 
-@router.get("/v1/reports/score-calibration", response_model=CalibrationReport, responses=CSV_DOC)
+@router.get(
+    "/v1/reports/score-calibration", response_model=CalibrationReport, responses=negotiate.CSV_DOC
+)
 async def score_calibration(
     request: Request,
     caller: ReportsReader,
@@ -162,7 +143,7 @@ async def score_calibration(
     score predicts outcomes. CSV: `kind` is `band` or `factor`."""
     period = await periods.resolve(session, caller.org_id, from_, to, as_of)
     report = await reports.calibration(session, period)
-    return _answer(
+    return negotiate.answer(
         request,
         report,
         report_csv.calibration_rows,

@@ -6,19 +6,17 @@ from typing import Any
 from fastapi import APIRouter, Response, status
 
 from app.audit import service as audit
-from app.auth.deps import AdminCaller, LeadsWriter
+from app.auth.deps import AdminCaller
 from app.db import SessionDep
 from app.errors import Unprocessable
 from app.idempotency import idempotent
-from app.routing import reassign as reassign_service
-from app.routing import rulesets, service, simulate, teams
+from app.routing import rulesets, simulate, teams
 from app.routing.models import Member, Ruleset, Team
 from app.routing.schemas import (
     MemberCreate,
     MemberList,
     MemberOut,
     MemberPatch,
-    ReassignIn,
     RulesetCreate,
     RulesetList,
     RulesetOut,
@@ -208,15 +206,3 @@ async def simulate_routing(
     if body.from_.tzinfo is None or body.to.tzinfo is None or body.to <= body.from_:
         raise Unprocessable("`from` and `to` need time zone offsets and from < to.")
     return await simulate.replay(session, caller.org_id, body.ruleset_id, body.from_, body.to)
-
-
-@router.post("/v1/leads/{lead_id}/reassign")
-@idempotent
-async def reassign_lead(
-    lead_id: uuid.UUID, body: ReassignIn, caller: LeadsWriter, session: SessionDep
-) -> dict[str, Any]:
-    """Move a lead to a member, or to a team whose strategy picks a member (or queues it).
-    Needs `leads:write` (supervisors do this, not only admins). The move and its reason are
-    appended to the lead's routing trace; the audit log records who moved it where."""
-    lead = await reassign_service.reassign(session, caller, lead_id, body)
-    return {"lead_id": str(lead.id), "status": lead.status, **service.answer(lead)}
