@@ -100,6 +100,7 @@ async def submit(
     """Create an appointment on the lead, or apply it to the one with the same external id."""
     _check_invariants(data)
     lead = await get_owned(session, Lead, lead_id, org_id, for_update=True)
+    lead_status.refuse_if_erased(lead)
     if data.external_id is not None:
         existing = await _by_external_id(session, org_id, data.external_id)
         if existing is not None:
@@ -131,6 +132,7 @@ async def change(
     """Apply a full replacement (`data`, e.g. a FHIR PUT) or a partial one (`patch`)."""
     found = await get_owned(session, Appointment, appointment_id, org_id)
     lead = await get_owned(session, Lead, found.lead_id, org_id, for_update=True)
+    lead_status.refuse_if_erased(lead)
     appt = await get_owned(session, Appointment, found.id, org_id, for_update=True)
     if data is None:
         data = _merge_patch(lead, appt, patch or {})

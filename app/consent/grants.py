@@ -34,6 +34,7 @@ from app.consent.standing import GRANT_ORIGIN
 from app.db import utcnow
 from app.errors import Unprocessable
 from app.handoff import service as handoff
+from app.leads import status as lead_status
 from app.leads.models import Lead
 from app.tenancy import get_owned, scoped
 
@@ -78,8 +79,7 @@ async def grant(session: AsyncSession, caller: Caller, body: GrantIn) -> GrantOu
     """Record the grant and honour it in this transaction (see the module docstring)."""
     now = utcnow()
     lead = await get_owned(session, Lead, body.lead_id, caller.org_id, for_update=True)
-    if lead.erased_at is not None:
-        raise Unprocessable("This lead was erased.", type="lead-erased")
+    lead_status.refuse_if_erased(lead)
     if body.captured_at > now + CLOCK_SKEW:
         raise Unprocessable("`captured_at` is in the future.", type="grant-in-future")
     who = Identity.of_lead(lead)

@@ -47,6 +47,7 @@ from app.intake.adapters.base import AdapterError, load_json_object
 from app.intake.canonical import CanonicalLead, validation_problems
 from app.intake.slots import IntakeSlot
 from app.leads import service as leads_service
+from app.leads import status as lead_status
 from app.leads.models import Lead
 from app.leads.schemas import LeadList, LeadOut
 from app.outreach import service as outreach
@@ -392,6 +393,7 @@ async def hold_slot(
     released when the time is up; holding it again extends the hold. 409 when it is no
     longer free or another lead holds it."""
     lead = await get_owned(session, Lead, lead_id, caller.org_id)
+    lead_status.refuse_if_erased(lead)
     now = utcnow()
     slot = await offers.hold(session, lead, body.slot_id, body.minutes, now)
     await audit.record(session, caller, "slot.hold", "lead", lead.id, {"minutes": body.minutes})

@@ -13,10 +13,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.appointments.core import summarize
 from app.appointments.models import Appointment
+from app.errors import Conflict
 from app.handoff.service import record_event
 from app.leads.models import Lead
 from app.outreach.history import attempt_facts
 from app.tenancy import scoped
+
+
+class LeadErased(Conflict):
+    type, title = "lead-erased", "Lead erased"
+
+
+def refuse_if_erased(lead: Lead) -> None:
+    """Nothing new is recorded about a person whose lead was erased: an attempt, an
+    appointment or a hold would start a history again that the erasure ended."""
+    if lead.erased_at is not None:
+        raise LeadErased("This lead was erased; nothing more can be recorded on it.")
 
 
 @dataclass(frozen=True, slots=True)

@@ -271,6 +271,7 @@ async def record_attempt(
 
     A replay (same external id and body) returns the stored attempt and changes nothing.
     """
+    lead_status.refuse_if_erased(lead)
     now = now or utcnow()
     spec = dataclasses.replace(spec, purpose=purpose_for(lead, spec.purpose).value)
     replay = await _replayed(session, caller.org_id, spec.external_id, spec.digest(lead.id))

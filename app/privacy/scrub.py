@@ -8,6 +8,7 @@ can carry anything), free text and every encrypted blob.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,10 +41,12 @@ SMALL_ZIP3 = frozenset(
      "878", "879", "884", "890", "893"}
 )  # fmt: skip
 
-# Assessment entries that quote what the person wrote (matched words, phrases, evidence
-# sentences) or the inputs it was made from; the codes and points around them stay.
-_ASSESSMENT_DROPPED = frozenset({"red_flags", "urgency_evidence", "inputs"})
+# Assessment entries that quote what the person wrote (phrases, evidence sentences) or the
+# inputs it was made from; the codes and points around them stay. The matched words
+# themselves live in the lead's encrypted document and go with it.
+_ASSESSMENT_DROPPED = frozenset({"urgency_evidence", "inputs"})
 _ASSESSMENT_KEPT = frozenset({"location_match", "route_hint", "practice_version"})
+_CODE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)+")
 _SERVICE_MATCH_DROPPED = frozenset({"matched_phrase", "matched_text"})
 
 
@@ -81,12 +84,27 @@ def assessment(doc: Mapping[str, Any] | None) -> dict[str, Any]:
                 for f in value
                 if isinstance(f, Mapping)
             ]
+        elif key == "concepts" and isinstance(value, list):
+            # Which concepts fired and at what level: codes of our own vocabulary.
+            out[key] = [
+                {"code": c.get("code"), "level": c.get("level")}
+                for c in value
+                if isinstance(c, Mapping)
+            ]
+        elif key == "red_flags" and isinstance(value, list):
+            out[key] = [v for v in value if _code(v)]
         elif key == "not_qualified_reasons" and isinstance(value, list):
             # A reason's message may quote the answer it refused (an insurance plan).
             out[key] = [{"code": r.get("code")} for r in value if isinstance(r, Mapping)]
         elif key in _ASSESSMENT_KEPT or _plain(value):
             out[key] = value
     return out
+
+
+def _code(value: Any) -> bool:
+    """A concept code (`cardiac.chest_pain`, `custom.red_flag`), never a phrase: assessments
+    stored before concept codes listed the matched phrases here."""
+    return isinstance(value, str) and bool(_CODE.fullmatch(value))
 
 
 def _plain(value: Any) -> bool:

@@ -17,6 +17,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.availability.redecide import REDECIDE
+from app.consent import service as consent_service
 from app.db import utcnow
 from app.handoff import service as handoff
 from app.jobs.models import Job
@@ -33,7 +34,14 @@ WAITING = ("new", "routed")
 
 
 def _where(lead: Lead) -> tuple[Any, ...]:
-    return (lead.service_code, lead.location_id, lead.availability, lead.first_slot_at)
+    # An emergency is routed by its own rules (a nurse line, its short SLA).
+    return (
+        lead.service_code,
+        lead.location_id,
+        lead.availability,
+        lead.first_slot_at,
+        lead.emergency,
+    )
 
 
 def _decision(lead: Lead) -> dict[str, Any]:
@@ -53,7 +61,12 @@ async def redecide(
     contacted. Returns the scoring answer plus the routing one."""
     now = now or utcnow()
     before, decided = _where(lead), _decision(lead)
+    emergency = lead.emergency
     answer = await scoring_service.rescore(session, lead)
+    if lead.emergency != emergency:
+        # An emergency may be called back without consent of its own: what the queue
+        # shows, and whether it holds the lead at all, changes with it.
+        await consent_service.refresh_contact_channels(session, lead)
     moved = _where(lead) != before
     if not moved or lead.routed_at is None:
         return {**answer, **routing_service.answer(lead), "rerouted": False}

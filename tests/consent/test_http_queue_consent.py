@@ -190,3 +190,27 @@ async def test_the_sla_sweep_does_not_escalate_a_lead_nobody_may_contact(
     by_id = {str(r.id): (r.escalation_count, r.sla_breached_at) for r in rows}
     assert by_id[revoked] == (0, None)
     assert by_id[waiting][1] is not None
+
+
+async def test_facts_that_make_a_lead_an_emergency_refresh_the_queue_at_once(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    """An emergency may be called back without consent of its own (issue #22): a lead whose
+    corrected facts (`PATCH …/facts`) make it one enters the queue at its head in that
+    request, with the channels it may use; corrected back, it leaves again."""
+    team = await _team(client, org)
+    ordinary = await _lead(client, org, 8111)
+    silent = await _lead(client, org, 8112, consent=None)
+    assert [i["lead_id"] for i in await _queue(client, org, team)] == [ordinary]
+
+    url = f"/v1/leads/{silent}/facts"
+    chest = {"reason": "crushing pain in my chest and sweating"}
+    r = await client.patch(url, json=chest, headers=org.headers)
+    assert r.status_code == 200 and r.json()["emergency"] is True, r.text
+    first, second = await _queue(client, org, team)
+    assert (first["lead_id"], first["emergency"]) == (silent, True)
+    assert "voice" in first["channels"] and second["lead_id"] == ordinary
+
+    r = await client.patch(url, json={"reason": "a check-up"}, headers=org.headers)
+    assert r.status_code == 200 and r.json()["emergency"] is False, r.text
+    assert [i["lead_id"] for i in await _queue(client, org, team)] == [ordinary]

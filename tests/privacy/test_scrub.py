@@ -61,7 +61,15 @@ def test_attribution_keeps_campaign_codes_only() -> None:
             {"not_qualified_reasons": [{"code": "insurance", "message": "Acme Gold not taken"}]},
             {"not_qualified_reasons": [{"code": "insurance"}]},
         ),
-        ({"red_flags": ["chest pain"], "urgency_evidence": ["since yesterday"]}, {}),
+        # before concept codes, red flags quoted the phrase: it goes
+        ({"red_flags": ["chest pain"], "urgency_evidence": ["since yesterday"]},
+         {"red_flags": []}),
+        # concept codes are ours, not the person's: they stay (the words are in `pii`)
+        ({"red_flags": ["cardiac.chest_pain", "custom.red_flag"],
+          "concepts": [{"code": "cardiac.chest_pain", "level": "emergency",
+                        "words": "crushing pain"}]},
+         {"red_flags": ["cardiac.chest_pain", "custom.red_flag"],
+          "concepts": [{"code": "cardiac.chest_pain", "level": "emergency"}]}),
         ({"inputs": {"consent_checked": True}}, {}),
         ({"location_match": {"location_id": "l1", "distance_miles": 3.2}},
          {"location_match": {"location_id": "l1", "distance_miles": 3.2}}),
