@@ -17,13 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import configcache
 from app.crypto import cipher, keyed_hash
-from app.db import utcnow
+from app.db import db, utcnow
 from app.direct import Direct, fetch
 from app.intake import steps
 from app.intake.canonical import CanonicalLead
 from app.intake.models import InboxDelivery, Source
 from app.intake.normalize import NormalizedLead, normalize
 from app.leads.models import Lead, LeadSubmission, same_person
+from app.routing.rules import CompiledRuleset
 
 DEFAULT_DUPLICATE_WINDOW = dt.timedelta(days=30)
 
@@ -125,6 +126,14 @@ async def _lock_identity(
     return frozenset(rows[0][1])
 
 
+@dataclass(frozen=True)
+class Simulation:
+    """Ingest to see the answer, within a transaction the caller rolls back."""
+
+    # A draft rule set to route with; None: the live one.
+    ruleset: CompiledRuleset | None = None
+
+
 class Redelivered(Exception):
     """The webhook delivery being processed was stored by an earlier attempt meanwhile."""
 
@@ -194,15 +203,21 @@ async def ingest(
     received_at: dt.datetime | None = None,
     placeholder: Lead | None = None,
     duplicate_window: dt.timedelta | None = DEFAULT_DUPLICATE_WINDOW,
+    simulation: Simulation | None = None,
 ) -> IngestResult:
     """Store one canonical lead, as a new lead or as a resubmission of a recent one.
 
     `placeholder` is a lead row created before its data was known (Meta retrieval); it is
     filled in, or removed in favour of the existing lead when the person is a duplicate.
     `duplicate_window=None` means the organisation's (scoring settings). `redelivery_of`:
-    see find_duplicate.
+    see find_duplicate. A `simulation` commits nothing apart from the session's transaction,
+    which its caller rolls back: routing decides inside it.
     """
     now = received_at or utcnow()
+    if simulation is None:
+        route_apart, ruleset = db.routing_engine(session.bind), None
+    else:
+        route_apart, ruleset = None, simulation.ruleset
     norm = normalize(lead_in)
     ph = phone_hash(norm.phone_e164) if norm.phone_e164 else None
     eh = email_hash(norm.email_normalized) if norm.email_normalized else None
@@ -245,6 +260,8 @@ async def ingest(
                 phone=phone,
                 email=email,
                 suppressed=suppressed,
+                route_apart=route_apart,
+                ruleset=ruleset,
             )
         )
         return IngestResult(existing, resubmission=True, extra=extra)
@@ -272,6 +289,8 @@ async def ingest(
             phone=phone,
             email=email,
             suppressed=suppressed,
+            route_apart=route_apart,
+            ruleset=ruleset,
         )
     )
     return IngestResult(lead, resubmission=False, extra=extra)

@@ -9,12 +9,13 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.intake import store
 from app.intake.canonical import CanonicalLead
 from app.intake.models import Source
 from app.leads.models import Lead, LeadSubmission
+from app.routing.rules import CompiledRuleset
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,11 @@ class StepContext:
     unsaved: LeadSubmission | None = None
     # The slots the answer offers, for the routed event (app.scoring.availability).
     offered_slots: list[dict[str, Any]] = field(default_factory=list)
+    # Where routing commits its member choice (app.routing.service.route_lead): None for a
+    # simulation, which decides inside its own transaction and rolls it back.
+    route_apart: AsyncEngine | None = None
+    # A draft rule set to route with instead of the live one (a simulation).
+    ruleset: CompiledRuleset | None = None
 
 
 async def duplicate_window(session: AsyncSession, org_id: uuid.UUID) -> dt.timedelta:

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.availability.redecide import REDECIDE
 from app.consent import service as consent_service
-from app.db import utcnow
+from app.db import db, utcnow
 from app.handoff import service as handoff
 from app.jobs.models import Job
 from app.jobs.service import registry
@@ -80,7 +80,9 @@ async def redecide(
         }
         return {**answer, **routing_service.answer(lead), "rerouted": False}
     kind = await routing_service.source_kind(session, lead)
-    routed = await routing_service.route_lead(session, lead, kind, now)
+    # Committed apart like intake's choice: the rotation lock is held for the choice only.
+    apart = db.routing_engine(session.bind)
+    routed = await routing_service.route_lead(session, lead, kind, now, apart=apart)
     lead.routing_trace = {**lead.routing_trace, "previous": previous, "reason": reason}
     data = {**handoff.lead_data(lead), "rerouted": True, "previous": previous[-1]}
     data["previous"] = {k: v for k, v in previous[-1].items() if k != "trace"}

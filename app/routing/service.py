@@ -6,9 +6,9 @@ chain) is locked, in sorted id order so two requests never wait on each other in
 Member loads (open leads, assigned today, live claims; app.routing.loads) are read after
 the lock, so a capacity check never sees a count another worker is about to change. Intake
 decides in a short transaction of its own and leaves a claim (app.routing.claims), so the
-lock is held for the choice only; a session bound to one connection (a caller's larger
-transaction, a simulation) decides inside that transaction, holding the lock until it
-commits.
+lock is held for the choice only. Which of the two a caller wants is its explicit `apart`
+argument: a simulation decides inside its own transaction, which it rolls back, so it
+spends no rotation turn and leaves no claim.
 """
 
 from __future__ import annotations
@@ -16,9 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -32,7 +30,6 @@ from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app import direct
-from app.db import db
 from app.direct import Direct, Target, fetch
 from app.intake.models import Source
 from app.leads.models import Lead
@@ -50,20 +47,6 @@ if TYPE_CHECKING:
 
 # A lead stops counting against its member's capacity once its intake work is over.
 CLOSED_STATUSES = ("booked", "completed", "lost", "unreachable", "no_show")
-
-# Simulation routes with a draft through the unchanged intake pipeline.
-_ruleset_override: ContextVar[CompiledRuleset | None] = ContextVar(
-    "routing_ruleset_override", default=None
-)
-
-
-@contextmanager
-def using_ruleset(ruleset: CompiledRuleset) -> Iterator[None]:
-    token = _ruleset_override.set(ruleset)
-    try:
-        yield
-    finally:
-        _ruleset_override.reset(token)
 
 
 def facts_for(lead: Lead, source_kind: str | None, sticky: str | None = None) -> LeadFacts:
@@ -304,16 +287,21 @@ async def route_lead(
     source_kind: str | None,
     now: dt.datetime,
     *,
+    apart: AsyncEngine | None,
     ruleset: CompiledRuleset | None = None,
 ) -> dict[str, Any]:
-    """Route a stored (and scored) lead and persist the decision on it."""
-    ruleset = (
-        ruleset or _ruleset_override.get() or await rulesets.live(session, lead.organization_id)
-    )
+    """Route a stored (and scored) lead and persist the decision on it.
+
+    `apart`: the engine whose short transaction commits the member choice, leaving a claim
+    that the lead's own transaction settles (intake, re-routing); None decides inside the
+    session's transaction, so the choice stands or falls with it (a simulation, which rolls
+    back; a session bound to one connection, which has no engine to commit apart on).
+    `ruleset`: a draft to route with instead of the live rule set.
+    """
+    ruleset = ruleset or await rulesets.live(session, lead.organization_id)
     if ruleset is None:
         return _unrouted(lead, "no published rule set; the lead waits unrouted")
     facts = facts_for(lead, source_kind)
-    apart = None if _ruleset_override.get() is not None else db.routing_engine(session.bind)
     try:
         if apart is None:
             decision, rows = await decide(
@@ -355,4 +343,6 @@ async def route_step(ctx: StepContext) -> dict[str, Any]:
     if ctx.resubmission and ctx.lead.member_id is not None:
         return answer(ctx.lead)
     kind = ctx.source.kind if ctx.source is not None else "api"
-    return await route_lead(ctx.session, ctx.lead, kind, ctx.now)
+    return await route_lead(
+        ctx.session, ctx.lead, kind, ctx.now, apart=ctx.route_apart, ruleset=ctx.ruleset
+    )

@@ -59,11 +59,8 @@ async def simulate_lead(
     ruleset = await _compiled(session, org_id, ruleset_id)
     savepoint = await session.begin_nested()
     try:
-        if ruleset is not None:
-            with service.using_ruleset(ruleset):
-                result = await pipeline.ingest(session, org_id, lead_in)
-        else:
-            result = await pipeline.ingest(session, org_id, lead_in)
+        simulation = pipeline.Simulation(ruleset)
+        result = await pipeline.ingest(session, org_id, lead_in, simulation=simulation)
         out = {
             "mode": "lead",
             "resubmission": result.resubmission,

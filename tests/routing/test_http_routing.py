@@ -137,7 +137,9 @@ async def test_saturday_night_lead_is_called_back_monday_morning(
     saturday_23 = dt.datetime(2026, 3, 7, 23, 0, tzinfo=CHICAGO)
     ruleset = compile_ruleset({"rules": [default_rule(team["id"])]}, 1)
 
-    answer = await service.route_lead(session, lead, "api", saturday_23, ruleset=ruleset)
+    answer = await service.route_lead(
+        session, lead, "api", saturday_23, apart=None, ruleset=ruleset
+    )
 
     assert answer["routing_status"] == "queued"
     callback = dt.datetime.fromisoformat(answer["callback_at"])

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import httpx
 from sqlalchemy import text
@@ -147,3 +148,38 @@ async def test_reassign_checks_scope_tenancy_and_body(
     reader = {"Authorization": f"Bearer {key.json()['key']}"}
     r = await client.post(url, json={"member_id": ana["id"], "reason": "x"}, headers=reader)
     assert r.status_code == 403
+
+
+def _loads(decision: dict[str, Any]) -> dict[str, int]:
+    """Each candidate's open leads as the decision saw them."""
+    [step] = decision["trace"]["teams"]
+    return {c["member_id"]: c["open_leads"] for c in step["candidates"]}
+
+
+async def test_simulating_spends_no_turn_and_claims_no_member(
+    committed_client: httpx.AsyncClient, committed_org: Org
+) -> None:
+    """Committed requests, as in production: a simulation neither moves the rotation nor
+    leaves a claim counting against a member, so the lead posted afterwards goes where the
+    simulations said."""
+    client, org = committed_client, committed_org
+    team, (ana, ben) = await team_with_members(client, org, ["Ana", "Ben"])
+    await publish_rules(client, org, [default_rule(team["id"])])
+    idle = {ana["id"]: 0, ben["id"]: 0}
+
+    first = await _simulate(client, org, lead=person(1))
+    second = await _simulate(client, org, lead=person(1))
+    posted = (await post_lead(client, org, person(1))).json()
+
+    chosen = {(s["routing"]["team_id"], s["routing"]["member_id"]) for s in (first, second)}  # type: ignore[index]
+    assert chosen == {(team["id"], posted["member_id"])}
+    assert posted["team_id"] == team["id"]
+    for sim in (first, second):
+        assert _loads(sim["decision"]) == idle  # type: ignore[arg-type]
+    stored = (await get_lead(client, org, posted["lead_id"]))["routing"]["trace"]
+    assert _loads(stored) == idle
+    # The posted lead alone counts, and the next lead takes the next turn.
+    after = await _simulate(client, org, lead=person(2))
+    assert _loads(after["decision"]) == {**idle, posted["member_id"]: 1}  # type: ignore[arg-type]
+    other = ben["id"] if posted["member_id"] == ana["id"] else ana["id"]
+    assert (await post_lead(client, org, person(2))).json()["member_id"] == other
