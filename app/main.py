@@ -35,8 +35,8 @@ from app.reports.router import router as reports_router
 from app.routing.router import router as routing_router
 
 DESCRIPTION = """
-lead-router sits between a practice's lead sources (landing pages, Meta, Google and TikTok lead
-forms, call tracking, referral partners) and its intake teams. Authenticate with
+lead-router sits between a practice's lead sources (landing pages, Meta and Google lead forms,
+Typeform, Unbounce, call tracking, referral partners) and its intake teams. Authenticate with
 `Authorization: Bearer lr_…`. Every error is `application/problem+json` (RFC 9457).
 """
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
-# DESIGN.md's definitions, one hover or footnote away from every figure.
+# The definitions of docs/definitions.md, one hover or footnote away from every figure.
 DEFINITIONS: dict[str, str] = {
     "leads": "Leads received in the period, after de-duplication; test leads excluded, "
     "emergencies included. Later events of these leads count whenever they happened.",

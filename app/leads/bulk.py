@@ -1,7 +1,7 @@
 """Bulk writes of leads and appointments: the database's derived rows kept per statement.
 
 Triggers keep `lead_metrics`, `lead_rollup` and the member-load counters current as leads
-and appointments change (README, "What the database keeps"). Row by row, a statement that
+and appointments change (docs/internals.md, "What the database keeps"). Row by row, a statement that
 writes thousands of leads of one day (or of one member) updates the same counter rows once
 per lead, each update slower than the last within the transaction. After `enable`, until
 the transaction ends, statement-level twins of those triggers apply each statement's rows

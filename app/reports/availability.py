@@ -3,8 +3,8 @@
 Per local week of receipt (Monday first, in the organisation's zone), service and location:
 the leads whose service had schedules, how many were offered a slot, how many of those
 booked, how many had none within the horizon (`no_availability`), and the days from receipt
-to the earliest fitting free slot (DESIGN.md's "days to first available"), as median, 90th
-percentile and mean. One statement over `lead_metrics`.
+to the earliest fitting free slot ("days to first available", docs/definitions.md), as
+median, 90th percentile and mean. One statement over `lead_metrics`.
 """
 
 from __future__ import annotations

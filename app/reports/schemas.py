@@ -1,4 +1,4 @@
-"""Report shapes. Each field's description states its definition (DESIGN.md, "Definitions").
+"""Report shapes. Each field's description states its definition (docs/definitions.md).
 
 Every count is of leads received in the period (local days in the organisation's time zone),
 test leads excluded, emergencies included; later events of those leads count whenever they

@@ -80,7 +80,7 @@ def _lead_values(r: str) -> str:
 
 _UPSERT_SET = ", ".join(f"{c} = EXCLUDED.{c}" for c in LEAD_COLUMNS.replace(" ", "").split(",")[1:])
 
-# Appointment facts per lead, following DESIGN.md: booked = any appointment not
+# Appointment facts per lead, following docs/definitions.md: booked = any appointment not
 # entered-in-error; completed = fulfilled; no-show and cancelled kept apart. The first and last
 # starts skip cancelled ones so "has its visit time passed" means a visit that was still due.
 APPOINTMENT_FACTS = """

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import Org
@@ -183,3 +185,41 @@ async def test_attempts_are_tenant_scoped_and_validated(
     assert problem_type(future) == "attempt-in-future"
     before = await post_attempt(client, org, lead_id, attempt(started_at="2020-01-01T15:00:00Z"))
     assert problem_type(before) == "attempt-before-lead"
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE contact_attempts SET outcome = 'connected'",
+        "UPDATE contact_attempts SET attempted_at = attempted_at - interval '1 hour'",
+        "UPDATE contact_attempts SET notes_enc = NULL, outcome = 'connected'",
+        "UPDATE contact_attempts SET lead_id = NULL, outcome = 'connected'",
+        "DELETE FROM contact_attempts",
+        "TRUNCATE contact_attempts",
+    ],
+)
+async def test_attempts_are_append_only_but_their_notes_can_be_erased(
+    client: httpx.AsyncClient, org: Org, session: AsyncSession, statement: str
+) -> None:
+    lead_id = await old_lead(client, org, session, 741)
+    r = await post_attempt(client, org, lead_id, attempt("no_answer", at(16), notes="Sister"))
+    assert r.status_code == 201, r.text
+    scoped = "" if statement.startswith("TRUNCATE") else " WHERE organization_id = :org"
+    with pytest.raises(DBAPIError, match="append-only"):
+        async with session.begin_nested():
+            await session.execute(text(statement + scoped), {"org": org.id})
+    # Erasure removes the free text and nothing else: the record of the attempt stays.
+    await session.execute(
+        text(
+            "UPDATE contact_attempts SET notes_enc = NULL, override_reason_enc = NULL"
+            " WHERE organization_id = :org"
+        ),
+        {"org": org.id},
+    )
+    row = (
+        await session.execute(
+            text("SELECT outcome, notes_enc FROM contact_attempts WHERE organization_id = :org"),
+            {"org": org.id},
+        )
+    ).one()
+    assert (row.outcome, row.notes_enc) == ("no_answer", None)
