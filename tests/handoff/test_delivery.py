@@ -41,6 +41,10 @@ from tests.routing.http_helpers import add_member, default_rule, make_team, publ
 
 pytestmark = pytest.mark.usefixtures("fast_retries")
 
+# A poll interval no test lasts, and how long a test waits for what NOTIFY brings before it
+# fails (well inside that interval; a bound on the wait, not a measured time).
+POLL_NEVER, LIVENESS = 3600.0, 30.0
+
 
 @contextlib.asynccontextmanager
 async def worker_running(database_url: str, settings: Settings) -> AsyncIterator[None]:
@@ -84,7 +88,7 @@ def verify(hit: Hit, secret: str) -> dict[str, object]:
     return dict(json.loads(hit.body))
 
 
-async def test_signed_form_lead_arrives_as_signed_lead_routed_within_2s(
+async def test_signed_form_lead_arrives_as_signed_lead_routed_woken_by_notify(
     committed_client: httpx.AsyncClient,
     committed_org: Org,
     receiver: Receiver,
@@ -98,29 +102,22 @@ async def test_signed_form_lead_arrives_as_signed_lead_routed_within_2s(
     form_secret = generate_whsec()
     source = await create_source(client, org, "web_form", {"secrets": [form_secret]})
 
-    # The first lead in a fresh process loads ZIP and scoring tables: keep that out of the
-    # measurement.
     assert (await post_signed_form(client, source["id"], form_secret, 0)).is_success
-    # The poll interval is 5 s: only LISTEN/NOTIFY can deliver inside 2 s.
-    async with worker_running(database_url, make_settings(worker_poll_seconds=5.0)):
-        await wait_for(lambda: len(receiver.ok()) == 2, timeout=2.0)  # the warm-up's events
-        t0 = time.monotonic()
+    # The worker's next poll is an hour away: what arrives before then, LISTEN/NOTIFY
+    # delivered. How fast: bench/bench_handoff.py.
+    settings = make_settings(worker_poll_seconds=POLL_NEVER)
+    async with worker_running(database_url, settings):
+        # The lead sent before the worker started: its first batch at start.
+        assert await wait_for(lambda: len(receiver.ok()) == 2, timeout=LIVENESS)
         r = await post_signed_form(client, source["id"], form_secret, 1)
         assert r.status_code == 200, r.text
-        answered = time.monotonic()
         lead_id = r.json()["leads"][0]["lead_id"]
 
         def routed() -> list[Hit]:
             return [h for h in receiver.ok() if json.loads(h.body)["type"] == "lead.routed"]
 
-        assert await wait_for(lambda: len(routed()) == 2, timeout=2.0)
+        assert await wait_for(lambda: len(routed()) == 2, timeout=LIVENESS)
     hit = next(h for h in routed() if lead_id in h.body.decode())
-    latency = hit.at - t0
-    print(
-        f"\nlead.routed delivered {latency * 1000:.0f} ms after the form webhook was sent, "
-        f"{(hit.at - answered) * 1000:.0f} ms after it was answered"
-    )
-    assert latency < 2.0
     payload = verify(hit, sub["secret"])
     data = payload["data"]
     assert isinstance(data, dict) and data["lead_id"] == lead_id and data["team_id"]
@@ -185,9 +182,7 @@ async def test_two_workers_never_deliver_one_message_concurrently(
             if not await worker.run_once(sm, limit=10):
                 await asyncio.sleep(0.02)
 
-    started = time.monotonic()
     await asyncio.gather(one_worker(), one_worker())
-    print(f"\n200 deliveries by two workers in {time.monotonic() - started:.2f} s")
     assert receiver.overlaps == []
     ok = Counter(h.webhook_id for h in receiver.ok())
     assert len(ok) == 200 and set(ok.values()) == {1}

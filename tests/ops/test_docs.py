@@ -82,6 +82,15 @@ def test_the_documents_link_only_inside_the_repository() -> None:
         assert "../shared" not in body, document.name
 
 
+def test_every_file_the_documents_name_exists() -> None:
+    for document in DOCUMENTS:
+        named = re.findall(
+            r"`((?:app|bench|deploy|docs|examples|migrations|tests)/[\w./-]+\.[a-z]+)`",
+            document.read_text(),
+        )
+        assert [n for n in named if not (ROOT / n).exists()] == [], document.name
+
+
 def _tests_named(document: str) -> set[tuple[str, str]]:
     return set(re.findall(r"`(tests/[\w/]+\.py)::(test_\w+)", document)) | {
         (path, name)
