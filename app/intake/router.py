@@ -123,11 +123,16 @@ async def replay_inbox(
 
 
 def _raw(request: Request, body: bytes) -> RawDelivery:
+    # The URL as the sender knows it (behind a proxy, the public base URL's host and path).
+    url = request.app.state.settings.public_base_url.rstrip("/") + request.url.path
+    if request.url.query:
+        url = f"{url}?{request.url.query}"
     return RawDelivery(
         body=body,
         content_type=request.headers.get("content-type", ""),
         headers=dict(request.headers),
         query=dict(request.query_params),
+        url=url,
     )
 
 
@@ -141,11 +146,6 @@ async def receive_webhook(
     source = await sources.get_public(session, source_id)
     webhook_limiter.hit(str(source.id), request.app.state.settings.webhook_rate_limit_per_minute)
     body = await request.body()
-    if source.kind == "twilio_voice":
-        # Call status, not leads: recorded as a contact attempt (app.outreach.twilio).
-        from app.outreach import twilio as outreach_twilio
-
-        return await outreach_twilio.receive_status(session, source, request, body)
     return _answer(await intake_service.receive_delivery(session, source, _raw(request, body)))
 
 

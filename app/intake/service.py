@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,11 +19,18 @@ from app.crypto import cipher
 from app.db import database_unavailable, utcnow
 from app.errors import PROBLEM_BASE, Conflict
 from app.intake import pipeline, receive, store
-from app.intake.adapters.base import AdapterError, IgnoredDelivery, ParsedItem, RawDelivery
+from app.intake.adapters.base import (
+    AdapterError,
+    CallStatus,
+    IgnoredDelivery,
+    ParsedItem,
+    RawDelivery,
+)
 from app.intake.models import InboxDelivery, Source
 from app.intake.sources import secret_settings
 from app.jobs import service as jobs
 from app.leads.models import Lead
+from app.outreach import twilio as outreach_twilio
 from app.tenancy import get_owned
 
 log = structlog.get_logger("app.intake")
@@ -61,7 +68,7 @@ async def receive_delivery(
         inbox.status = status
     except pipeline.Redelivered:
         await session.rollback()
-        return await _first_answer(session, inbox)
+        return await _first_answer(session, kind, inbox)
     except Exception as exc:  # never lose an authenticated delivery to a bug
         if database_unavailable(exc):
             raise  # 503: the sender retries, and the delivery is processed then
@@ -71,49 +78,11 @@ async def receive_delivery(
     if await store.insert_inbox(session, inbox):
         return answer
     await session.rollback()
-    return await _first_answer(session, inbox)
+    return await _first_answer(session, kind, inbox)
 
 
 # A delivery whose processing did not happen: kept for a replay.
 REPLAYABLE = ("quarantined", "unmatched")
-
-
-async def stored_answer(session: AsyncSession, source_id: uuid.UUID, event: str) -> Answer | None:
-    """The answer given to an event of this source stored before (a sender's retry)."""
-    found = (
-        await session.execute(
-            select(InboxDelivery.response_status, InboxDelivery.response_body).where(
-                InboxDelivery.source_id == source_id, InboxDelivery.event_id == event
-            )
-        )
-    ).first()
-    return Answer(found[0], found[1]) if found is not None else None
-
-
-async def store_alone(
-    session: AsyncSession,
-    source: Source,
-    raw: RawDelivery,
-    event: str,
-    now: dt.datetime,
-    process: Callable[[InboxDelivery], Awaitable[tuple[str, Answer]]],
-) -> Answer:
-    """Store a delivery raw with the answer `process` gives it, in its transaction, for
-    deliveries that produce no lead (call status callbacks): the same inbox, idempotent on
-    the sender's event id, replayable; a failure stores it alone, quarantined."""
-    kind = source.kind
-    inbox = _inbox_row(source, raw, event, now)
-    try:
-        status, answer = await process(inbox)
-        inbox.status = status
-    except Exception as exc:  # never lose an authenticated delivery to a bug
-        await session.rollback()
-        answer = _failed(inbox, kind, exc)
-    _answered(inbox, answer, now)
-    if await store.insert_inbox(session, inbox):
-        return answer
-    await session.rollback()
-    return await _first_answer(session, inbox)
 
 
 def _inbox_row(source: Source, raw: RawDelivery, event: str, now: dt.datetime) -> InboxDelivery:
@@ -133,7 +102,7 @@ def _inbox_row(source: Source, raw: RawDelivery, event: str, now: dt.datetime) -
     )
 
 
-async def _first_answer(session: AsyncSession, inbox: InboxDelivery) -> Answer:
+async def _first_answer(session: AsyncSession, kind: str, inbox: InboxDelivery) -> Answer:
     first = (
         await session.execute(
             select(InboxDelivery).where(
@@ -142,7 +111,7 @@ async def _first_answer(session: AsyncSession, inbox: InboxDelivery) -> Answer:
             )
         )
     ).scalar_one()
-    return Answer(first.response_status, first.response_body)
+    return Answer(first.response_status, receive.repeated(kind, first.response_body))
 
 
 async def _run(
@@ -157,6 +126,12 @@ async def _run(
     """Parse and run the pipeline: the delivery's new status and its answer. `first`: the
     delivery is not stored yet (see receive_delivery), rather than replayed."""
     parsed = receive.parse(source.kind, raw, source.mapping)
+    if isinstance(parsed, CallStatus):
+        # Not a lead: the status of a call we placed, a contact attempt on its lead.
+        status, body = await outreach_twilio.record(
+            session, source.organization_id, inbox.id, parsed, raw.query
+        )
+        return status, Answer(200, body)
     if isinstance(parsed, IgnoredDelivery):
         body = {"inbox_id": str(inbox.id), "status": "ignored", "reason": parsed.reason}
         return "ignored", Answer(200, body)
@@ -201,7 +176,7 @@ def _quarantine(
 ) -> Answer:
     inbox.status = "quarantined"
     inbox.reason = (reason + (f" ({field})" if field else ""))[:500]
-    status = receive.QUARANTINE_STATUS.get(kind, 422)
+    status = receive.quarantine_status(kind)
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + type_,
         "title": "Delivery quarantined",
@@ -322,14 +297,7 @@ async def replay(session: AsyncSession, org_id: uuid.UUID, inbox_id: uuid.UUID) 
     # The row exists before the processing, so a failure rolls back to a savepoint.
     try:
         async with session.begin_nested():
-            if source.kind == "twilio_voice":
-                # Call status, not leads (app.outreach.twilio), imported here: it stores its
-                # deliveries through this module.
-                from app.outreach import twilio as outreach_twilio
-
-                status, answer = await outreach_twilio.process(session, source, inbox, raw, now)
-            else:
-                status, answer = await _run(session, source, inbox, raw, now, first=False)
+            status, answer = await _run(session, source, inbox, raw, now, first=False)
         inbox.status = status
     except Exception as exc:
         if database_unavailable(exc):

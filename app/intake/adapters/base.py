@@ -1,15 +1,17 @@
 """Types and helpers shared by the source adapters.
 
-An adapter is a pure function from an authenticated raw delivery to canonical
-data. It raises AdapterError for deliveries it cannot map; the caller keeps
-those quarantined. Reasons and fields never contain submitted values.
+Each source kind is one module exporting an `Adapter`: how its sender authenticates a raw
+delivery, the sender's event id (a redelivery's key), and a pure parse from the
+authenticated delivery to canonical data. Parsing raises AdapterError for deliveries it
+cannot map; the caller keeps those quarantined and answers `quarantine_status`. Reasons and
+fields never contain submitted values. `app.intake.adapters.registry` lists the kinds.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -41,6 +43,9 @@ class RawDelivery:
     content_type: str = "application/json"
     headers: Mapping[str, str] = field(default_factory=dict)
     query: Mapping[str, str] = field(default_factory=dict)
+    # The URL the sender called, as the public base URL names it, with the query as sent:
+    # what a sender that signs the URL (Twilio) signed. Not stored with the delivery.
+    url: str = ""
 
     def header(self, name: str) -> str | None:
         wanted = name.lower()
@@ -62,6 +67,47 @@ class IgnoredDelivery:
     """A well-formed delivery we deliberately do not process; answer 2xx."""
 
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallStatus:
+    """Not a lead: a status callback of a call we placed, recorded as a contact attempt."""
+
+    call_sid: str
+    call_status: str
+    sequence_number: int | None
+    direction: str | None
+    from_number: str | None
+    to_number: str | None
+    call_duration: int | None
+    timestamp: datetime | None
+    answered_by: str | None
+    sip_response_code: int | None
+    account_sid: str | None
+
+
+Parsed = list[ParsedItem] | IgnoredDelivery | CallStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Adapter:
+    """One source kind: everything intake needs to know of its sender."""
+
+    kind: str
+    # Raises app.intake.signatures.SignatureError; runs on the raw bytes, before anything
+    # is stored.
+    authenticate: Callable[[Mapping[str, Any], RawDelivery, datetime], None]
+    event_id: Callable[[RawDelivery], str]
+    parse: Callable[[RawDelivery, Mapping[str, str] | None], Parsed]
+    # Where a sender retries non-2xx answers for a long time (Meta, 36 h) or disables the
+    # integration after a few (CallRail), a quarantined delivery is answered 200: it is
+    # stored and retrying cannot fix it. Others get the 422 problem, which they don't retry.
+    quarantine_status: int = 422
+    # Query parameters kept with a delivery for its replay. Most are not kept: a query may
+    # carry a secret (Unbounce's token).
+    stored_query: tuple[str, ...] = ()
+    # A retried delivery gets the first one's answer; this says how it differs, if at all.
+    repeated: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
 
 
 def body_digest(body: bytes) -> str:

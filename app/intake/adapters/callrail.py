@@ -7,12 +7,15 @@ back as IgnoredDelivery (answer 200) instead of an error.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from app.intake import signatures as sig
 from app.intake.adapters.base import (
+    Adapter,
     AdapterError,
     IgnoredDelivery,
     ParsedItem,
@@ -156,3 +159,18 @@ def parse(delivery: RawDelivery) -> ParsedItem | IgnoredDelivery:
         lead=build_lead(_lead_data(body, call_id, phone)),
         kind_specific={"call": call},
     )
+
+
+def authenticate(settings: Mapping[str, Any], delivery: RawDelivery, now: dt.datetime) -> None:
+    sig.verify_callrail(delivery.body, delivery.header("signature"), settings["signing_key"])
+
+
+def _parse(
+    delivery: RawDelivery, mapping: Mapping[str, str] | None
+) -> list[ParsedItem] | IgnoredDelivery:
+    parsed = parse(delivery)
+    return parsed if isinstance(parsed, IgnoredDelivery) else [parsed]
+
+
+# CallRail disables a webhook after a few failed answers: a quarantined call is answered 200.
+ADAPTER = Adapter("call_tracking", authenticate, event_id, _parse, quarantine_status=200)

@@ -8,11 +8,15 @@ picks the fields and everything else scalar goes to `custom`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as dt
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
+from app.intake import signatures as sig
 from app.intake.adapters.base import (
+    Adapter,
     AdapterError,
+    Parsed,
     ParsedItem,
     RawDelivery,
     add_custom,
@@ -93,3 +97,24 @@ def parse(
         lead=lead,
         is_test=lead.is_test,
     )
+
+
+def authenticate(settings: Mapping[str, Any], delivery: RawDelivery, now: dt.datetime) -> None:
+    sig.verify_standard_webhook(delivery.body, delivery.headers, settings["secrets"], now)
+
+
+def _standard_event_id(delivery: RawDelivery) -> str:
+    # Standard Webhooks: webhook-id is the sender's idempotency key across retries.
+    return (delivery.header("webhook-id") or "")[:255] or event_id(delivery)
+
+
+def _parse_as(channel: GenericChannel) -> Callable[[RawDelivery, Mapping[str, str] | None], Parsed]:
+    def parse_kind(delivery: RawDelivery, mapping: Mapping[str, str] | None) -> Parsed:
+        return [parse(delivery, mapping, channel=channel)]
+
+    return parse_kind
+
+
+# Web forms and partners send Standard Webhooks; they differ in the channel their leads name.
+WEB_FORM = Adapter("web_form", authenticate, _standard_event_id, _parse_as("web_form"))
+PARTNER = Adapter("partner", authenticate, _standard_event_id, _parse_as("partner"))

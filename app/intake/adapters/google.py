@@ -12,10 +12,13 @@ other malformation still fails the strict parser.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from app.intake import signatures as sig
 from app.intake.adapters.base import (
+    Adapter,
     AdapterError,
     ParsedItem,
     RawDelivery,
@@ -183,3 +186,14 @@ def parse(delivery: RawDelivery, mapping: Mapping[str, str] | None = None) -> Pa
         is_test=is_test,
         kind_specific=extras,
     )
+
+
+def authenticate(settings: Mapping[str, Any], delivery: RawDelivery, now: dt.datetime) -> None:
+    sig.verify_google_key(extract_google_key(delivery.body), settings["google_key"])
+
+
+def _parse(delivery: RawDelivery, mapping: Mapping[str, str] | None) -> list[ParsedItem]:
+    return [parse(delivery, mapping)]
+
+
+ADAPTER = Adapter("google_ads_lead_form", authenticate, event_id, _parse)

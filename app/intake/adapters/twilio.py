@@ -12,30 +12,31 @@ Outcome mapping (terminal statuses only; in-flight ones give None):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from collections.abc import Mapping
 from datetime import datetime
 from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import parse_qsl
 
-from app.intake.adapters.base import AdapterError, RawDelivery, body_digest, form_dict
+from app.intake import signatures as sig
+from app.intake.adapters.base import (
+    Adapter,
+    AdapterError,
+    CallStatus,
+    IgnoredDelivery,
+    RawDelivery,
+    body_digest,
+    form_dict,
+)
 
 TERMINAL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
 KNOWN_STATUSES = TERMINAL_STATUSES | {"queued", "initiated", "ringing", "in-progress"}
 NUMBER_NOT_FOUND_SIP = frozenset({404, 410, 484, 604})
 
 
-@dataclass(frozen=True, slots=True)
-class TwilioCall:
-    call_sid: str
-    call_status: str
-    sequence_number: int | None
-    direction: str | None
-    from_number: str | None
-    to_number: str | None
-    call_duration: int | None
-    timestamp: datetime | None
-    answered_by: str | None
-    sip_response_code: int | None
-    account_sid: str | None
+# The parsed callback; outreach records it as a contact attempt.
+TwilioCall = CallStatus
 
 
 def _int(value: str | None) -> int | None:
@@ -103,3 +104,44 @@ def event_id(delivery: RawDelivery) -> str:
         return call_event_id(parse_status_callback(delivery.body))
     except AdapterError:
         return body_digest(delivery.body)
+
+
+def signed_url(settings: Mapping[str, Any], delivery: RawDelivery) -> str:
+    """The URL Twilio signed: the configured public URL (else the URL called), with the
+    query as sent."""
+    called, _, query = delivery.url.partition("?")
+    base = str(settings.get("public_url") or called)
+    if query and "?" not in base:
+        base = f"{base}?{query}"
+    return base
+
+
+def authenticate(settings: Mapping[str, Any], delivery: RawDelivery, now: dt.datetime) -> None:
+    params = parse_qsl(delivery.body.decode("utf-8", "replace"), keep_blank_values=True)
+    sig.verify_twilio(
+        signed_url(settings, delivery),
+        params,
+        delivery.header("x-twilio-signature"),
+        settings["auth_token"],
+        delivery.body,
+    )
+
+
+def parse(delivery: RawDelivery, mapping: Mapping[str, str] | None) -> CallStatus | IgnoredDelivery:
+    call = parse_status_callback(delivery.body)
+    if attempt_outcome(call) is None:
+        return IgnoredDelivery("the call has not ended")
+    return call
+
+
+def repeated(first: Mapping[str, Any]) -> dict[str, Any]:
+    """A retried callback's answer: the first one's, a recorded attempt now a duplicate."""
+    if first.get("status") == "recorded":
+        return {**first, "status": "duplicate"}
+    return dict(first)
+
+
+# Status callbacks of the calls we place (contact attempts), not leads.
+ADAPTER = Adapter(
+    "twilio_voice", authenticate, event_id, parse, stored_query=("member",), repeated=repeated
+)

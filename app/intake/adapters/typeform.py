@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from app.intake import signatures as sig
 from app.intake.adapters.base import (
+    Adapter,
     AdapterError,
     ParsedItem,
     RawDelivery,
@@ -149,3 +152,14 @@ def parse(delivery: RawDelivery, mapping: Mapping[str, str] | None) -> ParsedIte
             "landed_at": form_response.get("landed_at"),
         },
     )
+
+
+def authenticate(settings: Mapping[str, Any], delivery: RawDelivery, now: dt.datetime) -> None:
+    sig.verify_typeform(delivery.body, delivery.header("typeform-signature"), settings["secret"])
+
+
+def _parse(delivery: RawDelivery, mapping: Mapping[str, str] | None) -> list[ParsedItem]:
+    return [parse(delivery, mapping)]
+
+
+ADAPTER = Adapter("typeform", authenticate, event_id, _parse)

@@ -6,12 +6,15 @@ Unbounce signs nothing; the caller checks the per-source URL token with
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from app.intake import signatures as sig
 from app.intake.adapters.base import (
+    Adapter,
     AdapterError,
     ParsedItem,
     RawDelivery,
@@ -133,3 +136,14 @@ def parse(delivery: RawDelivery, mapping: Mapping[str, str] | None = None) -> Pa
             "variant": form.get("variant"),
         },
     )
+
+
+def authenticate(settings: Mapping[str, Any], delivery: RawDelivery, now: dt.datetime) -> None:
+    sig.verify_unbounce_token(delivery.query.get("token"), settings["secret"])
+
+
+def _parse(delivery: RawDelivery, mapping: Mapping[str, str] | None) -> list[ParsedItem]:
+    return [parse(delivery, mapping)]
+
+
+ADAPTER = Adapter("unbounce", authenticate, event_id, _parse)
