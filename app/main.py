@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
-from app import errors, worker
+from app import errors, openapi, worker
 from app.appointments.router import router as appointments_router
 from app.audit.router import router as audit_router
 from app.auth.router import router as api_keys_router
@@ -65,12 +66,16 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             if manage_database:
                 await db.dispose()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from the service's own copies: /docs works without a CDN.
+    app = FastAPIOffline(
         title="lead-router",
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        static_url="/docs-assets",
+        swagger_ui_parameters={"persistAuthorization": True},
     )
+    openapi.install(app)
     app.state.settings = settings
     errors.install(app)
     failures.install(app)

@@ -32,9 +32,6 @@ from app.idempotency import idempotent
 from app.tenancy import scoped
 
 router = APIRouter(tags=["availability"])
-_FHIR_BODY: dict[str, Any] = {
-    "requestBody": {"content": {fhir.MEDIA_TYPE: {}, "application/json": {}}}
-}
 _STATUS_TEXT = {"created": "201 Created", "invalid": "422 Unprocessable Entity"}
 
 
@@ -124,7 +121,7 @@ async def _put_one(
         return _outcome_answer(exc.extra["errors"])
 
 
-@router.put("/v1/fhir/Schedule/{schedule_id}", tags=["fhir"], openapi_extra=_FHIR_BODY)
+@router.put("/v1/fhir/Schedule/{schedule_id}", tags=["fhir"])
 async def put_schedule(
     schedule_id: str, request: Request, caller: AvailabilityWriter, session: SessionDep
 ) -> JSONResponse:
@@ -145,7 +142,7 @@ async def put_schedule(
     return _fhir_answer(resource, 201 if written.results[0].outcome == "created" else 200)
 
 
-@router.put("/v1/fhir/Slot/{slot_id}", tags=["fhir"], openapi_extra=_FHIR_BODY)
+@router.put("/v1/fhir/Slot/{slot_id}", tags=["fhir"])
 async def put_slot(
     slot_id: str, request: Request, caller: AvailabilityWriter, session: SessionDep
 ) -> JSONResponse:
@@ -201,7 +198,7 @@ def _entry_response(result: availability.Result) -> dict[str, Any]:
     return {"response": response}
 
 
-@router.post("/v1/fhir", tags=["fhir"], openapi_extra=_FHIR_BODY)
+@router.post("/v1/fhir", tags=["fhir"])
 @idempotent
 async def post_bundle(
     request: Request, caller: AvailabilityWriter, session: SessionDep

@@ -25,7 +25,7 @@ from app.consent.policy import (
     Purpose,
     evaluate,
 )
-from app.consent.schemas import EligibilityOut, ReasonOut
+from app.consent.schemas import EligibilityOut, EligibilityReasonOut
 from app.consent.service import (
     ATTEMPT_HISTORY,
     Identity,
@@ -74,7 +74,7 @@ async def for_lead(
         purpose=purpose.value,
         direction=direction.value,
         at=now,
-        reasons=[ReasonOut(**consent_service.reason_dict(v)) for v in decision.reasons],
+        reasons=[EligibilityReasonOut(**consent_service.reason_dict(v)) for v in decision.reasons],
         next_allowed_at=decision.next_allowed_at,
         applied=list(decision.applied),
         located_in=list(decision.located_in),

@@ -51,7 +51,7 @@ class RevocationOut(BaseModel):
     recorded_at: dt.datetime
 
 
-class ReasonOut(BaseModel):
+class EligibilityReasonOut(BaseModel):
     rule: str
     jurisdiction: str
     message: str
@@ -65,7 +65,7 @@ class EligibilityOut(BaseModel):
     purpose: str
     direction: str
     at: dt.datetime
-    reasons: list[ReasonOut]
+    reasons: list[EligibilityReasonOut]
     next_allowed_at: dt.datetime | None
     applied: list[str]
     located_in: list[str]

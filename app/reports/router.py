@@ -156,16 +156,6 @@ async def score_calibration(
     "/v1/spend",
     response_model=spend_service.SpendImportResult,
     tags=["spend"],
-    openapi_extra={
-        "requestBody": {
-            "content": {
-                "application/json": {
-                    "schema": {"type": "array", "items": spend_service.SpendIn.model_json_schema()}
-                },
-                "text/csv": {"schema": {"type": "string"}},
-            }
-        }
-    },
 )
 @idempotent
 async def import_spend(

@@ -49,7 +49,7 @@ class LeadFactsPatch(BaseModel):
         return value
 
 
-class ReasonOut(BaseModel):
+class NotQualifiedReasonOut(BaseModel):
     code: str
     message: str
 
@@ -68,7 +68,7 @@ class RescoreOut(BaseModel):
     qualified: bool | None = Field(
         description="`null` while the practice has no services or locations configured."
     )
-    not_qualified_reasons: list[ReasonOut]
+    not_qualified_reasons: list[NotQualifiedReasonOut]
     score: int
     score_band: str
     scoring_version: str
