@@ -9,6 +9,7 @@ and the outbound events' payloads.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI
@@ -43,11 +44,27 @@ def build(app: FastAPI) -> Document:
     for path, _, op in operations(doc):
         if path.startswith(PUBLIC_PREFIXES):
             op["security"] = []
+    _short_operation_ids(doc)
     bodies.install(doc)
     problems.install(doc)
     links.install(doc)
     events.install(doc)
     return doc
+
+
+def _short_operation_ids(doc: Document) -> None:
+    """`create_lead`, not `create_lead_v1_leads_post`: generated clients name their functions
+    after these. FastAPI's ids are the handler's name, the path and the method."""
+    ops = operations(doc)
+    short = {}
+    for path, method, op in ops:
+        suffix = re.sub(r"\W", "_", path) + "_" + method
+        given = op["operationId"]
+        short[given] = given[: -len(suffix)] if given.endswith(suffix) else given
+    if len(set(short.values())) != len(short):
+        return
+    for _, _, op in ops:
+        op["operationId"] = short[op["operationId"]]
 
 
 def install(app: FastAPI) -> None:
