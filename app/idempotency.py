@@ -1,5 +1,5 @@
 """`Idempotency-Key` on every request that creates something (draft-ietf-httpapi-idempotency-
-key-header; compliance.md item 33), as one decorator on the endpoint.
+key-header), as one decorator on the endpoint.
 
 Same key and body → the stored answer, with `Idempotent-Replayed: true`; the same key with
 another body (or on another route) → 422; the first request still in flight → 409. Keys are

@@ -1,4 +1,4 @@
-"""`Idempotency-Key` on every request that creates something (compliance.md item 33)."""
+"""`Idempotency-Key` on every request that creates something."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ async def test_every_create_documents_the_idempotency_key() -> None:
 async def test_a_retried_contact_attempt_is_recorded_once_with_the_same_answer(
     client: httpx.AsyncClient, org: Org, session: AsyncSession
 ) -> None:
-    """Item 33: the same key and body twice: one attempt, the same answer; another: 422."""
+    """The same key and body twice: one attempt, the same answer; another: 422."""
     lead_id = await new_lead(client, org, 8401)
     await backdate(session, lead_id)
     url = f"/v1/leads/{lead_id}/contact-attempts"

@@ -1,5 +1,5 @@
 """One audit row for every API request that reads, creates, changes, exports or tries to
-reach personal data, with its outcome (compliance.md item 15; HIPAA 164.312(b)).
+reach personal data, with its outcome (HIPAA audit controls, 45 CFR 164.312(b)).
 
 A request passes through `app.auth.deps.get_caller`, which opens a `RequestTrail`:
 

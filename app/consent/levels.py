@@ -1,5 +1,5 @@
 """Evidence levels: what a ticked box must come with to count as prior express written
-consent (47 CFR 64.1200(f)(9); the TSR record, 16 CFR 310.5(a)(8); compliance.md item 1).
+consent (47 CFR 64.1200(f)(9); the TSR record, 16 CFR 310.5(a)(8)).
 
 - `granted`: the box was ticked, and we hold the wording shown (its text, or the version a
   source registered), the seller it names, and the capture time with where it happened: at

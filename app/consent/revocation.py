@@ -40,7 +40,7 @@ def scope(
     body: RevocationIn, revoke_all: bool
 ) -> tuple[tuple[str, ...], tuple[str, ...], str | None]:
     """(channels, purposes, keyword) a revocation covers. Under the revoke-all rule
-    (`revoke_all_scope`, compliance.md item 7) an opt-out of calls or texts for one purpose
+    (`revoke_all_scope`, 47 CFR 64.1200(a)(10)) an opt-out of calls or texts for one purpose
     covers every purpose, calls and texts alike; before it, what it names."""
     channels, keyword = revoked_channels(body)
     purposes = PURPOSES if body.purpose == "all" else (body.purpose,)

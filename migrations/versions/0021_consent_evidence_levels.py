@@ -6,7 +6,7 @@
 - `contact_attempts.purpose` also takes `opt-out-confirmation` (47 CFR 64.1200(a)(12)), so
   the column is wider.
 - `contact_attempts.rules_version`: the contact rules' version that judged the attempt
-  (compliance.md item 11); NULL for attempts recorded before this revision.
+  (the rules are versioned data); NULL for attempts recorded before this revision.
 
 Revision ID: 0021
 Revises: 0020

@@ -1,5 +1,5 @@
 """`GET /v1/audit-events` and `GET /v1/leads/{id}/access-log`: who read or changed this lead,
-when, from where (compliance.md item 15)."""
+when, from where (45 CFR 164.312(b))."""
 
 from __future__ import annotations
 

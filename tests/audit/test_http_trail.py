@@ -1,5 +1,5 @@
 """Every request that reads, changes or tries to reach personal data leaves one audit row
-with its outcome (compliance.md item 15), refusals and other organisations' ids included."""
+with its outcome (45 CFR 164.312(b)), refusals and other organisations' ids included."""
 
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ async def test_every_lead_route_audits_the_owner_and_a_stranger(
     body: Any,
     status: int,
 ) -> None:
-    """Item 15 and OWASP API1: the owner's request leaves a row about the lead; another
+    """OWASP API1: the owner's request leaves a row about the lead; another
     organisation's (a 404, as if the lead did not exist) leaves one in its own trail."""
     lead_id = await new_lead(client, org, 8501)
     await backdate(session, lead_id)
@@ -191,7 +191,7 @@ async def test_list_reads_record_the_ids_they_returned(
 async def test_audit_rows_are_kept_six_years(
     client: httpx.AsyncClient, org: Org, session: AsyncSession
 ) -> None:
-    """Item 16: append-only, kept at least six years; older rows may be moved out."""
+    """Append-only, kept at least six years (45 CFR 164.316(b)(2)); older rows may be moved out."""
     await new_lead(client, org, 8505)
     refused = "DELETE FROM audit_events WHERE organization_id = :o"
     with pytest.raises(Exception, match="append-only"):
@@ -217,7 +217,7 @@ async def test_audit_rows_are_kept_six_years(
 async def test_rows_older_than_six_years_are_moved_out_to_a_file(
     client: httpx.AsyncClient, org: Org, session: AsyncSession
 ) -> None:
-    """Item 16: `lead-router audit-archive` writes them out, then deletes them."""
+    """Older than six years: `lead-router audit-archive` writes them out, then deletes them."""
     lead_id = await new_lead(client, org, 8506)
     await session.execute(
         text(

@@ -1,6 +1,5 @@
 """Lifting a revocation with a new, explicit grant (`POST /v1/consent/grants`): the only way
-(compliance.md items 5 and 6: a revocation empties every queue; a suppression outlives the
-lead and is never deleted)."""
+(a revocation empties every queue; a suppression outlives the lead and is never deleted)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Evidence levels (compliance.md items 1 and 2) and the healthcare exemption's limits.
+"""Evidence levels (47 CFR 64.1200(f)(9); 16 CFR 310.5(a)(8)) and the healthcare exemption's limits.
 
-Item 1: a consent block without the disclosure, the seller, and the capture time with IP,
+A consent block without the disclosure, the seller, and the capture time with IP,
 user agent or page URL (or a TrustedForm / Jornaya token) is not written consent.
 """
 
@@ -44,7 +44,7 @@ def _no_submitted_at(n: int, consent: dict[str, Any] | None) -> dict[str, Any]:
 async def test_a_thin_checkbox_is_incomplete_and_marketing_is_refused_naming_what_is_missing(
     client: httpx.AsyncClient, org: Org, session: AsyncSession
 ) -> None:
-    """Item 1: `{"checked": true, "disclosure_text": "ok to call"}` is not written consent."""
+    """`{"checked": true, "disclosure_text": "ok to call"}` is not written consent."""
     r = await post_lead(client, org, _no_submitted_at(8201, THIN))
     assert r.status_code == 201, r.text
     assert r.json()["consent"]["channels"]["voice"] == "incomplete"
@@ -119,7 +119,7 @@ async def test_complete_evidence_allows_marketing(
 async def test_scheduling_without_written_consent_keeps_to_the_exemptions_limits(
     client: httpx.AsyncClient, org: Org, session: AsyncSession
 ) -> None:
-    """Healthcare exemption (compliance.md section 1): 1 call or text a day, 3 a week."""
+    """Healthcare exemption (FCC 15-72): 1 call or text a day, 3 a week."""
     lead_id = await new_lead(client, org, 8208, consent=THIN)
     decision = await eligibility(client, org, lead_id, "voice")
     assert decision["allowed"] is True and decision["basis"] == "healthcare_exemption"

@@ -1,7 +1,7 @@
-"""The pull queue holds only leads someone may contact (compliance.md items 1 and 5).
+"""The pull queue holds only leads someone may contact.
 
-Item 5: a revocation takes the lead's phone out of every outreach queue within the same
-request. Item 1: a lead without consent evidence never enters the dialer's queue.
+A revocation takes the lead's phone out of every outreach queue within the same
+request. A lead without consent evidence never enters the dialer's queue.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ async def _lead(client: httpx.AsyncClient, org: Org, n: int, **overrides: Any) -
 async def test_stopall_takes_the_lead_out_of_the_queue_and_claims_at_once(
     client: httpx.AsyncClient, org: Org
 ) -> None:
-    """Item 5: STOPALL removes the lead from `GET /v1/handoffs` in the revoking request."""
+    """STOPALL removes the lead from `GET /v1/handoffs` in the revoking request."""
     team = await _team(client, org)
     lead_id = await _lead(client, org, 8101)
     [item] = await _queue(client, org, team)
@@ -82,7 +82,7 @@ async def test_stop_on_one_channel_keeps_the_lead_with_what_is_left(
 async def test_a_lead_without_consent_evidence_never_enters_the_queue(
     client: httpx.AsyncClient, org: Org
 ) -> None:
-    """Item 1: no consent evidence (or a box left unticked): not in the dialer's queue."""
+    """No consent evidence (or a box left unticked): not in the dialer's queue."""
     team = await _team(client, org)
     await _lead(client, org, 8103, consent=None)
     unticked = dict(person(8104)["consent"], checked=False)
@@ -172,7 +172,7 @@ async def test_a_claim_rechecks_consent_under_the_lock(
 async def test_the_sla_sweep_does_not_escalate_a_lead_nobody_may_contact(
     client: httpx.AsyncClient, org: Org, session: AsyncSession
 ) -> None:
-    """Item 5: a revoked lead leaves the SLA sweep's escalations too."""
+    """A revoked lead leaves the SLA sweep's escalations too."""
     team = await _team(client, org)
     await add_member(client, org, team, "Dee")
     await add_member(client, org, team, "Eli")

@@ -1,4 +1,4 @@
-"""The revocation's scope under the revoke-all rule (compliance.md item 7), and the one
+"""The revocation's scope under the revoke-all rule (47 CFR 64.1200(a)(10)), and the one
 opt-out confirmation text (item 12)."""
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from tests.outreach.helpers import post_attempt, problem_type
 def test_revoke_all_widens_a_call_or_text_opt_out_to_every_purpose(
     body: dict[str, str], revoke_all: bool, channels: list[str], purposes: list[str] | None
 ) -> None:
-    """Item 7: before the revoke-all date, an opt-out covers what it names; after, it covers
+    """Before the revoke-all date, an opt-out covers what it names; after, it covers
     every purpose, calls and texts alike (47 CFR 64.1200(a)(10), FCC 24-24)."""
     parsed = RevocationIn.model_validate({"via": "agent", **body, "lead_id": None, "phone": "1"})
     got_channels, got_purposes, _ = scope(parsed, revoke_all)
@@ -55,7 +55,7 @@ def test_revoke_all_widens_a_call_or_text_opt_out_to_every_purpose(
 def test_revoke_all_scope_setting_is_ready_for_31_january_2027(
     setting: dict[str, str], at: dt.datetime, expected: bool
 ) -> None:
-    """Item 7: the `revoke_all_scope` setting, with the date it starts on by default."""
+    """The `revoke_all_scope` setting, with the date it starts on by default."""
     assert make_settings(**setting).revoke_all(at) is expected
 
 
@@ -89,7 +89,7 @@ async def revoke_all_client(
 async def test_under_revoke_all_a_marketing_text_opt_out_stops_every_call_and_text(
     revoke_all_client: httpx.AsyncClient, client: httpx.AsyncClient, org: Org
 ) -> None:
-    """Item 7, over HTTP: the same request before and after the revoke-all rule applies."""
+    """Over HTTP: the same request before and after the revoke-all rule applies."""
     before = await new_lead(client, org, 8301)
     r = await revoke(client, org, lead_id=before, channel="sms", purpose="marketing", via="agent")
     assert r.status_code == 201 and r.json()["purposes"] == ["marketing"], r.text
@@ -110,7 +110,7 @@ async def test_under_revoke_all_a_marketing_text_opt_out_stops_every_call_and_te
 async def test_one_opt_out_confirmation_text_within_five_minutes(
     client: httpx.AsyncClient, org: Org
 ) -> None:
-    """Item 12: after an opt-out, one non-marketing confirmation text, and nothing else."""
+    """After an opt-out, one non-marketing confirmation text, and nothing else."""
     lead_id = await new_lead(client, org, 8303)
     r = await revoke(client, org, lead_id=lead_id, words="STOP", via="sms_reply")
     assert r.status_code == 201, r.text

@@ -180,7 +180,7 @@ FL_DAY1 = [at(ET, WED, 9), at(ET, WED, 12), at(ET, WED, 15)]
             at(ET, (2026, 6, 11), 9),
             True,
         ),
-        # Item 10 (and Fla. Stat. 501.059(1)(j)): a text is a call under Florida's cap.
+        # Fla. Stat. 501.059(1)(j): a text is a call under Florida's cap.
         (
             "FL cap counts texts after three calls",
             FL,

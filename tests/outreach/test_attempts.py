@@ -134,7 +134,7 @@ async def test_fourth_florida_call_in_24_hours_is_refused(
     fourth = await post_attempt(client, org, lead_id, attempt("no_answer", at(17)))
     assert fourth.status_code == 422 and problem_type(fourth) == "attempt-cap"
     assert fourth.json()["next_allowed_at"] == "2025-03-19T14:00:00+00:00"
-    # Item 10: a text counts against Florida's cap too (Fla. Stat. 501.059(1)(j) defines a
+    # A text counts against Florida's cap too (Fla. Stat. 501.059(1)(j) defines a
     # telephonic sales call as a call, text message or voicemail transmission).
     sms = await post_attempt(client, org, lead_id, attempt("sms_sent", at(17), channel="sms"))
     assert sms.status_code == 422 and problem_type(sms) == "attempt-cap"
