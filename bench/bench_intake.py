@@ -1,15 +1,24 @@
-"""Intake throughput and latency against the floor, in one run on one server.
+"""Intake throughput and latency against its floors, in one run on one server.
 
-    python bench/bench_intake.py [--duration 20] [--connections 32] [--seed-leads 0]
+    python bench/bench_intake.py [--duration 20] [--connections 32] [--rate 20] [--seed-leads 0]
 
 Starts PostgreSQL (the server on 127.0.0.1:5432 in a fresh database when it answers, else an
-embedded one), seeds the demo practice, runs `lead-router serve --workers <cores>` with INFO
-logs, and drives it from a separate process with 32 keep-alive connections:
+embedded one), seeds the demo practice, subscribes a receiver in this process to both lead
+events (so each lead writes its outbox rows, as with any integrator listening), runs
+`lead-router serve --workers <cores> --no-worker` with INFO logs (the deliveries are
+bench_handoff's subject), and drives it from a separate process
+with 32 keep-alive connections:
 
 1. floor: GET /bench/constant (what the process can answer at all);
 2. floor: POST /bench/insert (validate the lead JSON + one asyncpg INSERT);
-3. intake: a mix of canonical JSON leads (POST /v1/leads), Standard-Webhooks-signed web-form
-   deliveries and Google lead-form deliveries, distinct people with 10 % resubmissions.
+3. floor: POST /bench/rows (validate the lead JSON + the rows a new lead writes, in one
+   hand-written asyncpg transaction that decides nothing: lead, submission, consent events,
+   timeline, outbox messages, deliveries and jobs, inbox or audit row; metrics, rollup and
+   member counters through their triggers; see app/ops/bench.py);
+4. intake: a mix of canonical JSON leads (POST /v1/leads), Standard-Webhooks-signed web-form
+   deliveries and Google lead-form deliveries, distinct people with 10 % resubmissions;
+5. intake open-loop: the same mix offered at --rate leads a second whatever the answers
+   (20: the peak of an agency serving 500 practices); its p50/p99 are what a sender sees.
 
 `--seed-leads N` first inserts N leads directly (the growth benchmark); `--unix-socket DIR`
 reaches the local server through its Unix socket instead of TCP. Prints a table (with the CPU
@@ -31,6 +40,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -41,7 +51,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import seed_reports
-from bench.loadgen import Result, build_request, percentile, run
+from bench.loadgen import Result, build_request, percentile, run, run_open
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -136,8 +146,55 @@ def env_for(url: str) -> dict[str, str]:
         LEAD_ROUTER_WEBHOOK_RATE_LIMIT_PER_MINUTE="0",
         LEAD_ROUTER_BENCH_ENDPOINTS="true",
         LEAD_ROUTER_DB_POOL_SIZE="10",
+        # The receiver of the lead events is this process, on loopback.
+        LEAD_ROUTER_ALLOW_PRIVATE_WEBHOOK_TARGETS="true",
     )
     return env
+
+
+def start_receiver() -> int:
+    """A webhook receiver on loopback that answers every delivery 204, in a thread of this
+    process (idle while the load generator's process runs); returns its port."""
+    ready: list[int] = []
+    started = threading.Event()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line[:15].lower() == b"content-length:":
+                        length = int(line[15:].strip())
+                await reader.readexactly(length)
+                writer.write(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            writer.close()
+
+    async def serve() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        ready.append(server.sockets[0].getsockname()[1])
+        started.set()
+        await server.serve_forever()
+
+    threading.Thread(target=lambda: asyncio.run(serve()), daemon=True).start()
+    started.wait(10)
+    return ready[0]
+
+
+def subscribe(host: str, key: str, receiver_port: int) -> None:
+    """An integrator listening to both lead events: every lead writes its outbox rows."""
+    sub = httpx.post(
+        f"http://{host}/v1/webhook-subscriptions",
+        headers={"Authorization": f"Bearer {key}"},
+        json={
+            "url": f"http://127.0.0.1:{receiver_port}/hooks",
+            "event_types": ["lead.received", "lead.routed"],
+        },
+        timeout=30,
+    )
+    assert sub.status_code == 201, sub.text
 
 
 def open_every_team(host: str, key: str) -> None:
@@ -227,7 +284,7 @@ async def seed_leads(url: str, n: int) -> None:
 
 
 def start_server(
-    env: dict[str, str], port: int, workers: int, log: Path
+    env: dict[str, str], port: int, workers: int, log: Path, *, worker: bool = True
 ) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
         [
@@ -242,13 +299,15 @@ def start_server(
             "--workers",
             str(workers),
             "--no-migrate",
+            *([] if worker else ["--no-worker"]),
         ],
         env=env,
         cwd=ROOT,
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
     )
-    deadline = time.time() + 60
+    # A loaded machine (tests running beside the benchmark) can take a minute or more.
+    deadline = time.time() + 180
     while time.time() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
@@ -390,9 +449,35 @@ def insert_requests(host: str, n: int, seed: int) -> list[bytes]:
     ]
 
 
-def _child(q: Any, port: int, reqs: list[bytes], conns: int, duration: float) -> None:
+def rows_requests(host: str, n: int, seed: int) -> list[bytes]:
+    """The rows floor's requests, in intake's mix: an API lead (audit row), a web-form
+    delivery (inbox row), a Google lead-form delivery (inbox row, no consent)."""
+    out = []
+    for i, p in enumerate(people(n, seed)):
+        via = ("api", "webhook", "lead_form")[i % 3]
+        body = {**p, "external_id": f"{via}-{seed}-{i}"}
+        if via == "lead_form":
+            body.pop("consent")
+        out.append(
+            build_request(
+                "POST",
+                f"/bench/rows?via={via}",
+                host,
+                {"Content-Type": "application/json"},
+                json.dumps(body).encode(),
+            )
+        )
+    return out
+
+
+def _child(
+    q: Any, port: int, reqs: list[bytes], conns: int, duration: float, rate: float | None
+) -> None:
     try:
-        q.put(run("127.0.0.1", port, reqs, conns, duration))
+        if rate:
+            q.put(run_open("127.0.0.1", port, reqs, rate, duration))
+        else:
+            q.put(run("127.0.0.1", port, reqs, conns, duration))
     except BaseException as exc:
         q.put(exc)
         raise
@@ -437,12 +522,18 @@ def cpu_seconds(server_pid: int) -> dict[str, float]:
 
 
 def drive(
-    port: int, reqs: list[bytes], conns: int, duration: float, server_pid: int | None = None
+    port: int,
+    reqs: list[bytes],
+    conns: int,
+    duration: float,
+    server_pid: int | None = None,
+    rate: float | None = None,
 ) -> Result:
+    """Closed loop over `conns` connections, or open loop at `rate` requests a second."""
     before = cpu_seconds(server_pid) if server_pid else None
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(q, port, reqs, conns, duration))
+    proc = ctx.Process(target=_child, args=(q, port, reqs, conns, duration, rate))
     proc.start()
     result = q.get(timeout=duration + 120)
     proc.join()
@@ -479,6 +570,9 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=20.0)
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    ap.add_argument(
+        "--rate", type=float, default=20.0, help="leads a second offered open-loop (0: skip)"
+    )
     ap.add_argument("--seed-leads", type=int, default=0)
     ap.add_argument("--database-url")
     ap.add_argument("--only-intake", action="store_true", help="skip the floor scenarios")
@@ -503,12 +597,15 @@ def main() -> None:
     host = f"127.0.0.1:{port}"
     RESULTS.mkdir(parents=True, exist_ok=True)
     log = RESULTS / "server.log"
-    server = start_server(env, port, args.workers, log)
+    # The subscribed receiver's deliveries are the worker's work, measured by
+    # bench/bench_handoff.py; here they would take CPU from intake on two cores.
+    server = start_server(env, port, args.workers, log, worker=False)
     rows: list[dict[str, Any]] = []
     try:
         listed = httpx.get(f"http://{host}/v1/sources", headers={"Authorization": f"Bearer {key}"})
         sources = {s["kind"]: s for s in listed.json()["data"]}
         open_every_team(host, key)
+        subscribe(host, key, start_receiver())
         budget = int(args.duration * 2500) + 1000
         seed = int(time.time())
         # Warm-up at full concurrency, so every pool has opened its connections.
@@ -534,6 +631,18 @@ def main() -> None:
                     ),
                 )
             )
+            rows.append(
+                summarise(
+                    "floor: a lead's rows, 1 transaction",
+                    drive(
+                        port,
+                        rows_requests(host, budget, seed + 1),
+                        args.connections,
+                        args.duration,
+                        server.pid,
+                    ),
+                )
+            )
         rows.append(
             summarise(
                 "intake: full pipeline (mix)",
@@ -546,6 +655,21 @@ def main() -> None:
                 ),
             )
         )
+        if args.rate:
+            offered = int(args.rate * args.duration)
+            rows.append(
+                summarise(
+                    f"intake: open loop, {args.rate:g}/s",
+                    drive(
+                        port,
+                        intake_requests(host, key, sources, offered, seed + 2),
+                        args.connections,
+                        args.duration,
+                        server.pid,
+                        rate=args.rate,
+                    ),
+                )
+            )
     finally:
         server.terminate()
         server.wait(30)
@@ -553,18 +677,26 @@ def main() -> None:
             embedded.cleanup()
         elif not args.database_url:
             asyncio.run(drop_database(url))
-    floor = next((r["rps"] for r in rows if r["scenario"].startswith("floor: validate")), None)
-    for r in rows:
-        r["ratio_to_insert_floor"] = round(r["rps"] / floor, 3) if floor else None
+    floors = {
+        "ratio_to_insert_floor": "floor: validate",
+        "ratio_to_rows_floor": "floor: a lead's rows",
+    }
+    for field, prefix in floors.items():
+        floor = next((r["rps"] for r in rows if r["scenario"].startswith(prefix)), None)
+        for r in rows:
+            closed = not r["scenario"].startswith("intake: open")
+            r[field] = round(r["rps"] / floor, 3) if floor and closed else None
     print(
-        f"\n{'scenario':32} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
-        f"{'vs floor':>9} {'CPU ms/req: server':>19} {'PostgreSQL':>10}  statuses"
+        f"\n{'scenario':36} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+        f"{'vs INSERT':>9} {'vs rows':>8} {'CPU ms/req: server':>19} {'PostgreSQL':>10}  "
+        "statuses"
     )
     for r in rows:
-        ratio = f"{r['ratio_to_insert_floor']:.0%}" if r["ratio_to_insert_floor"] else "-"
+        ratios = [f"{r[f]:.0%}" if r[f] else "-" for f in floors]
         print(
-            f"{r['scenario']:32} {r['rps']:>9} {r['p50_ms']:>8} {r['p95_ms']:>8} "
-            f"{r['p99_ms']:>8} {ratio:>9} {r.get('cpu_server_ms_per_req', '-'):>19} "
+            f"{r['scenario']:36} {r['rps']:>9} {r['p50_ms']:>8} {r['p95_ms']:>8} "
+            f"{r['p99_ms']:>8} {ratios[0]:>9} {ratios[1]:>8} "
+            f"{r.get('cpu_server_ms_per_req', '-'):>19} "
             f"{r.get('cpu_postgres_ms_per_req', '-'):>10}  {r['statuses']}"
         )
     name = "intake" + (f"-{args.seed_leads}" if args.seed_leads else "")
@@ -580,6 +712,7 @@ def main() -> None:
                 "connections": args.connections,
                 "workers": args.workers,
                 "duration_s": args.duration,
+                "open_loop_rate": args.rate,
                 "seeded_leads": args.seed_leads,
                 "results": rows,
             },

@@ -113,6 +113,40 @@ def run(host: str, port: int, requests: list[bytes], connections: int, duration:
     return asyncio.run(_run(host, port, requests, connections, duration))
 
 
+async def _run_open(
+    host: str, port: int, requests: list[bytes], rate: float, duration: float
+) -> Result:
+    """Open loop: request i is sent at start + i / rate whether or not earlier ones have
+    been answered, and its latency runs from that moment, so a server that falls behind
+    shows it in the latency a sender sees rather than in a slower sending rate."""
+    pool = Pool(host, port)
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+
+    async def send(request: bytes, due: float) -> None:
+        status, _ = await pool.send(request)
+        latencies.append((time.perf_counter() - due) * 1000)
+        statuses[status] = statuses.get(status, 0) + 1
+
+    count = min(len(requests), int(rate * duration))
+    start = time.perf_counter()
+    tasks = []
+    for i in range(count):
+        due = start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(send(requests[i], due)))
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - start
+    pool.close()
+    return Result(latencies, statuses, elapsed)
+
+
+def run_open(host: str, port: int, requests: list[bytes], rate: float, duration: float) -> Result:
+    return asyncio.run(_run_open(host, port, requests, rate, duration))
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")

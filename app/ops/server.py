@@ -28,6 +28,11 @@ def uvicorn_limits(settings: Settings) -> dict[str, Any]:
         "timeout_keep_alive": settings.http_keep_alive_seconds,
         "limit_concurrency": settings.http_max_connections or None,
         "backlog": settings.http_backlog,
+        # uvicorn kills a worker that has not answered its supervisor's ping in 5 s and starts
+        # another; on a busy host a worker still importing the application misses that, and
+        # with several workers the service never became ready (each replacement killed in
+        # turn). A hung worker is still replaced, half a minute later.
+        "timeout_worker_healthcheck": 30,
     }
 
 
