@@ -65,6 +65,21 @@ Day = Annotated[dt.date, AfterValidator(_sane_day)]
 Count32 = Annotated[int, Field(ge=0, le=INT32_MAX)]
 
 
+INSTANT_MESSAGE = f"must be a FHIR instant with a time zone, years {EARLIEST_YEAR} to {LATEST_YEAR}"
+
+
+def parse_instant(text: str) -> dt.datetime | None:
+    """An ISO 8601 instant with an offset and a sane year, or None: a text that only looks
+    like one (`0000-00-00T00:00:00Z`, year 5664) is refused, not raised."""
+    try:
+        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if value.tzinfo is None or not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        return None
+    return value
+
+
 def coerce_aware(value: dt.datetime | None) -> dt.datetime | None:
     """A stored time as an aware datetime, whatever older rows hold.
 

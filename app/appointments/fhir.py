@@ -14,6 +14,7 @@ from typing import Any
 from app.appointments.core import AppointmentData, Problem, invariant_problems
 from app.appointments.models import Appointment
 from app.errors import Unprocessable
+from app.fields import INSTANT_MESSAGE, parse_instant
 
 MEDIA_TYPE = "application/fhir+json"
 INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
@@ -32,10 +33,10 @@ def _instant(
     value = resource.get(key)
     if value is None:
         return None
-    if not isinstance(value, str) or not INSTANT.match(value):
-        out.append({"field": field, "message": "must be a FHIR instant with a time zone"})
-        return None
-    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    parsed = parse_instant(value) if isinstance(value, str) and INSTANT.match(value) else None
+    if parsed is None:
+        out.append({"field": field, "message": INSTANT_MESSAGE})
+    return parsed
 
 
 def _code(concept: Any) -> str | None:
@@ -60,7 +61,8 @@ def _participants(resource: dict[str, Any], out: list[Problem]) -> dict[str, str
         if not isinstance(p, dict):
             out.append({"field": f"participant[{i}]", "message": "must be an object"})
             continue
-        if p.get("status") not in PARTICIPANT_STATUSES:
+        status = p.get("status")
+        if not isinstance(status, str) or status not in PARTICIPANT_STATUSES:
             out.append({"field": f"participant[{i}].status", "message": "required code"})
         actor = p.get("actor")
         ref = actor.get("reference") if isinstance(actor, dict) else None

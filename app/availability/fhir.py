@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from app.availability.core import STATUSES
+from app.fields import INSTANT_MESSAGE, parse_instant
 
 MEDIA_TYPE = "application/fhir+json"
 INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
@@ -70,10 +71,10 @@ def _instant(value: Any, path: str, out: list[Problem], *, required: bool) -> dt
         if required:
             out.append({"field": path, "message": "required"})
         return None
-    if not isinstance(value, str) or not INSTANT.match(value):
-        out.append({"field": path, "message": "must be a FHIR instant with a time zone"})
-        return None
-    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    parsed = parse_instant(value) if isinstance(value, str) and INSTANT.match(value) else None
+    if parsed is None:
+        out.append({"field": path, "message": INSTANT_MESSAGE})
+    return parsed
 
 
 def _codes(concepts: Any) -> tuple[str, ...]:
@@ -171,7 +172,7 @@ def parse_slot(resource: Any, url_id: str | None = None) -> SlotData:
     else:
         schedule_id = ref[9:]
     status = res.get("status")
-    if status not in STATUSES:
+    if not isinstance(status, str) or status not in STATUSES:
         out.append({"field": "Slot.status", "message": "required: a SlotStatus code"})
     start = _instant(res.get("start"), "Slot.start", out, required=True)
     end = _instant(res.get("end"), "Slot.end", out, required=True)
