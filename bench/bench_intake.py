@@ -36,6 +36,7 @@ import os
 import platform
 import random
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -305,6 +306,8 @@ def start_server(
         cwd=ROOT,
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
+        # Its own process group: a server that never became ready is stopped with its workers.
+        start_new_session=True,
     )
     # A loaded machine (tests running beside the benchmark) can take a minute or more.
     deadline = time.time() + 180
@@ -314,7 +317,7 @@ def start_server(
                 return proc
         except httpx.TransportError:
             time.sleep(0.3)
-    proc.kill()
+    os.killpg(proc.pid, signal.SIGKILL)
     raise SystemExit(f"server did not become ready; see {log}")
 
 
