@@ -10,11 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from typing import Annotated, Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import ValidationError
+from pydantic import BeforeValidator, ValidationError
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,7 +33,7 @@ from app.console.pages import PREFIX, render
 from app.db import SessionDep, utcnow
 from app.errors import AppError, Unprocessable
 from app.handoff import queue
-from app.handoff.queue import ClaimIn, QueueEmpty, QueueStatus
+from app.handoff.queue import ClaimIn, Cursor, QueueEmpty, QueueStatus
 from app.leads.models import Lead
 from app.outreach import service as outreach
 from app.outreach.schemas import AttemptIn
@@ -44,7 +45,6 @@ from app.tenancy import get_owned, scoped
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
 PAGE_SIZE = 50
-MAX_PAGE = 200  # the queue is worked from its head; deep pages are for looking, not working
 
 
 async def _me(session: AsyncSession, person: SignedIn) -> Member | None:
@@ -54,25 +54,45 @@ async def _me(session: AsyncSession, person: SignedIn) -> Member | None:
     return member if member and member.organization_id == person.caller.org_id else None
 
 
+def _blank_is_none(value: object) -> object:
+    # The filter form sends `team=` for "all teams".
+    return None if value == "" else value
+
+
 @router.get("/queue")
 async def queue_page(
     request: Request,
     person: Person,
     session: SessionDep,
-    team: uuid.UUID | None = None,
-    member: uuid.UUID | None = None,
+    team: Annotated[uuid.UUID | None, BeforeValidator(_blank_is_none)] = None,
+    member: Annotated[uuid.UUID | None, BeforeValidator(_blank_is_none)] = None,
     status: QueueStatus = "open",
-    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    after: Annotated[str | None, Query(max_length=400)] = None,
+    before: Annotated[str | None, Query(max_length=400)] = None,
     notice: str | None = None,
 ) -> Response:
+    """A page of 50; `after` / `before` (the links' cursors) move from the page's last or
+    first lead, so every page is one index range however deep it is."""
     person.require(Scope.LEADS_READ)
     org = person.caller.org_id
-    leads = await queue.queue_leads(
-        session, org, team_id=team, member=member, status=status,
-        limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE,
-    )  # fmt: skip
-    more = len(leads) > PAGE_SIZE
-    leads = leads[:PAGE_SIZE]
+    start, end = (Cursor.decode(c) if c else None for c in (after, before))
+
+    async def read(**place: Cursor | None) -> list[Lead]:
+        # One lead more than a page says whether there is more in the direction read.
+        return await queue.queue_leads(
+            session, org, team_id=team, member=member, status=status, limit=PAGE_SIZE + 1,
+            **place,
+        )  # fmt: skip
+
+    leads, earlier = [], False
+    if end and not start:
+        leads = await read(before=end)
+        earlier = len(leads) > PAGE_SIZE
+    if earlier:
+        leads, later = leads[-PAGE_SIZE:], True
+    else:  # from a place onwards, or from the head (back at it from `before` too)
+        leads = await read(after=start)
+        leads, earlier, later = leads[:PAGE_SIZE], start is not None, len(leads) > PAGE_SIZE
     members = (
         (await session.execute(scoped(Member, org).order_by(Member.display_name))).scalars().all()
     )
@@ -88,8 +108,12 @@ async def queue_page(
             "members": members,
             "me": await _me(session, person),
             "filters": {"team": team, "member": member, "status": status},
-            "page": page,
-            "more": more,
+            # The filters the links keep (an empty `team=` would not read as a team).
+            "here": urlencode(
+                {k: v for k, v in {"team": team, "member": member, "status": status}.items() if v}
+            ),
+            "previous": Cursor.of(leads[0]).encode() if earlier and leads else None,
+            "next": Cursor.of(leads[-1]).encode() if later and leads else None,
             "now": utcnow(),
             "notice": notice,
             "may_claim": person.may(Scope.LEADS_READ) and person.may(Scope.ATTEMPTS_WRITE),

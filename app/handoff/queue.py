@@ -11,12 +11,25 @@ the same moment each get a different lead and never wait on one another.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
 import uuid
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import ColumnElement, Select, func, or_
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Integer,
+    Select,
+    Uuid,
+    func,
+    literal,
+    literal_column,
+    or_,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
@@ -96,30 +109,105 @@ class ClaimIn(BaseModel):
         return self
 
 
-def _order(stmt: Select[Lead]) -> Select[Lead]:
-    return stmt.order_by(
-        Lead.emergency.desc(),
-        Lead.sla_due_at.asc().nulls_last(),
-        Lead.score.desc().nulls_last(),
-        Lead.received_at,
-        Lead.id,
+# No SLA sorts after every due time, no score after every score.
+NO_SLA: ColumnElement[dt.datetime] = literal_column("'infinity'::timestamptz")
+NO_SCORE = 32767
+
+
+def _sort_key() -> tuple[ColumnElement[Any], ...]:
+    """The queue's order (emergencies first, then the earliest SLA due time, then the highest
+    score, then the oldest) as ascending keys. Migration 0027 indexes these very expressions
+    for each view, so a page is a range of an index and the next one starts past a key."""
+    return (
+        ~Lead.emergency,
+        func.coalesce(Lead.sla_due_at, NO_SLA),
+        func.coalesce(-Lead.score, literal_column(str(NO_SCORE))),
+        Lead.received_at.expression,
+        Lead.id.expression,
     )
+
+
+def _order(stmt: Select[Lead], *, backwards: bool = False) -> Select[Lead]:
+    return stmt.order_by(*(k.desc() if backwards else k for k in _sort_key()))
+
+
+class Cursor:
+    """A place in the queue: the sort key of a lead, as an opaque URL-safe string."""
+
+    def __init__(self, emergency: bool, sla_due_at: dt.datetime | None, score: int | None,
+                 received_at: dt.datetime, lead_id: uuid.UUID) -> None:  # fmt: skip
+        self.key = (emergency, sla_due_at, score, received_at, lead_id)
+
+    @classmethod
+    def of(cls, lead: Lead) -> Cursor:
+        return cls(lead.emergency, lead.sla_due_at, lead.score, lead.received_at, lead.id)
+
+    def encode(self) -> str:
+        emergency, sla, score, received, lead_id = self.key
+        raw = [emergency, sla and sla.isoformat(), score, received.isoformat(), str(lead_id)]
+        return base64.urlsafe_b64encode(json.dumps(raw).encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str) -> Cursor:
+        try:
+            raw = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+            emergency, sla, score, received, lead_id = raw
+            if not isinstance(emergency, bool) or not isinstance(score, int | None):
+                raise ValueError(text)
+            return cls(
+                emergency,
+                None if sla is None else _aware(dt.datetime.fromisoformat(sla)),
+                score,
+                _aware(dt.datetime.fromisoformat(received)),
+                uuid.UUID(lead_id),
+            )
+        except (ValueError, TypeError, UnicodeDecodeError):
+            raise Unprocessable("Invalid queue cursor.", type="invalid-cursor") from None
+
+    def past(self, *, backwards: bool = False) -> ColumnElement[bool]:
+        """Leads after this place in the queue's order (before it, `backwards`)."""
+        emergency, sla, score, received, lead_id = self.key
+        bound = tuple_(
+            literal(not emergency),
+            func.coalesce(literal(sla, DateTime(timezone=True)), NO_SLA),
+            literal(NO_SCORE if score is None else -score, Integer),
+            literal(received, DateTime(timezone=True)),
+            literal(lead_id, Uuid),
+        )
+        keys = tuple_(*_sort_key())
+        return keys < bound if backwards else keys > bound
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        raise ValueError("naive time")
+    return value
 
 
 def _contactable() -> ColumnElement[bool]:
     return func.cardinality(Lead.contact_channels) > 0
 
 
+def _constants(values: tuple[str, ...]) -> list[ColumnElement[object]]:
+    # Constants, not parameters: a prepared statement's generic plan must still prove the
+    # partial indexes' predicates (migration 0027).
+    return [literal_column(f"'{v}'") for v in values]
+
+
 def _status_filter(status: QueueStatus) -> ColumnElement[bool]:
     if status == "open":
         return (
-            Lead.status.in_(WAITING_STATUSES)
+            Lead.status.in_(_constants(WAITING_STATUSES))
             & Lead.team_id.is_not(None)
             & Lead.claimed_at.is_(None)
             & _contactable()
         )
     if status == "claimed":
-        return Lead.claimed_at.is_not(None) & Lead.status.notin_(CLOSED_STATUSES) & _contactable()
+        return (
+            Lead.claimed_at.is_not(None)
+            & Lead.status.notin_(_constants(CLOSED_STATUSES))
+            & _contactable()
+        )
     return Lead.team_id.is_not(None)
 
 
@@ -140,6 +228,28 @@ async def resolve_member(
         return found
 
 
+def queue_statement(
+    org_id: uuid.UUID,
+    *,
+    team_id: uuid.UUID | None,
+    member_id: uuid.UUID | None,
+    status: QueueStatus,
+    limit: int,
+    after: Cursor | None = None,
+    before: Cursor | None = None,
+) -> Select[Lead]:
+    stmt = scoped(Lead, org_id).where(_status_filter(status), Lead.erased_at.is_(None))
+    if team_id is not None:
+        stmt = stmt.where(Lead.team_id == team_id)
+    if member_id is not None:
+        stmt = stmt.where(Lead.member_id == member_id)
+    if after is not None:
+        stmt = stmt.where(after.past())
+    if before is not None:
+        stmt = stmt.where(before.past(backwards=True))
+    return _order(stmt, backwards=before is not None).limit(min(limit, MAX_LIMIT))
+
+
 async def queue_leads(
     session: AsyncSession,
     org_id: uuid.UUID,
@@ -148,16 +258,18 @@ async def queue_leads(
     member: str | uuid.UUID | None,
     status: QueueStatus,
     limit: int,
-    offset: int = 0,
+    after: Cursor | None = None,
+    before: Cursor | None = None,
 ) -> list[Lead]:
-    """The queue's leads, most pressing first (the console pages through it with `offset`)."""
-    stmt = scoped(Lead, org_id).where(_status_filter(status), Lead.erased_at.is_(None))
-    if team_id is not None:
-        stmt = stmt.where(Lead.team_id == team_id)
-    if member is not None:
-        stmt = stmt.where(Lead.member_id == (await resolve_member(session, org_id, member)).id)
-    ordered = _order(stmt).limit(min(limit, MAX_LIMIT)).offset(offset)
-    return list((await session.execute(ordered)).scalars())
+    """The queue's leads, most pressing first: from its head, or the `limit` leads right
+    after (before) a place in it, so any page costs what the first one does."""
+    member_id = None if member is None else (await resolve_member(session, org_id, member)).id
+    stmt = queue_statement(
+        org_id, team_id=team_id, member_id=member_id, status=status, limit=limit,
+        after=after, before=before,
+    )  # fmt: skip
+    rows = list((await session.execute(stmt)).scalars())
+    return rows[::-1] if before is not None else rows
 
 
 async def list_queue(
