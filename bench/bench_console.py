@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import html
 import json
 import re
 import statistics
@@ -60,10 +61,21 @@ def pages(lead_id: str) -> list[tuple[str, str]]:
         ("review section: speed to lead, 7 days", f"/console/review/speed?{period(7)}"),
         ("review section: calibration, 7 days", f"/console/review/calibration?{period(7)}"),
         ("queue, first page", "/console/queue"),
-        ("queue, every routed lead, page 20", "/console/queue?status=all&page=20"),
+        ("queue, every routed lead, page 20", "/console/queue?status=all&pages=20"),
         ("lead page", f"/console/leads/{lead_id}"),
         ("practice", "/console/practice"),
     ]
+
+
+async def deep_page(client: httpx.AsyncClient, path: str) -> str:
+    """The address of page N of a queue view, reached as a person does: by its Next links."""
+    path, _, n = path.partition("&pages=")
+    for _ in range(int(n) - 1):
+        page = await client.get(path)
+        found = re.search(r'<a href="([^"]+)" rel="next">', page.text)
+        assert found, (path, page.status_code)
+        path = html.unescape(found.group(1))
+    return path
 
 
 async def run(url: str, runs: int) -> list[dict[str, Any]]:
@@ -107,6 +119,8 @@ async def run(url: str, runs: int) -> list[dict[str, Any]]:
         )
         assert signed.status_code == 303, signed.text
         for name, path in pages(lead_id):
+            if "&pages=" in path:
+                path = await deep_page(client, path)
             samples, size = [], 0
             for i in range(runs + 1):
                 start = time.perf_counter()
