@@ -193,7 +193,7 @@ async def _section(
             "stages": words.STAGES,
             "advice": words.ADVICE,
         }
-    # The bands are cheap; the factors read every lead's assessment, so they wait to be asked.
+    # The bands are cheap; the factors unnest every lead's factors, so they wait to be asked.
     factors = name == "factors"
     return {"calibration": await reports.calibration(session, period, factors=factors)}
 

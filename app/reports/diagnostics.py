@@ -122,26 +122,17 @@ BAND_SQL = f"""
              m.score_band
 """  # noqa: S608
 
-# A factor's level for one lead: all its points, some, or none. The assessment is read from
-# `leads` (it is not copied into lead_metrics), joined inside the same organisation.
+# A factor's level for one lead: all its points, some, or none, kept in lead_metrics as
+# 'level:factor' (migration 0028) when the lead's assessment is written.
 FACTOR_SQL = f"""
-    SELECT factor, level, count(*) AS leads, count(booked_at) AS booked,
-           count(completed_at) AS completed
+    SELECT substr(f, strpos(f, ':') + 1) AS factor, level, leads, booked, completed
     FROM (
-        SELECT f->>'factor' AS factor, m.booked_at, m.completed_at,
-               CASE WHEN (f->>'points')::numeric >= (f->>'max_points')::numeric THEN 'full'
-                    WHEN (f->>'points')::numeric > 0 THEN 'partial'
-                    ELSE 'none' END AS level
-        FROM lead_metrics m
-        JOIN leads l ON l.id = m.lead_id AND l.organization_id = :org
-        CROSS JOIN LATERAL jsonb_array_elements(
-            CASE WHEN jsonb_typeof(l.assessment->'score_breakdown') = 'array'
-                 THEN l.assessment->'score_breakdown' ELSE '[]'::jsonb END
-        ) f
+        SELECT f, split_part(f, ':', 1) AS level, count(*) AS leads, count(m.booked_at) AS booked,
+               count(m.completed_at) AS completed
+        FROM lead_metrics m CROSS JOIN LATERAL unnest(m.score_factors) f
         WHERE {PERIOD_FILTER}
-          AND jsonb_typeof(f->'points') = 'number' AND jsonb_typeof(f->'max_points') = 'number'
+        GROUP BY f
     ) s
-    GROUP BY factor, level
     ORDER BY factor, array_position(ARRAY['full', 'partial', 'none'], level)
 """  # noqa: S608
 
@@ -149,8 +140,8 @@ FACTOR_SQL = f"""
 async def calibration(
     session: AsyncSession, period: Period, *, factors: bool = True
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Bands and factors; `factors=False` skips the factors, which read every lead's
-    assessment (ten times the bands' time on a large organisation)."""
+    """Bands and factors; `factors=False` skips the factors, which unnest every lead's
+    factors (a few times the bands' time on a large organisation)."""
     params = period.params()
     bands = await fetch(session, BAND_SQL, params)
     return bands, await fetch(session, FACTOR_SQL, params) if factors else []

@@ -117,7 +117,8 @@ METRICS_FROM_SCRATCH = """
         'booked_at', a.booked_at, 'first_appointment_start', a.first_start,
         'last_appointment_start', a.last_start, 'completed_at', a.completed_at,
         'noshow_count', coalesce(a.noshows, 0), 'cancelled_count', coalesce(a.cancels, 0),
-        'availability', l.availability, 'first_slot_at', l.first_slot_at
+        'availability', l.availability, 'first_slot_at', l.first_slot_at,
+        'score_factors', lead_score_factors(l.assessment)
     ) AS row
     FROM leads l LEFT JOIN LATERAL (
         SELECT min(created_at) FILTER (WHERE status <> 'entered-in-error') AS booked_at,
