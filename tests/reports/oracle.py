@@ -160,3 +160,32 @@ async def assert_derived_rows_consistent(session: AsyncSession, org_id: uuid.UUI
     loads = (await session.execute(text(LOADS_ROWS), params)).all()
     await session.execute(text("SELECT member_loads_rebuild()"))
     assert loads == (await session.execute(text(LOADS_ROWS), params)).all()
+
+
+# The score factors read from each lead's assessment: the definition
+# app/reports/diagnostics.py must reproduce from lead_metrics.score_factors.
+FACTORS = f"""
+    SELECT factor, level, count(*) AS leads, count(booked_at) AS booked,
+           count(completed_at) AS completed
+    FROM (
+        SELECT f->>'factor' AS factor, m.booked_at, m.completed_at,
+               CASE WHEN (f->>'points')::numeric >= (f->>'max_points')::numeric THEN 'full'
+                    WHEN (f->>'points')::numeric > 0 THEN 'partial'
+                    ELSE 'none' END AS level
+        FROM lead_metrics m
+        JOIN leads l ON l.id = m.lead_id AND l.organization_id = :org
+        CROSS JOIN LATERAL jsonb_array_elements(
+            CASE WHEN jsonb_typeof(l.assessment->'score_breakdown') = 'array'
+                 THEN l.assessment->'score_breakdown' ELSE '[]'::jsonb END
+        ) f
+        WHERE {PERIOD_FILTER}
+          AND jsonb_typeof(f->'points') = 'number' AND jsonb_typeof(f->'max_points') = 'number'
+    ) s
+    GROUP BY factor, level
+    ORDER BY factor, array_position(ARRAY['full', 'partial', 'none'], level)
+"""  # noqa: S608
+
+
+async def factors(session: AsyncSession, period: Period) -> list[dict[str, Any]]:
+    result = await session.execute(text(FACTORS), period.params())
+    return [dict(r) for r in result.mappings()]

@@ -1,6 +1,7 @@
 """The rollup-based funnel against its definition: the same report computed by scanning
 `lead_metrics` with `percentile_cont` (tests/reports/oracle.py), on a year of seeded leads that
-are then changed the ways intake, outreach, scheduling and erasure change them."""
+are then changed the ways intake, outreach, scheduling and erasure change them. Speed to lead
+(percentiles from bucket histograms) and the score factors (kept per lead) likewise."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.leads import bulk as bulk_mode
-from app.reports import queries
+from app.reports import diagnostics, queries
 from app.reports.period import Dimension, Period
 from bench import seed_reports
 from tests.conftest import Org
@@ -114,6 +115,9 @@ async def _assert_matches_oracle(session: AsyncSession, org: Org, time_zone: str
                 want = await oracle.funnel(session, period, dimension)
                 assert got == want, (first, last, as_of, dimension)
                 compared += len(got[0]) + 1
+            _, factors = await diagnostics.calibration(session, period)
+            assert factors == await oracle.factors(session, period), (first, last, as_of)
+            compared += len(factors)
     return compared
 
 
