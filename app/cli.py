@@ -21,6 +21,7 @@ T = TypeVar("T")
 
 
 def _database_url(settings: Settings, migrate: bool = True) -> str:
+    # Loaded when run: the CLI starts without loading the service.
     from app.db import db
     from app.ops import migrate as migrations
 
@@ -33,6 +34,7 @@ def _database_url(settings: Settings, migrate: bool = True) -> str:
 
 
 def _stop_embedded() -> None:
+    # Loaded when run: the CLI starts without loading the service.
     from app.db import db
 
     if db.embedded is not None:
@@ -40,6 +42,7 @@ def _stop_embedded() -> None:
 
 
 def _with_session(settings: Settings, fn: Callable[..., Awaitable[T]]) -> T:
+    # Loaded when run: the CLI starts without loading the service.
     from app.db import db
 
     async def run() -> T:
@@ -85,6 +88,7 @@ def _raise_file_limit(connections: int) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    # Loaded when run: the CLI starts without loading the service.
     from app.ops import server
 
     if args.no_worker:
@@ -123,6 +127,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
+    # Loaded when run: the CLI starts without loading the service.
     from app.db import db
     from app.ops import migrate as migrations
 
@@ -139,6 +144,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    # Loaded when run: the CLI starts without loading the service.
     from app import worker
 
     settings = _settings()
@@ -159,6 +165,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_create_org(args: argparse.Namespace) -> int:
+    # Loaded when run: the CLI starts without loading the service.
     from app.auth import service as auth_service
     from app.auth.scopes import Scope
 
@@ -203,6 +210,7 @@ def _seed_history(settings: Settings, org_id: str, days: int) -> str:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    # Loaded when run: the CLI starts without loading the service.
     from app.demo import load
 
     columns = (TextColumn("{task.description:28}"), BarColumn(), MofNCompleteColumn(),
@@ -231,6 +239,7 @@ DEMO_SECRETS = "secrets.env"
 def demo_secrets() -> None:
     """The demo's own secret key and encryption key, generated once into its data directory
     (readable by its owner only) and used from then on; keys the environment gives win."""
+    # Loaded when run: the CLI starts without loading the service.
     from app import crypto
 
     given = Settings(environment="development")  # only to read what is set, and where
@@ -257,6 +266,7 @@ def demo_secrets() -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    # Loaded when run: the CLI starts without loading the service.
     from app import demo
 
     demo_secrets()
@@ -297,6 +307,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
     nothing (its transaction is rolled back)."""
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    # Loaded when run: the CLI starts without loading the service.
     from app.db import db, utcnow
     from app.ops import logging as ops_logging
     from app.privacy import retention
@@ -349,6 +360,7 @@ def cmd_audit_archive(args: argparse.Namespace) -> int:
     """Move audit rows older than six years to a JSON Lines file, then delete them (one
     transaction: nothing is deleted unless the file was written). --dry-run writes the file
     and deletes nothing."""
+    # Loaded when run: the CLI starts without loading the service.
     from app.audit import archive
 
     settings = get_settings()
@@ -374,6 +386,7 @@ def cmd_audit_archive(args: argparse.Namespace) -> int:
 
 
 def cmd_demo_curl(args: argparse.Namespace) -> int:
+    # Loaded when run: the CLI starts without loading the service.
     from app import demo
 
     print(demo.fresh_curl(get_settings().data_dir, args.kind))
@@ -459,6 +472,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"lead-router: {name}{err['msg']}", file=sys.stderr)
         return 2
     except Exception as exc:
+        # Loaded when run: the CLI starts without loading the service.
         from app.db import database_unavailable
 
         if not database_unavailable(exc):

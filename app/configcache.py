@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import event, text
+from sqlalchemy import ScalarSelect, bindparam, column, event, select, table, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, UOWTransaction
 
@@ -31,15 +31,22 @@ CONFIG_TABLES = frozenset(
     {"teams", "members", "rulesets", "scoring_configs", "webhook_subscriptions"}
 )
 
-# Select-list SQL for the version, to ride along with another statement (bind `config_org`).
-VERSION_SQL = "(SELECT config_version FROM organizations WHERE id = :config_org)"
+_ORGANIZATIONS = table("organizations", column("id"), column("config_version"))
+
+
+def version_column() -> ScalarSelect[Any]:
+    """The version as a column of another statement (bind `config_org`), which saves it a
+    round trip of its own; the caller passes what it read to `remember`."""
+    org = _ORGANIZATIONS.c
+    return select(org.config_version).where(org.id == bindparam("config_org")).scalar_subquery()
+
 
 _INFO_KEY = "config_version"
 _cache: LRU[tuple[uuid.UUID, str], tuple[int, Any]] = LRU(4096)
 
 
 def remember(session: AsyncSession, org_id: uuid.UUID, version: int | None) -> None:
-    """Record a version read by another statement (see VERSION_SQL) for this transaction."""
+    """Record a version read by another statement (see version_column) for this transaction."""
     memo: dict[uuid.UUID, tuple[Any, int]] = session.info.setdefault(_INFO_KEY, {})
     memo[org_id] = (session.sync_session.get_transaction(), int(version or 0))
 

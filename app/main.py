@@ -20,9 +20,9 @@ from app.console import mount as console
 from app.db import db
 from app.handoff.queue_router import router as handoff_queue_router
 from app.handoff.router import router as handoff_router
-from app.intake.normalize import zip_index
 from app.intake.router import router as intake_router
 from app.integrations.router import router as integrations_router
+from app.leads.normalize import zip_index
 from app.leads.router import router as leads_router
 from app.ops import failures
 from app.ops import logging as ops_logging
@@ -89,6 +89,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     )
     app.include_router(ops_router)
     if settings.bench_endpoints:
+        # Only when enabled: a production app carries no benchmark endpoints.
         from app.ops.bench import router as bench_router
 
         app.include_router(bench_router)

@@ -8,10 +8,10 @@ from app.console.models import ConsoleSession
 from app.db import Base
 from app.handoff.models import LeadEvent, WebhookDelivery, WebhookMessage, WebhookSubscription
 from app.idempotency import IdempotencyKey
-from app.intake.models import InboxDelivery, Source
+from app.intake.models import InboxDelivery
 from app.integrations.models import ConsentVerification, IntegrationCredential
 from app.jobs.models import Job
-from app.leads.models import Lead, LeadSubmission
+from app.leads.models import Lead, LeadSubmission, Source
 from app.outreach.models import ContactAttempt
 from app.practice.models import Location, ScoringConfig, Service
 from app.privacy.models import ErasureRequest

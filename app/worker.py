@@ -16,11 +16,21 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import direct
+from app.availability import pull
 from app.config import Settings
 from app.db import CONNECT_TIMEOUT, database_unavailable, db, utcnow
+from app.handoff import delivery
+
+# Importing a domain's tasks module registers its job kinds.
+from app.intake import tasks as _intake_tasks  # noqa: F401
+from app.integrations import verification as _verification  # noqa: F401
 from app.jobs import service as jobs
 from app.jobs.models import Job
 from app.ops import failures
+from app.outreach import sla
+from app.privacy import requests as _requests  # noqa: F401
+from app.privacy import retention
+from app.routing import reroute as _reroute  # noqa: F401
 
 log = structlog.get_logger("app.worker")
 
@@ -32,18 +42,6 @@ BACKOFF_FIRST, BACKOFF_MAX = 0.1, 1.0
 # Without its LISTEN connection, the worker polls this often instead of its poll interval.
 DEAF_POLL = 0.5
 REPORT_EVERY = 30.0
-
-
-def _register_handlers() -> None:
-    # Importing a domain's tasks module registers its job kinds.
-    import app.availability.pull
-    import app.handoff.delivery
-    import app.intake.tasks
-    import app.routing.reroute  # noqa: F401
-    from app.integrations import verification as _verification  # noqa: F401
-    from app.outreach import sla as _sla  # noqa: F401
-    from app.privacy import requests as _requests  # noqa: F401
-    from app.privacy import retention as _retention  # noqa: F401
 
 
 class BatchUnfinished(Exception):
@@ -65,7 +63,6 @@ async def run_once(
     """Claim and run one batch (of `kinds`, default all) in `owner`'s name; returns how many
     jobs ran. Raises BatchUnfinished, after trying to hand the rest back, when some could
     not be run or their outcome not recorded."""
-    _register_handlers()
     owner = owner or uuid.uuid4()
     bind = sessionmaker.kw.get("bind")
     engine = bind if isinstance(bind, AsyncEngine) else None
@@ -238,9 +235,6 @@ class Worker:
     async def schedule_periodic(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         """The periodic jobs (the SLA sweep, the daily purge) each queue their successor;
         this starts them, once the database answers."""
-        from app.outreach import sla
-        from app.privacy import retention
-
         for name, ensure in (("sla_sweep", sla.ensure_scheduled),
                              ("availability_poll", _schedule_availability_poll),
                              ("purge", retention.ensure_scheduled)):  # fmt: skip
@@ -307,8 +301,6 @@ class Worker:
 
 async def _schedule_availability_poll(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     """The poll of FHIR availability feeds, which chains like the sweep."""
-    from app.availability import pull
-
     async with sessionmaker() as session, session.begin():
         await pull.schedule(session, pull.next_minute(utcnow()))
 
@@ -324,7 +316,6 @@ async def _wait(wake: asyncio.Event, stop: asyncio.Event, seconds: float) -> boo
 
 async def run_forever(settings: Settings, stop: asyncio.Event | None = None) -> None:
     stop = stop or asyncio.Event()
-    _register_handlers()
     owns_engine = db.engine is None
     engine = db.connect(settings)
     assert db.sessionmaker is not None
@@ -333,8 +324,6 @@ async def run_forever(settings: Settings, stop: asyncio.Event | None = None) -> 
     try:
         await loop.run(db.sessionmaker, stop)
     finally:
-        from app.handoff import delivery  # registered by _register_handlers, like the others
-
         with contextlib.suppress(Exception):
             await delivery.close_clients()
         await loop.close()

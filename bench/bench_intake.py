@@ -20,6 +20,12 @@ with 32 keep-alive connections:
 5. intake open-loop: the same mix offered at --rate leads a second whatever the answers
    (20: the peak of an agency serving 500 practices); its p50/p99 are what a sender sees.
 
+`--against DIR --rounds N`: intake side by side with another checkout of the code (for instance
+`git worktree add --detach /tmp/lr-before main`, the code before a change): a second server
+from DIR on the same database, and N rounds of the intake mix alternating between the two
+(ABBA order, so neither always runs first); prints each side's median leads a second and their
+ratio, and writes bench/results/intake-against.json.
+
 `--seed-leads N` first inserts N leads directly (the growth benchmark); `--unix-socket DIR`
 reaches the local server through its Unix socket instead of TCP. Prints a table (with the CPU
 milliseconds per request of the server and of PostgreSQL) and writes
@@ -38,6 +44,7 @@ import random
 import re
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -285,7 +292,13 @@ async def seed_leads(url: str, n: int) -> None:
 
 
 def start_server(
-    env: dict[str, str], port: int, workers: int, log: Path, *, worker: bool = True
+    env: dict[str, str],
+    port: int,
+    workers: int,
+    log: Path,
+    *,
+    worker: bool = True,
+    checkout: Path = ROOT,
 ) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
         [
@@ -302,8 +315,8 @@ def start_server(
             "--no-migrate",
             *([] if worker else ["--no-worker"]),
         ],
-        env=env,
-        cwd=ROOT,
+        env={**env, "PYTHONPATH": str(checkout)},
+        cwd=checkout,
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
         # Its own process group: a server that never became ready is stopped with its workers.
@@ -321,7 +334,8 @@ def start_server(
     raise SystemExit(f"server did not become ready; see {log}")
 
 
-def people(n: int, seed: int) -> list[dict[str, Any]]:
+def people(n: int, seed: int, offset: int = 0) -> list[dict[str, Any]]:
+    """N distinct people; `offset` numbers them from there (phones differ by their number)."""
     rnd = random.Random(seed)
     services = [
         "knee pain",
@@ -337,7 +351,7 @@ def people(n: int, seed: int) -> list[dict[str, Any]]:
     ]
     zips = ["60611", "60614", "60647", "60540", "60563", "60601", "60657", "60515"]
     out = []
-    for i in range(n):
+    for i in range(offset, offset + n):
         out.append(
             {
                 "first_name": rnd.choice(["Maria", "James", "Aisha", "Wei", "Olga", "Luis"]),
@@ -367,12 +381,12 @@ def people(n: int, seed: int) -> list[dict[str, Any]]:
 
 
 def intake_requests(
-    host: str, key: str, sources: dict[str, dict[str, Any]], n: int, seed: int
+    host: str, key: str, sources: dict[str, dict[str, Any]], n: int, seed: int, offset: int = 0
 ) -> list[bytes]:
     from app.intake.signatures import sign_standard_webhook
 
     rnd = random.Random(seed)
-    crowd = people(n, seed)
+    crowd = people(n, seed, offset)
     web = sources["web_form"]
     web_secret = "whsec_ZGVtby1vbmx5LXdlYi1mb3JtLXNlY3JldC0xMjM0NTY="
     reqs = []
@@ -568,6 +582,72 @@ def summarise(name: str, r: Result) -> dict[str, Any]:
     }
 
 
+def side_by_side(args: argparse.Namespace) -> None:
+    """This checkout's intake against another's, alternating rounds on one database."""
+    url, embedded = database(args)
+    env = env_for(url)
+    key = seed_demo(env)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    sides = {"this": ROOT, "against": args.against.resolve()}
+    servers: dict[str, tuple[int, subprocess.Popen[bytes]]] = {}
+    rps: dict[str, list[float]] = {name: [] for name in sides}
+    cpu: dict[str, list[float]] = {name: [] for name in sides}
+    try:
+        for name, checkout in sides.items():
+            port = free_port()
+            log = RESULTS / f"server-{name}.log"
+            servers[name] = (port, start_server(env, port, args.workers, log, checkout=checkout))
+        host = f"127.0.0.1:{servers['this'][0]}"
+        listed = httpx.get(f"http://{host}/v1/sources", headers={"Authorization": f"Bearer {key}"})
+        sources = {s["kind"]: s for s in listed.json()["data"]}
+        open_every_team(host, key)
+        budget = int(args.duration * 2500) + 1000
+        seed = int(time.time())
+        # Every run its own people (each side's first requests would otherwise be the other
+        # side's resubmissions, which cost less), 10 % of them resubmitting within the run.
+        runs = 0
+        for port, _ in servers.values():
+            requests = intake_requests(
+                f"127.0.0.1:{port}", key, sources, 600, seed - 1, offset=runs * budget
+            )
+            runs += 1
+            drive(port, requests, args.connections, 3)
+        asyncio.run(analyze(url))
+        for r in range(args.rounds):
+            order = list(sides) if r % 2 == 0 else list(reversed(sides))
+            for name in order:
+                port, server = servers[name]
+                requests = intake_requests(
+                    f"127.0.0.1:{port}", key, sources, budget, seed + runs, offset=runs * budget
+                )
+                runs += 1
+                result = drive(port, requests, args.connections, args.duration, server.pid)
+                row = summarise(name, result)
+                rps[name].append(row["rps"])
+                cpu[name].append(row.get("cpu_server_ms_per_req", float("nan")))
+                print(f"round {r + 1} {name:8} {row['rps']:8.1f} leads/s, server CPU "
+                      f"{cpu[name][-1]:6.2f} ms a lead", flush=True)  # fmt: skip
+    finally:
+        for _, server in servers.values():
+            server.terminate()
+            server.wait(30)
+        if embedded is not None:
+            embedded.cleanup()
+        elif not args.database_url:
+            asyncio.run(drop_database(url))
+    medians = {name: statistics.median(v) for name, v in rps.items()}
+    cpu_medians = {name: statistics.median(v) for name, v in cpu.items()}
+    ratio = medians["this"] / medians["against"]
+    print(f"median server CPU a lead: this {cpu_medians['this']:.2f} ms, "
+          f"against {cpu_medians['against']:.2f} ms")  # fmt: skip
+    print(f"\nmedian leads/s: this {medians['this']:.1f}, against {medians['against']:.1f}, "
+          f"ratio {ratio:.3f} ({args.rounds} rounds of {args.duration:g} s)")  # fmt: skip
+    out = {"machine": machine(), "against": str(sides["against"]), "rounds": rps,
+           "median_rps": medians, "ratio": round(ratio, 3), "server_cpu_ms": cpu,
+           "median_server_cpu_ms": cpu_medians}  # fmt: skip
+    (RESULTS / "intake-against.json").write_text(json.dumps(out, indent=2) + "\n")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--duration", type=float, default=20.0)
@@ -587,7 +667,12 @@ def main() -> None:
     ap.add_argument(
         "--intake-concurrency", type=int, help="LEAD_ROUTER_INTAKE_CONCURRENCY for the server"
     )
+    ap.add_argument("--against", metavar="DIR", type=Path, help="another checkout, side by side")
+    ap.add_argument("--rounds", type=int, default=6, help="alternating rounds with --against")
     args = ap.parse_args()
+    if args.against is not None:
+        side_by_side(args)
+        return
 
     url, embedded = database(args)
     env = env_for(url)

@@ -26,14 +26,9 @@ from app.consent.policy import (
     evaluate,
 )
 from app.consent.schemas import EligibilityOut, EligibilityReasonOut
-from app.consent.service import (
-    ATTEMPT_HISTORY,
-    Identity,
-    attempt_of,
-    current_consent,
-    unverified_for,
-)
+from app.consent.service import ATTEMPT_HISTORY, attempt_of, current_consent, unverified_for
 from app.consent.standing import channel_consents, lifted_pairs, suppressed_for
+from app.leads.identity import Identity
 from app.leads.models import Lead
 from app.tenancy import scoped
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,12 +27,12 @@ from app.consent.schemas import (
     CurrentConsent,
     DisclosureOut,
     EventOut,
+    FormConsent,
     LiftedOut,
     VerificationOut,
 )
 from app.consent.service import (
     EventSpec,
-    Identity,
     current_consent,
     lead_events,
     mark_do_not_contact,
@@ -43,10 +43,9 @@ from app.consent.service import (
     suppressed_channels,
 )
 from app.consent.standing import channel_consent, lifted_pairs, usable_channels
-from app.intake.canonical import CanonicalLead
-from app.intake.models import Source
-from app.intake.source_settings import FormConsent
-from app.leads.models import Lead
+from app.leads.canonical import CanonicalLead
+from app.leads.identity import Identity
+from app.leads.models import Lead, Source
 from app.lru import LRU
 from app.tenancy import get_owned, scoped
 
@@ -339,9 +338,15 @@ async def disclosures_by_id(
 
 
 async def consent_view(
-    session: AsyncSession, caller: Caller, lead_id: uuid.UUID, *, format: str = "json"
+    session: AsyncSession,
+    caller: Caller,
+    lead_id: uuid.UUID,
+    *,
+    verifications: Callable[[AsyncSession, Lead], Awaitable[list[dict[str, Any]]]],
+    format: str = "json",
 ) -> ConsentView:
-    """Events, the current consent derived from them, and the disclosures they cite. Audited."""
+    """Events, the current consent derived from them, the disclosures they cite and the
+    checks of the lead's consent certificates (`verifications`: app.integrations'). Audited."""
     lead = await get_owned(session, Lead, lead_id, caller.org_id)
     events = await lead_events(session, lead)
     disclosures = await disclosures_by_id(
@@ -359,9 +364,7 @@ async def consent_view(
         }
         for channel, per in current_consent(events).items()
     }
-    from app.integrations import verification
-
-    checks = await verification.of_lead(session, lead)
+    checks = await verifications(session, lead)
     await audit.record(session, caller, "consent.read", "lead", lead.id, {"format": format})
     return ConsentView(
         lead_id=lead.id,

@@ -24,7 +24,6 @@ from app.consent.models import ConsentEvent
 from app.consent.schemas import GrantIn, GrantOut
 from app.consent.service import (
     EventSpec,
-    Identity,
     lead_events,
     record_events,
     refresh_contact_channels,
@@ -35,6 +34,7 @@ from app.db import utcnow
 from app.errors import Unprocessable
 from app.handoff import service as handoff
 from app.leads import status as lead_status
+from app.leads.identity import Identity
 from app.leads.models import Lead
 from app.tenancy import get_owned, scoped
 

@@ -20,7 +20,6 @@ from app.consent.models import CHANNELS, PURPOSES
 from app.consent.schemas import RevocationIn, RevocationOut
 from app.consent.service import (
     EventSpec,
-    Identity,
     mark_do_not_contact,
     record_events,
     refresh_contact_channels,
@@ -29,6 +28,7 @@ from app.consent.service import (
 from app.db import utcnow
 from app.errors import Unprocessable
 from app.handoff import service as handoff
+from app.leads.identity import Identity
 from app.leads.models import Lead
 from app.tenancy import get_owned, scoped
 

@@ -236,3 +236,16 @@ class GrantOut(BaseModel):
     contact_channels: list[ChannelName] = Field(
         description="The channels the lead's consent now allows (it is back in the queue if any)."
     )
+
+
+class FormConsent(BaseModel):
+    """Consent wording as the form shows it, when the delivery does not carry it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    disclosure_text: str = Field(max_length=10000)
+    seller: str | None = Field(default=None, max_length=200)
+    channels: list[Literal["voice", "sms", "email"]] = ["voice", "sms", "email"]
+    purposes: list[Literal["scheduling", "marketing"]] = ["scheduling"]
+    form_id: str | None = Field(default=None, max_length=200)
+    version: str | None = Field(default=None, max_length=64)

@@ -14,7 +14,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import String, bindparam, insert, text
+from sqlalchemy import (
+    ScalarSelect,
+    String,
+    and_,
+    any_,
+    bindparam,
+    distinct,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,8 +59,7 @@ from app.crypto import cipher
 from app.db import utcnow
 from app.direct import Direct, execute_many, fetch
 from app.errors import AppError, Forbidden
-from app.intake.normalize import normalize_email, normalize_phone
-from app.intake.pipeline import decrypt_pii, email_hash, phone_hash
+from app.leads.identity import Identity
 from app.leads.models import Lead
 from app.tenancy import scoped
 
@@ -56,33 +67,6 @@ from app.tenancy import scoped
 RETENTION = dt.timedelta(days=5 * 366)
 # How far back the policy looks at attempts: the longest window any rule counts in.
 ATTEMPT_HISTORY = dt.timedelta(days=7)
-
-
-@dataclass(frozen=True)
-class Identity:
-    """The number and address a decision is about: hashes for lookups, plaintext sealed."""
-
-    phone: str | None = None
-    email: str | None = None
-
-    @property
-    def phone_hash(self) -> str | None:
-        return phone_hash(self.phone) if self.phone else None
-
-    @property
-    def email_hash(self) -> str | None:
-        return email_hash(self.email) if self.email else None
-
-    @classmethod
-    def parse(cls, phone: str | None, email: str | None) -> Identity:
-        return cls(normalize_phone(phone).e164 if phone else None, normalize_email(email))
-
-    @classmethod
-    def of_lead(cls, lead: Lead) -> Identity:
-        pii = decrypt_pii(lead)
-        phone, email = pii.get("phone"), pii.get("email")
-        # pii["phone"] is the raw text when the number did not normalise: not an identity.
-        return cls(phone if lead.phone_hash else None, email if lead.email_hash else None)
 
 
 @dataclass(frozen=True)
@@ -262,20 +246,28 @@ async def refresh_contact_channels(
 # --- suppression ---------------------------------------------------------------------------
 
 
-# Select-list SQL for the channels suppressed for some phone and email hashes (binds
-# `sup_org` and SUPPRESSED_BINDS). Intake reads it with the identity lock, which saves the
-# lookup its own round trip; `suppressed_channels` sends it alone.
-SUPPRESSED_SQL = (
-    "ARRAY(SELECT DISTINCT c FROM suppressions, unnest(suppressions.channels) AS c"
-    " WHERE suppressions.organization_id = :sup_org"
-    " AND ((suppressions.kind = 'phone' AND suppressions.value_hash = ANY(:sup_phone))"
-    " OR (suppressions.kind = 'email' AND suppressions.value_hash = ANY(:sup_email))))"
-)
-SUPPRESSED_BINDS = (
-    bindparam("sup_phone", type_=ARRAY(String)),
-    bindparam("sup_email", type_=ARRAY(String)),
-)
-_SUPPRESSED = Direct(text(f"SELECT {SUPPRESSED_SQL}").bindparams(*SUPPRESSED_BINDS))
+def suppressed_channels_column() -> ScalarSelect[Any]:
+    """The channels suppressed for some phone and email hashes (binds `sup_org`, `sup_phone`
+    and `sup_email`; NULL for none), as a column of another statement. Intake reads it with
+    the identity lock, which saves the lookup its own round trip; `suppressed_channels`
+    sends it alone."""
+    channel = func.unnest(Suppression.channels).column_valued("c")
+    hashes = {k: bindparam(f"sup_{k}", type_=ARRAY(String)) for k in ("phone", "email")}
+    matches = [
+        and_(Suppression.kind == k, Suppression.value_hash == any_(h)) for k, h in hashes.items()
+    ]
+    return (
+        select(func.array_agg(distinct(channel)))
+        .select_from(Suppression)
+        .where(
+            Suppression.organization_id == bindparam("sup_org"),
+            or_(*matches),
+        )
+        .scalar_subquery()
+    )
+
+
+_SUPPRESSED = Direct(select(suppressed_channels_column()))
 
 
 async def suppressed_channels(
@@ -285,7 +277,7 @@ async def suppressed_channels(
     if not phone and not email:
         return frozenset()
     params = {"sup_org": org_id, "sup_phone": phone, "sup_email": email}
-    return frozenset((await fetch(session, _SUPPRESSED, params))[0][0])
+    return frozenset((await fetch(session, _SUPPRESSED, params))[0][0] or ())
 
 
 def mark_do_not_contact(lead: Lead, channels: Iterable[str]) -> None:

@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.intake.models import Source
+from app.leads.models import Source
 from app.practice.models import Location, Service
 from app.routing.models import Member, Team
 

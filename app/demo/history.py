@@ -148,7 +148,7 @@ class Arrival:
     index: int
     received_at: dt.datetime  # UTC
     campaign: Campaign
-    body: dict[str, Any]  # a canonical lead (app.intake.canonical.CanonicalLead)
+    body: dict[str, Any]  # a canonical lead (app.leads.canonical.CanonicalLead)
     resubmitted_after: dt.timedelta | None  # the same person sent the form again
     rng_seed: str = field(repr=False)
 

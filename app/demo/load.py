@@ -35,14 +35,13 @@ from app.db import Base, utcnow
 from app.demo import history, journey
 from app.demo.sources import DEMO_DISCLOSURE
 from app.handoff.models import LeadEvent
-from app.intake import pipeline
-from app.intake.canonical import CanonicalLead
-from app.intake.models import Source
-from app.intake.normalize import normalize
 from app.intake.store import _columns as row_columns
 from app.intake.store import _values as row_values
-from app.leads import bulk
-from app.leads.models import Lead, LeadSubmission
+from app.leads import bulk, record
+from app.leads.canonical import CanonicalLead
+from app.leads.identity import Identity
+from app.leads.models import Lead, LeadSubmission, Source
+from app.leads.normalize import normalize
 from app.leads.status import History, derive
 from app.outreach.history import UNREACHABLE_AFTER
 from app.outreach.models import FAILED_OUTCOMES, ContactAttempt
@@ -183,9 +182,7 @@ async def _decided_lead(
     lead = Lead(id=uuid.uuid5(org_id, f"demo-lead:{arrival.index}"), organization_id=org_id,
                 received_at=arrival.received_at)  # fmt: skip
     channel = lead_in.channel or (source.kind if source else "api")
-    pipeline._fill(lead, lead_in, norm, source, channel)
-    lead.phone_hash = pipeline.phone_hash(norm.phone_e164) if norm.phone_e164 else None
-    lead.email_hash = pipeline.email_hash(norm.email_normalized) if norm.email_normalized else None
+    record.fill(lead, lead_in, norm, source, channel)
     lead.last_submitted_at = arrival.received_at
     consent = lead_in.consent
     await scoring_service.assess(
@@ -433,7 +430,7 @@ async def _write_consent(
     for n, (lead, spec) in enumerate(specs):
         if spec.decision == "granted":
             spec = consent_service.EventSpec(**{**spec.__dict__, "disclosure_id": disclosure})
-        who = consent_service.Identity.of_lead(lead)
+        who = Identity.of_lead(lead)
         await consent_service.record_events(session, org_id, lead.id, who, spec)
         if spec.decision == "revoked":
             # As a revocation does: the number and address stay blocked for later leads.

@@ -16,9 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.consent import service as consent_service
 from app.consent import standing
 from app.db import utcnow
-from app.intake.models import Source
-from app.intake.pipeline import decrypt_pii
-from app.leads.models import Lead
+from app.leads.identity import decrypt_pii
+from app.leads.models import Lead, Source
 from app.routing.models import Member, Team
 from app.scoring import availability as scoring_availability
 from app.scoring import service as scoring_service

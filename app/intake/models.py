@@ -5,7 +5,6 @@ import uuid
 from typing import Any
 
 from sqlalchemy import (
-    Boolean,
     ForeignKey,
     Index,
     LargeBinary,
@@ -16,24 +15,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, IdMixin, TimestampMixin, utcnow
+from app.db import Base, IdMixin, utcnow
 from app.tenancy import TenantMixin
-
-
-class Source(IdMixin, TimestampMixin, TenantMixin, Base):
-    __tablename__ = "sources"
-    __label__ = "source"
-
-    kind: Mapped[str] = mapped_column(String(32))
-    name: Mapped[str] = mapped_column(String(200))
-    # settings with secrets, encrypted; `public_settings` is the same minus secrets
-    settings_enc: Mapped[bytes] = mapped_column(LargeBinary)
-    public_settings: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
-    mapping: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
-    default_service: Mapped[str | None] = mapped_column(String(64))
-    default_location_id: Mapped[uuid.UUID | None]
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class InboxDelivery(IdMixin, TenantMixin, Base):

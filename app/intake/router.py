@@ -13,10 +13,10 @@ from app.crypto import keyed_hash
 from app.db import SessionDep
 from app.errors import PROBLEM_JSON, Forbidden
 from app.idempotency import idempotent
+from app.intake import flow, sources
 from app.intake import service as intake_service
-from app.intake import sources
 from app.intake.adapters.base import RawDelivery
-from app.intake.models import InboxDelivery, Source
+from app.intake.models import InboxDelivery
 from app.intake.schemas import (
     InboxList,
     InboxOut,
@@ -26,6 +26,7 @@ from app.intake.schemas import (
     SourcePatch,
 )
 from app.intake.slots import IntakeSlot
+from app.leads.models import Source
 from app.ratelimit import webhook_limiter
 from app.tenancy import get_owned, scoped
 
@@ -110,7 +111,7 @@ async def replay_inbox(
     inbox_id: uuid.UUID, caller: AdminCaller, session: SessionDep
 ) -> JSONResponse:
     """Process a quarantined delivery again with the source's current mapping."""
-    answer = await intake_service.replay(session, caller.org_id, inbox_id)
+    answer = await flow.replay(session, caller.org_id, inbox_id)
     await audit.record(
         session,
         caller,
@@ -146,7 +147,7 @@ async def receive_webhook(
     source = await sources.get_public(session, source_id)
     webhook_limiter.hit(str(source.id), request.app.state.settings.webhook_rate_limit_per_minute)
     body = await request.body()
-    return _answer(await intake_service.receive_delivery(session, source, _raw(request, body)))
+    return _answer(await flow.receive_delivery(session, source, _raw(request, body)))
 
 
 @router.get("/v1/webhooks/{source_id}", tags=["webhooks"], response_model=None)

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.consent.schemas import FormConsent
+
 Kind = Literal[
     "meta_lead_ads",
     "google_ads_lead_form",
@@ -19,19 +21,6 @@ Kind = Literal[
 ]
 
 Secret = str
-
-
-class FormConsent(BaseModel):
-    """Consent wording as the form shows it, when the delivery does not carry it."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    disclosure_text: str = Field(max_length=10000)
-    seller: str | None = Field(default=None, max_length=200)
-    channels: list[Literal["voice", "sms", "email"]] = ["voice", "sms", "email"]
-    purposes: list[Literal["scheduling", "marketing"]] = ["scheduling"]
-    form_id: str | None = Field(default=None, max_length=200)
-    version: str | None = Field(default=None, max_length=64)
 
 
 class _Settings(BaseModel):

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.crypto import cipher
 from app.errors import NotFound, Unprocessable
-from app.intake.models import Source
 from app.intake.schemas import SourceCreate, SourceOut, SourcePatch
 from app.intake.source_settings import SETTINGS_MODELS, public_view
+from app.leads.models import Source
 from app.tenancy import get_owned, scoped
 
 

@@ -9,15 +9,14 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import get_settings
-from app.intake import pipeline
+from app.intake import flow
 from app.intake.adapters.base import AdapterError
 from app.intake.adapters.meta import lead_from_graph
-from app.intake.models import Source
-from app.intake.service import META_RETRIEVE
+from app.intake.placeholders import META_RETRIEVE
 from app.intake.sources import secret_settings
 from app.jobs.models import Job
 from app.jobs.service import GiveUp, RetryLater, registry
-from app.leads.models import Lead
+from app.leads.models import Lead, Source
 
 GRAPH_FIELDS = (
     "id,created_time,ad_id,ad_name,adset_id,adset_name,campaign_id,campaign_name,form_id,"
@@ -66,7 +65,7 @@ async def retrieve_meta_lead(session: AsyncSession, job: Job) -> None:
         # Retrying cannot fix a lead that can't be mapped; the lead stays pending_retrieval.
         reason = exc.reason if isinstance(exc, AdapterError) else "graph lead fails validation"
         raise GiveUp(f"unmappable Graph lead: {reason}") from None
-    await pipeline.ingest(
+    await flow.ingest(
         session,
         lead.organization_id,
         lead_in,

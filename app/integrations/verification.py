@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import get_settings
-from app.consent.service import RETENTION, Identity, refresh_contact_channels
+from app.consent.service import RETENTION, refresh_contact_channels
 from app.crypto import cipher, keyed_hash
 from app.db import utcnow
 from app.integrations import jornaya, trustedform
@@ -30,6 +30,7 @@ from app.integrations.models import ConsentVerification, IntegrationCredential
 from app.integrations.trustedform import Outcome
 from app.jobs import service as jobs
 from app.jobs.models import Job
+from app.leads.identity import Identity
 from app.leads.models import Lead
 from app.tenancy import scoped
 

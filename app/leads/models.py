@@ -1,5 +1,8 @@
 """The lead: one person's expression of interest from one source, after de-duplication.
 
+A lead's source (a form, an ad account, a partner) is defined here too: every domain that
+reads where a lead came from reads it beside the lead.
+
 Personal data lives only in `pii` (AES-GCM, see app.crypto); lookups use keyed hashes.
 Columns written by later pipeline steps (scoring, routing, handoff) live here too, so the
 lead list and reports read one row per lead.
@@ -27,8 +30,24 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, IdMixin, utcnow
+from app.db import Base, IdMixin, TimestampMixin, utcnow
 from app.tenancy import TenantMixin
+
+
+class Source(IdMixin, TimestampMixin, TenantMixin, Base):
+    __tablename__ = "sources"
+    __label__ = "source"
+
+    kind: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    # settings with secrets, encrypted; `public_settings` is the same minus secrets
+    settings_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    public_settings: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    mapping: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    default_service: Mapped[str | None] = mapped_column(String(64))
+    default_location_id: Mapped[uuid.UUID | None]
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class Lead(IdMixin, TenantMixin, Base):

@@ -42,12 +42,13 @@ from app.fields import Instant
 from app.handoff import timeline
 from app.handoff.schemas import Timeline
 from app.idempotency import idempotent
-from app.intake import pipeline
+from app.intake import flow
 from app.intake.adapters.base import AdapterError, load_json_object
-from app.intake.canonical import CanonicalLead, validation_problems
 from app.intake.slots import IntakeSlot
+from app.integrations import verification
 from app.leads import service as leads_service
 from app.leads import status as lead_status
+from app.leads.canonical import CanonicalLead, validation_problems
 from app.leads.models import Lead
 from app.leads.schemas import LeadList, LeadOut
 from app.outreach import service as outreach
@@ -107,7 +108,7 @@ async def create_lead(
             "The lead does not match the canonical schema; see `errors`.",
             extra={"errors": validation_problems(exc)},
         ) from None
-    result = await pipeline.ingest(session, caller.org_id, lead_in, duplicate_window=None)
+    result = await flow.ingest(session, caller.org_id, lead_in, duplicate_window=None)
     await audit.record(
         session,
         caller,
@@ -268,7 +269,9 @@ async def get_consent(
     """The lead's consent events (append-only evidence, with the disclosure text exactly as
     shown) and the consent currently in force per channel and purpose. Every read is audited.
     """
-    view = await evidence.consent_view(session, caller, lead_id, format=format)
+    view = await evidence.consent_view(
+        session, caller, lead_id, verifications=verification.of_lead, format=format
+    )
     if format == "json":
         return view
     org = await session.get_one(Organization, caller.org_id)

@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit import service as audit
 from app.auth.service import Caller
 from app.errors import Unprocessable
-from app.intake.pipeline import decrypt_pii
+from app.leads.identity import decrypt_pii
 from app.leads.models import Lead, LeadSubmission
 from app.leads.schemas import LeadList, LeadListItem, LeadOut, Submission
+from app.scoring.service import assessment_view
 from app.tenancy import get_owned, scoped
 
 _CONTACT_KEYS = ("first_name", "last_name", "full_name", "phone", "phone_raw", "email",
@@ -84,9 +85,6 @@ def to_out(lead: Lead, submissions: list[LeadSubmission]) -> LeadOut:
 
 
 def _assessment(lead: Lead, pii: dict[str, Any]) -> dict[str, Any]:
-    # Imported here: app.scoring.service reads leads through app.intake.pipeline.
-    from app.scoring.service import assessment_view
-
     return {
         "service_code": lead.service_code,
         "location_id": lead.location_id,

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from app.appointments.schemas import AppointmentIn
-from app.intake.canonical import CanonicalLead
+from app.leads.canonical import CanonicalLead
 from app.openapi import fhir, inbound
 from app.reports.spend import SpendIn
 

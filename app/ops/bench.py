@@ -26,7 +26,7 @@ from pydantic import ValidationError
 
 from app.db import db
 from app.errors import Unprocessable
-from app.intake.canonical import CanonicalLead
+from app.leads.canonical import CanonicalLead
 
 router = APIRouter(prefix="/bench", include_in_schema=False)
 _pool: asyncpg.Pool | None = None

@@ -11,6 +11,7 @@ from app.db import db, utcnow
 from app.errors import problem
 from app.ops.metrics import ERASURE_OVERDUE, render
 from app.ops.migrate import current_revision
+from app.privacy import requests as erasure_requests
 
 router = APIRouter(tags=["operations"])
 log = structlog.get_logger("app.ops")
@@ -52,8 +53,6 @@ async def metrics() -> Response:
 async def _read_gauges() -> None:
     """Figures kept in the database, read at scrape time; a database that does not answer
     leaves the last value (the scrape itself must still work)."""
-    from app.privacy import requests as erasure_requests
-
     if db.engine is None:
         return
     try:

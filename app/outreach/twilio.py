@@ -24,8 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db import utcnow
 from app.intake.adapters import twilio as adapter
 from app.intake.adapters.base import CallStatus
-from app.intake.normalize import normalize_phone
-from app.intake.pipeline import phone_hash
+from app.leads.identity import phone_hash
+from app.leads.normalize import normalize_phone
 from app.outreach import service
 
 log = structlog.get_logger("app.outreach.twilio")

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db import Base, IdMixin, TimestampMixin, utcnow
 from app.tenancy import TenantMixin
 
-# Matches intake's historical default (app.intake.pipeline.DEFAULT_DUPLICATE_WINDOW).
+# Matches intake's historical default (app.intake.flow.DEFAULT_DUPLICATE_WINDOW).
 DEFAULT_DUPLICATE_WINDOW_HOURS = 24 * 30
 
 

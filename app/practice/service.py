@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, Unprocessable
 from app.hours import HoursError, parse_hours
-from app.intake.normalize import lookup_zip, zip5
+from app.leads.normalize import lookup_zip, zip5
 from app.practice.models import Location, ScoringConfig, Service
 from app.practice.schemas import (
     LocationCreate,

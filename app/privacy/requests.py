@@ -25,11 +25,11 @@ from app.config import Settings
 from app.crypto import cipher
 from app.db import utcnow
 from app.errors import Unprocessable
-from app.intake.normalize import normalize_email, normalize_phone
-from app.intake.pipeline import email_hash, phone_hash
 from app.jobs import service as jobs
 from app.jobs.models import Job
+from app.leads.identity import email_hash, phone_hash
 from app.leads.models import Lead
+from app.leads.normalize import normalize_email, normalize_phone
 from app.privacy.erasure import erase_lead
 from app.privacy.models import ErasureRequest
 from app.privacy.schemas import ErasureRequestIn, ErasureRequestList, ErasureRequestOut

@@ -39,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.appointments.models import Appointment
 from app.audit.models import AuditEvent
-from app.config import Settings
+from app.config import Settings, get_settings
 from app.consent.models import ConsentEvent
 from app.db import utcnow
 from app.idempotency import IdempotencyKey
@@ -190,7 +190,6 @@ async def schedule(session: AsyncSession, run_at: dt.datetime) -> None:
 
 @jobs.registry.register(PURGE_JOB, schedule=(60, 300, 900, 3600), max_attempts=1000)
 async def _purge_job(session: AsyncSession, job: Job) -> None:
-    from app.config import get_settings
 
     now = utcnow()
     counts = await purge(session, get_settings(), now, dry_run=False)

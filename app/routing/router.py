@@ -10,6 +10,7 @@ from app.auth.deps import AdminCaller
 from app.db import SessionDep
 from app.errors import Unprocessable
 from app.idempotency import idempotent
+from app.intake import flow
 from app.routing import rulesets, simulate, teams
 from app.routing.models import Member, Ruleset, Team
 from app.routing.schemas import (
@@ -189,9 +190,10 @@ async def simulate_routing(
 ) -> dict[str, Any]:
     """Route without changing anything.
 
-    - `{lead, ruleset_id?}`: the lead goes through the real intake pipeline (normalise,
-      de-duplicate, score, route) and everything is rolled back; the answer is the decision
-      and trace posting the lead now would get (with `ruleset_id`, as if that rule set were
+    - `{lead, ruleset_id?}`: the lead goes through the real intake flow (normalise,
+      de-duplicate, score, route) and everything is rolled back, the member choice
+      included (no rotation turn spent, no claim left); the answer is the decision and
+      trace posting the lead now would get (with `ruleset_id`, as if that rule set were
       live).
     - `{ruleset_id, from, to}`: replays the leads received in [from, to) with that rule set
       against the current teams and returns the distribution by team and member, actual vs
@@ -200,7 +202,9 @@ async def simulate_routing(
     if body.lead is not None:
         if body.from_ is not None or body.to is not None:
             raise Unprocessable("Send either `lead` or a `from`/`to` range, not both.")
-        return await simulate.simulate_lead(session, caller.org_id, body.lead, body.ruleset_id)
+        lead_in = simulate.canonical_lead(body.lead)
+        ruleset = await simulate.compiled(session, caller.org_id, body.ruleset_id)
+        return await flow.simulate(session, caller.org_id, lead_in, ruleset)
     if body.ruleset_id is None or body.from_ is None or body.to is None:
         raise Unprocessable("Send `lead`, or `ruleset_id` with `from` and `to`.")
     if body.from_.tzinfo is None or body.to.tzinfo is None or body.to <= body.from_:

@@ -17,7 +17,7 @@ import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Collection, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import (
     any_,
@@ -31,8 +31,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app import direct
 from app.direct import Direct, Target, fetch
-from app.intake.models import Source
-from app.leads.models import Lead
+from app.leads.context import StepContext
+from app.leads.models import Lead, Source
 from app.leads.status import refresh
 from app.routing import claims, rulesets
 from app.routing.config import RoutingConfig, overflow_chain, routing_config, with_live_state
@@ -41,9 +41,6 @@ from app.routing.loads import member_loads
 from app.routing.models import TeamRotation
 from app.routing.rules import CompiledRuleset, LeadFacts
 from app.routing.strategies import RotationState, TeamState
-
-if TYPE_CHECKING:
-    from app.intake.steps import StepContext
 
 # A lead stops counting against its member's capacity once its intake work is over.
 CLOSED_STATUSES = ("booked", "completed", "lost", "unreachable", "no_show")
@@ -337,12 +334,13 @@ async def source_kind(session: AsyncSession, lead: Lead) -> str:
     return kind or "api"
 
 
-async def route_step(ctx: StepContext) -> dict[str, Any]:
-    """The pipeline's routing step. A resubmission keeps its member (sticky); a lead that
-    was never routed, or waits in a queue without a member, is routed now."""
+async def route_step(
+    ctx: StepContext, *, apart: AsyncEngine | None, ruleset: CompiledRuleset | None
+) -> dict[str, Any]:
+    """The intake flow's routing step (`apart` and `ruleset`: see route_lead). A
+    resubmission keeps its member (sticky); a lead that was never routed, or waits in a
+    queue without a member, is routed now."""
     if ctx.resubmission and ctx.lead.member_id is not None:
         return answer(ctx.lead)
     kind = ctx.source.kind if ctx.source is not None else "api"
-    return await route_lead(
-        ctx.session, ctx.lead, kind, ctx.now, apart=ctx.route_apart, ruleset=ctx.ruleset
-    )
+    return await route_lead(ctx.session, ctx.lead, kind, ctx.now, apart=apart, ruleset=ruleset)

@@ -1,14 +1,14 @@
-"""Routing without consequences: one lead through the real pipeline, or a replay of history.
+"""Routing without consequences: one lead through the real flow, or a replay of history.
 
-A single lead runs the unchanged intake pipeline (normalise, dedup, score, route) inside a
-SAVEPOINT that is then rolled back, so its answer is by construction the one posting the
-lead would get. A replay re-routes stored leads with a rule set against the current team
-configuration, in memory.
+A single lead runs the unchanged intake flow (app.intake.flow.simulate: normalise, dedup,
+score, route) inside a SAVEPOINT that is then rolled back, so its answer is by
+construction the one posting the lead would get; this module checks the lead and loads
+the draft rule set for it. A replay re-routes stored leads with a rule set against the
+current team configuration, in memory.
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import datetime as dt
 import uuid
@@ -22,10 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
 from app.errors import Unprocessable
-from app.intake import pipeline
-from app.intake.canonical import CanonicalLead, validation_problems
-from app.intake.models import Source
-from app.leads.models import Lead
+from app.leads.canonical import CanonicalLead, validation_problems
+from app.leads.models import Lead, Source
 from app.routing import rulesets, service
 from app.routing.config import team_state
 from app.routing.core import RoutingError, route
@@ -38,38 +36,24 @@ from app.tenancy import get_owned, scoped
 MAX_REPLAY = 20_000
 
 
-async def _compiled(
+async def compiled(
     session: AsyncSession, org_id: uuid.UUID, ruleset_id: uuid.UUID | None
 ) -> CompiledRuleset | None:
+    """The organisation's rule set `ruleset_id` ready to route with (None: no draft)."""
     if ruleset_id is None:
         return None
     return rulesets.compile_row(await get_owned(session, Ruleset, ruleset_id, org_id))
 
 
-async def simulate_lead(
-    session: AsyncSession, org_id: uuid.UUID, doc: dict[str, Any], ruleset_id: uuid.UUID | None
-) -> dict[str, Any]:
+def canonical_lead(doc: dict[str, Any]) -> CanonicalLead:
+    """A simulation's lead, or the 422 naming what does not match the canonical schema."""
     try:
-        lead_in = CanonicalLead.model_validate(doc)
+        return CanonicalLead.model_validate(doc)
     except ValidationError as exc:
         errors = [{**e, "field": f"lead.{e['field']}"} for e in validation_problems(exc)]
         raise Unprocessable(
             "The lead does not match the canonical schema.", extra={"errors": errors}
         ) from None
-    ruleset = await _compiled(session, org_id, ruleset_id)
-    savepoint = await session.begin_nested()
-    try:
-        simulation = pipeline.Simulation(ruleset)
-        result = await pipeline.ingest(session, org_id, lead_in, simulation=simulation)
-        out = {
-            "mode": "lead",
-            "resubmission": result.resubmission,
-            "routing": service.answer(result.lead),
-            "decision": copy.deepcopy(result.lead.routing_trace),
-        }
-    finally:
-        await savepoint.rollback()
-    return out
 
 
 @dataclasses.dataclass
@@ -138,7 +122,7 @@ async def replay(
     caps. Not modelled: open-lead capacity (when past leads closed is not replayed) and
     sticky owners.
     """
-    ruleset = await _compiled(session, org_id, ruleset_id)
+    ruleset = await compiled(session, org_id, ruleset_id)
     assert ruleset is not None
     teams = {str(t.id): t for t in await list_teams(session, org_id)}
     members = await list_members(session, org_id)

@@ -17,14 +17,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.availability import core as availability_core
 from app.availability import offers
 from app.leads.models import Lead
-from app.scoring.core import Assessment, CompiledPractice, LeadFacts, ServiceMatch, Slots
+from app.scoring.core import (
+    Assessment,
+    CompiledPractice,
+    LeadFacts,
+    LoadedPractice,
+    ServiceMatch,
+    Slots,
+)
 from app.scoring.definitions import ScoringSettings
 from app.scoring.text import key as text_key
 
 if TYPE_CHECKING:
     import uuid
-
-    from app.scoring.service import LoadedPractice
 
 NO_AVAILABILITY = "no_availability"
 

@@ -212,6 +212,16 @@ def _service_name(practice: CompiledPractice, service: ServiceMatch) -> str | No
 
 
 @dataclass(frozen=True, slots=True)
+class LoadedPractice:
+    version: int
+    compiled: CompiledPractice
+    # Without both a service and a location no lead can qualify: that's setup, not the lead.
+    configured: bool
+    # Service codes some active schedule books: only their leads read free slots.
+    scheduled: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
 class Slots:
     """The free slots known for the lead's matched service, and the decision's instant."""
 

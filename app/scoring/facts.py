@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from app.errors import Unprocessable
-from app.intake import pipeline as intake_pipeline
-from app.intake.normalize import FLAG_ZIP_UNKNOWN, clean_text, lookup_zip, zip5
+from app.leads import identity
 from app.leads.models import Lead
+from app.leads.normalize import FLAG_ZIP_UNKNOWN, clean_text, lookup_zip, zip5
 
 # Fact name → lead column; the rest live in the encrypted PII document.
 _COLUMNS = {
@@ -49,7 +49,7 @@ def _set_postal_code(lead: Lead, pii: dict[str, Any], raw: str | None) -> None:
 
 def apply_changes(lead: Lead, changes: dict[str, Any]) -> None:
     """Write the sent facts onto the lead (columns and encrypted PII)."""
-    pii = intake_pipeline.decrypt_pii(lead)
+    pii = identity.decrypt_pii(lead)
     for name, column in _COLUMNS.items():
         if name in changes:
             value = changes[name]
@@ -69,4 +69,4 @@ def apply_changes(lead: Lead, changes: dict[str, Any]) -> None:
         )
     if "postal_code" in changes:
         _set_postal_code(lead, pii, changes["postal_code"])
-    lead.pii = intake_pipeline.encrypt_pii(lead.id, pii)
+    lead.pii = identity.encrypt_pii(lead.id, pii)

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from app.intake.canonical import Insurance
+from app.leads.canonical import Insurance
 
 
 class LeadFactsPatch(BaseModel):

@@ -15,15 +15,16 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import configcache
 from app.db import utcnow
-from app.intake import pipeline as intake_pipeline
+from app.leads import identity
 from app.leads import status as lead_status
+from app.leads.context import StepContext
 from app.leads.models import Lead
 from app.practice.models import DEFAULT_DUPLICATE_WINDOW_HOURS, Location, ScoringConfig, Service
 from app.scoring import availability as scoring_availability
@@ -31,8 +32,8 @@ from app.scoring.concepts import ConceptDef
 from app.scoring.core import (
     DEFAULT_WEIGHTS,
     Assessment,
-    CompiledPractice,
     LeadFacts,
+    LoadedPractice,
     LocationDef,
     ScoringSettings,
     ServiceDef,
@@ -41,9 +42,6 @@ from app.scoring.core import (
     match_service,
 )
 from app.tenancy import scoped
-
-if TYPE_CHECKING:
-    from app.intake.steps import StepContext
 
 log = structlog.get_logger("app.scoring")
 
@@ -60,16 +58,6 @@ class Config:
     settings_version: int
     settings: ScoringSettings
     duplicate_window_hours: int
-
-
-@dataclass(frozen=True, slots=True)
-class LoadedPractice:
-    version: int
-    compiled: CompiledPractice
-    # Without both a service and a location no lead can qualify: that's setup, not the lead.
-    configured: bool
-    # Service codes some active schedule books: only their leads read free slots.
-    scheduled: frozenset[str] = frozenset()
 
 
 DEFAULT_CONFIG = Config(
@@ -269,7 +257,7 @@ async def assess(
 ) -> dict[str, Any]:
     """Decide for a stored lead, write its scoring columns, and return the sender's answer."""
     loaded = await load_practice(session, lead.organization_id)
-    pii = intake_pipeline.decrypt_pii(lead)
+    pii = identity.decrypt_pii(lead)
     facts = lead_facts(lead, pii, consent_checked=consent_checked, today=now.date())
     service = match_service(facts, loaded.compiled)
     slots = await scoring_availability.slots_for(session, lead, facts, service, loaded, now)
@@ -325,7 +313,7 @@ def _keep_evidence(lead: Lead, pii: dict[str, Any], a: Assessment) -> None:
         pii[EVIDENCE_KEY] = evidence
     else:
         pii.pop(EVIDENCE_KEY, None)
-    lead.pii = intake_pipeline.encrypt_pii(lead.id, pii)
+    lead.pii = identity.encrypt_pii(lead.id, pii)
 
 
 def assessment_view(assessment: dict[str, Any], pii: dict[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.demo import practice as demo
 from app.scoring.core import CompiledPractice, LeadFacts, compile_practice, decide
 from app.scoring.definitions import ServiceDef
 
@@ -63,7 +64,6 @@ class Tally:
 
 
 def demo_practice() -> CompiledPractice:
-    from app.demo import practice as demo
 
     services = [
         ServiceDef(s.code, s.name, tuple(s.synonyms or ()), tuple(s.urgency_phrases or ()))

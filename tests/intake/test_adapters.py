@@ -9,7 +9,7 @@ import pytest
 
 from app.intake.adapters import callrail, generic, google, meta, twilio, typeform, unbounce
 from app.intake.adapters.base import AdapterError, IgnoredDelivery, RawDelivery
-from app.intake.normalize import normalize
+from app.leads.normalize import normalize
 
 FORM = "application/x-www-form-urlencoded"
 Load = Callable[[str], bytes]

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from app.intake.canonical import CanonicalLead, npi_is_valid, validation_problems
+from app.leads.canonical import CanonicalLead, npi_is_valid, validation_problems
 
 SECRET_VALUE = "Sensitive-Value-1234"
 

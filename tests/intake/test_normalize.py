@@ -5,8 +5,8 @@ from typing import Any
 import pytest
 import zipcodes
 
-from app.intake.canonical import CanonicalLead
-from app.intake.normalize import (
+from app.leads.canonical import CanonicalLead
+from app.leads.normalize import (
     FLAG_EMAIL_INVALID,
     FLAG_NAME_MISSING,
     FLAG_NO_VALID_CONTACT,

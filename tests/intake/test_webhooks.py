@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from app import worker
-from app.intake import steps
+from app.intake import flow
 from app.intake.signatures import generate_whsec, sign_standard_webhook
 from tests.conftest import Org
 from tests.intake.helpers import create_source
@@ -295,10 +295,10 @@ async def test_delivery_that_fails_midway_is_quarantined_and_nothing_half_writte
     source = await create_source(client, org, "web_form", {"secrets": [secret]})
     body = fixture("api_lead.json")
 
-    async def broken(ctx: object) -> None:
+    async def broken(*args: object) -> None:
         raise RuntimeError("a bug in the last step")
 
-    monkeypatch.setattr(steps, "emit_events", broken)
+    monkeypatch.setattr(flow, "emit", broken)
     r = await client.post(webhook_path(source), content=body, headers=signed(body, secret, "f-1"))
     assert r.status_code == 422 and r.headers["content-type"] == PROBLEM
     assert r.json()["type"].endswith("/processing-failed")

@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl
 
 from pydantic import ValidationError
 
-from app.intake.canonical import CanonicalLead, validation_problems
+from app.leads.canonical import CanonicalLead, validation_problems
 
 MAX_FORM_FIELDS = 1000
 

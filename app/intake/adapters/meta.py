@@ -24,7 +24,7 @@ from app.intake.adapters.base import (
     parse_iso_datetime,
     set_path,
 )
-from app.intake.canonical import CanonicalLead
+from app.leads.canonical import CanonicalLead
 
 RETRIEVAL_KEYS = ("leadgen_id", "page_id", "form_id", "ad_id", "adgroup_id", "created_time")
 # Ids the "Lead Ads Testing" tool sends; a Graph fetch for them fails.

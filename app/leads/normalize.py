@@ -23,7 +23,7 @@ import zipcodes
 from email_validator import EmailNotValidError, validate_email
 from phonenumbers import geocoder
 
-from app.intake.canonical import CanonicalLead
+from app.leads.canonical import CanonicalLead
 
 FLAG_NAME_MISSING = "name_missing"
 FLAG_PHONE_INVALID = "phone_invalid"
