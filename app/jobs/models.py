@@ -17,6 +17,8 @@ class Job(Base):
     __tablename__ = "jobs"
     __table_args__ = (
         Index("ix_jobs_due", "run_at", postgresql_where=text("status = 'queued'")),
+        # The claim's other half: running jobs whose lease has lapsed (their worker died).
+        Index("ix_jobs_leased", "locked_until", postgresql_where=text("status = 'running'")),
         Index(
             "ix_jobs_dedupe",
             "kind",

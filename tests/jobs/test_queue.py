@@ -9,7 +9,8 @@ import uuid
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app import worker
+from app import direct, worker
+from app.db import utcnow
 from app.jobs import service as jobs
 from app.jobs.models import Job
 from tests.conftest import make_settings
@@ -96,3 +97,20 @@ async def test_notify_wakes_the_worker_before_its_poll(engine: AsyncEngine) -> N
     stop.set()
     await asyncio.wait_for(task, 5)
     assert tag in ran
+
+
+async def test_a_claim_reads_the_due_and_the_lapsed_jobs_by_index(engine: AsyncEngine) -> None:
+    """The plan's shape, not its speed: finished jobs pile up by the million, and a claim
+    (several a lead) must not read them; both halves of its condition have an index."""
+    params = {"now": utcnow(), "until": utcnow(), "limit": 20, "kinds": ["webhook.deliver"],
+              "owner": uuid.uuid4()}  # fmt: skip
+    for by_kind in (False, True):
+        claim = jobs._claim_stmt(by_kind)
+        async with direct.transaction(engine) as conn:
+            # A few rows would be read by a sequential scan: ask for the plan a large table
+            # gets.
+            await conn.execute("SET LOCAL enable_seqscan = off")
+            plan = [r[0] for r in await conn.fetch("EXPLAIN " + claim.sql, *claim.args(params))]
+        assert not any("Seq Scan" in line for line in plan), plan
+        used = " ".join(plan)
+        assert "ix_jobs_due" in used and "ix_jobs_leased" in used, plan
