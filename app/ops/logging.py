@@ -29,3 +29,6 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
     # Our middleware writes one access line per request with the route template; uvicorn's
     # own access log would print raw paths and query strings.
     logging.getLogger("uvicorn.access").disabled = True
+    # httpx writes a plain-text line per request with its full URL: a webhook receiver's URL
+    # often holds its secret (a token in the path or query). Deliveries log their own ids.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -210,3 +210,5 @@ async def test_receiver_away_gets_every_event_once_when_back(
     assert set(receiver.lead_ids()) == acked
     assert set(Counter(h.webhook_id for h in receiver.hooks).values()) == {1}
     assert all(h.signature_ok for h in receiver.hooks)
+    # A receiver's URL can hold its secret: no line of the log carries it.
+    assert receiver.url not in service.log()
