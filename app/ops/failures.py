@@ -63,13 +63,14 @@ def failure_site(exc: BaseException) -> dict[str, str]:
 class FloodSummary:
     """Under a flood of failures, one summary line per period on top of the line each."""
 
-    def __init__(self, period: float = 5.0) -> None:
+    def __init__(self, period: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.period = period
+        self.clock = clock
         self._since = 0.0
         self._counts: Counter[str] = Counter()
 
     def add(self, kind: str) -> None:
-        now = time.monotonic()
+        now = self.clock()
         if not self._counts:
             self._since = now  # a period starts with its first failure
         self._counts[kind] += 1

@@ -24,6 +24,7 @@ from app.console.auth import SESSION_COOKIE, _serializer
 from app.db import database_unavailable, db
 from app.handoff import subscriptions
 from app.main import create_app
+from app.ops import failures
 from tests.conftest import Org, _client, make_settings
 from tests.support.pgcluster import free_port
 
@@ -164,3 +165,27 @@ async def test_a_500_logs_the_exception_and_the_failing_step_without_values(
     assert "Traceback" not in out.out + out.err
     # The server keeps the connection: the next request on it is answered.
     assert (await client.get("/healthz")).status_code == 200
+
+
+async def test_a_flood_of_refusals_adds_one_summary_line_per_period(
+    refusing_app: httpx.AsyncClient,
+    capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [100.0]
+    monkeypatch.setattr(failures, "_summary", failures.FloodSummary(5.0, lambda: now[0]))
+    capfd.readouterr()
+    for _ in range(60):  # a refusal every 0.25 s for 15 s
+        r = await refusing_app.get("/v1/leads", headers={"Authorization": "Bearer lr_x"})
+        assert r.status_code == 503
+        now[0] += 0.25
+    out = capfd.readouterr().out
+    assert len(_logged_in(out, "database_unavailable")) == 60  # still one line each
+    summaries = _logged_in(out, "request_failures_summary")
+    # A period starts with a failure and is closed by the first one 5 s or more later,
+    # which it counts (refusals 1-21 and 22-42); the last one's count waits for a failure.
+    assert [(s["database_unavailable"], s["level"]) for s in summaries] == [
+        (21, "warning"),
+        (21, "warning"),
+    ]
+    assert all(s["seconds"] == 5.0 for s in summaries)
