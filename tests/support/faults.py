@@ -40,7 +40,8 @@ def lead_body(run: str, i: int) -> dict[str, Any]:
 class Sent:
     key: str
     body: dict[str, Any]
-    at: float = 0.0
+    at: float = 0.0  # sent
+    done: float = 0.0  # answered (or failed)
     status: int | None = None  # None: no answer (connection refused, reset, timed out)
     error: str = ""
     lead_id: str | None = None
@@ -71,7 +72,9 @@ class Load:
             )
         except httpx.HTTPError as exc:
             item.status, item.error = None, type(exc).__name__
+            item.done = time.monotonic()
             return
+        item.done = time.monotonic()
         item.status, item.content_type = r.status_code, r.headers.get("content-type", "")
         item.retry_after = r.headers.get("retry-after")
         if r.is_success:

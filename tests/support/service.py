@@ -51,9 +51,14 @@ class Service:
     """One `lead-router` process (serve by default); start it again after a stop or kill."""
 
     def __init__(
-        self, env: dict[str, str], log: Path, command: str = "serve", *options: str
+        self,
+        env: dict[str, str],
+        log: Path,
+        command: str = "serve",
+        *options: str,
+        port: int | None = None,
     ) -> None:
-        self.env, self.log_path, self.port = env, log, free_port()
+        self.env, self.log_path, self.port = env, log, port or free_port()
         served = ("--port", str(self.port)) if command in ("serve", "demo") else ()
         self.args = (command, *served, *options)
         self.proc: subprocess.Popen[bytes] | None = None
@@ -69,7 +74,9 @@ class Service:
             )
         return self
 
-    def wait_ready(self, limit: float = 60.0) -> float:
+    # Generous: on a machine shared with other suites, a start (imports, the ZIP index) has
+    # taken close to a minute.
+    def wait_ready(self, limit: float = 120.0) -> float:
         """Seconds until /readyz answered 200."""
         start = time.monotonic()
         while time.monotonic() - start < limit:
