@@ -4,8 +4,8 @@ A claim takes queued jobs that are due or running jobs whose lease has lapsed. O
 first had an index (ix_jobs_due), so every claim read the whole table, finished jobs
 included: about 0.6 s a claim at a million jobs, several claims a lead.
 
-Revision ID: 0027
-Revises: 0026
+Revision ID: 0029
+Revises: 0028
 Create Date: 2026-12-04
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0027"
-down_revision = "0026"
+revision = "0029"
+down_revision = "0028"
 branch_labels = None
 depends_on = None
 
