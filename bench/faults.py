@@ -1,6 +1,6 @@
 """Faults done for real, run longer than the suite's (tests/ops/test_faults.py), with figures.
 
-    python bench/faults.py [--outage 10] [--away 60] [--only outage,kill,receiver]
+    python bench/faults.py [--outage 10] [--away 60] [--only outage,kill,takeover,receiver]
 
 Starts a PostgreSQL cluster of its own (the embedded server's binaries, in a temporary
 directory, on 127.0.0.1:--pg-port), so that stopping it disturbs nobody, and one
@@ -17,7 +17,10 @@ in-process, its default 5 s poll), with a webhook receiver on 127.0.0.1 subscrib
 2. kill: the same load while the receiver takes 0.5 s per webhook (deliveries are in flight);
    `kill -9` of serve; restart; the clients send again, same keys, everything that got no
    answer and 50 that did. How long until the jobs the dead process had claimed are done.
-3. receiver: the receiver is taken away (its port refuses) for --away seconds while 4
+3. takeover: a second `serve` on the same database runs while the first is killed the same
+   way; the clients send again to the second. How long until it has done the jobs the dead
+   process had claimed (their 15 s lease lapses, then its worker's next poll takes them).
+4. receiver: the receiver is taken away (its port refuses) for --away seconds while 4
    clients post leads; it comes back, `POST /v1/webhook-subscriptions/{id}/retry-now` is
    called, and the receiver's log is checked: every lead's event, each webhook-id once,
    every signature valid (HMAC written out in tests/support/faults.py).
@@ -91,10 +94,15 @@ async def _jobs_detail(url: str, ids: list[int], since: float) -> list[dict[str,
     ]  # fmt: skip
 
 
-async def _claimed_jobs(url: str) -> list[int]:
+async def _claimed_jobs(url: str, owner: str | None = None) -> list[int]:
+    """The running jobs (of the worker `owner`)."""
     conn = await asyncpg.connect(_dsn(url))
     try:
-        rows = await conn.fetch("SELECT id FROM jobs WHERE status = 'running'")
+        rows = await conn.fetch(
+            "SELECT id FROM jobs WHERE status = 'running'"
+            " AND ($1::uuid IS NULL OR locked_by = $1::uuid)",
+            owner,
+        )
         return [r[0] for r in rows]
     finally:
         await conn.close()
@@ -125,6 +133,7 @@ class Bench:
         self.pg = PgCluster(root / "pg", port=args.pg_port)
         self.env: dict[str, str] = {}
         self.service: Service | None = None
+        self.others: list[Service] = []  # stopped at the end, whatever happened
         self.headers: dict[str, str] = {}
         self.receiver = WebhookReceiver()
         self.receiver.port = args.receiver_port
@@ -146,8 +155,9 @@ class Bench:
         await self.receiver.start()
 
     async def teardown(self) -> None:
-        if self.service is not None:
-            self.service.stop()
+        for service in [self.service, *self.others]:
+            if service is not None:
+                service.stop()
         if self.receiver._server is not None:
             await self.receiver.stop()
             await asyncio.sleep(0.2)  # its connections' handlers see the close
@@ -157,8 +167,8 @@ class Bench:
         self.receiver.hooks = []
         return await self.receiver.subscribe(self.serve.base, self.headers)
 
-    async def unsubscribe(self, sub: str) -> None:
-        async with httpx.AsyncClient(base_url=self.serve.base, headers=self.headers) as c:
+    async def unsubscribe(self, sub: str, base: str = "") -> None:
+        async with httpx.AsyncClient(base_url=base or self.serve.base, headers=self.headers) as c:
             await c.delete(f"/v1/webhook-subscriptions/{sub}")
 
     async def tally(self, load: Load, before: set[str]) -> dict[str, Any]:
@@ -373,7 +383,58 @@ class Bench:
             await asyncio.sleep(0.25)
         return None
 
-    # --- 3. the receiver away ------------------------------------------------------------
+    # --- 3. kill -9 of one of two processes: the other takes over its claims -----------
+
+    async def takeover(self) -> dict[str, Any]:
+        """How soon a dead process's claims are taken by a live worker, without waiting for
+        its restart: a second `serve` on the same database runs while the first is killed
+        under load; the clients then send their unanswered requests to the second."""
+        sub = await self.subscribe()
+        before = await stored_leads(self.pg.url)
+        replica = Service(self.env, self.root / "replica.log", port=self.args.replica_port)
+        self.others.append(replica.start())
+        await asyncio.to_thread(replica.wait_ready)
+        started = [e for e in _log_events(self.serve, 0) if e.get("event") == "worker_started"]
+        owner = str(started[-1]["worker"])
+        self.receiver.delay = 0.5
+        load = Load(self.serve.base, self.headers, clients=16)
+        stop = asyncio.Event()
+        running = asyncio.create_task(load.run_until(stop))
+        await asyncio.sleep(self.args.kill_after)
+        await asyncio.to_thread(self.serve.kill)
+        killed_wall = time.time()
+        await asyncio.sleep(0.5)
+        stop.set()
+        await running
+        claimed = await _claimed_jobs(self.pg.url, owner)
+        self.receiver.delay = 0.0
+        load.base = replica.base
+        retried = await load.retry_unanswered()
+        out = await self.tally(load, before)
+        await self._wait_jobs(claimed, limit=120)
+        jobs = await _jobs_detail(self.pg.url, claimed, killed_wall)
+        finished = [j["finished_after"] for j in jobs]
+        acked_ids = {s.lead_id for s in load.sent if s.lead_id}
+        await wait_until(
+            lambda: self.hooks_check(acked_ids)["leads_with_webhook"] >= len(acked_ids),
+            limit=180,
+        )
+        out.update(
+            retried_unanswered=len(retried),
+            claimed_by_dead_process=len(claimed),
+            claims_done_seconds_after_kill=None
+            if not finished or None in finished
+            else max(finished),
+            claimed_jobs=jobs,
+        )
+        out.update(self.hooks_check(acked_ids))
+        await self.unsubscribe(sub, replica.base)
+        replica.stop()
+        self.serve.start()
+        await asyncio.to_thread(self.serve.wait_ready)
+        return out
+
+    # --- 4. the receiver away ------------------------------------------------------------
 
     async def receiver_away(self) -> dict[str, Any]:
         sub = await self.subscribe()
@@ -447,6 +508,17 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
              f"{k['claimed_by_dead_process']} claims, done {done} s after ready",
              done is not None and done <= 30),
         ]  # fmt: skip
+    t = results.get("takeover")
+    if t:
+        done = t["claims_done_seconds_after_kill"]
+        rows += [
+            ("kill -9 of one of two: 0 lost, 0 duplicated",
+             f"lost {t['lost']}, duplicated {t['duplicated']}",
+             t["lost"] == 0 and t["duplicated"] == 0),
+            ("kill -9 of one of two: its claims out within 30 s of the kill",
+             f"{t['claimed_by_dead_process']} claims, done {done} s after the kill",
+             done is not None and done <= 30),
+        ]  # fmt: skip
     w = results.get("receiver")
     if w:
         rows += [
@@ -465,10 +537,11 @@ async def main() -> None:
     ap.add_argument("--away", type=float, default=60.0, help="seconds the receiver is away")
     ap.add_argument("--kill-after", type=float, default=8.0, help="seconds of load before kill")
     ap.add_argument("--fresh", type=int, default=20, help="leads timed to their webhook")
-    ap.add_argument("--only", default="outage,kill,receiver")
+    ap.add_argument("--only", default="outage,kill,takeover,receiver")
     ap.add_argument("--pg-port", type=int, default=20310)
     ap.add_argument("--port", type=int, default=20311)
     ap.add_argument("--receiver-port", type=int, default=20312)
+    ap.add_argument("--replica-port", type=int, default=20313)
     ap.add_argument("--out", default=str(RESULTS / "faults.json"))
     args = ap.parse_args()
     root = Path(tempfile.mkdtemp(prefix="lead-router-faults-"))
@@ -476,13 +549,17 @@ async def main() -> None:
     results: dict[str, Any] = {"machine": machine(), "args": vars(args)}
     results["load_average_before"] = os.getloadavg()
     started = time.monotonic()
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     try:
         await bench.setup()
         for name in args.only.split(","):
             print(f"-- {name}", flush=True)
-            fn = {"outage": bench.outage, "kill": bench.kill, "receiver": bench.receiver_away}
+            fn = {"outage": bench.outage, "kill": bench.kill, "takeover": bench.takeover,
+                  "receiver": bench.receiver_away}  # fmt: skip
             results[name] = await fn[name]()
             print(json.dumps(results[name], indent=1), flush=True)
+            out.write_text(json.dumps(results, indent=1) + "\n")  # kept if a later one fails
     finally:
         await bench.teardown()
     results["seconds"] = round(time.monotonic() - started)
@@ -491,8 +568,7 @@ async def main() -> None:
     print()
     for t, m, ok in targets(results):
         print(f"{'yes' if ok else 'NO ':3}  {t:55} {m}")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
+    out.write_text(json.dumps(results, indent=1) + "\n")
 
 
 if __name__ == "__main__":
