@@ -9,7 +9,8 @@ failing at the database.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, ClassVar
+from collections.abc import Iterable
+from typing import Annotated, Any, ClassVar, Generic, Self, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -133,3 +134,17 @@ def _drop_null(prop: dict[str, Any]) -> None:
         prop.update(rest[0])
     else:
         prop["anyOf"] = rest
+
+
+Item = TypeVar("Item", bound=BaseModel)
+
+
+class DataList(BaseModel, Generic[Item]):
+    """Every item in one answer: an organisation's configuration (its teams, locations...)."""
+
+    data: list[Item]
+
+    @classmethod
+    def of(cls, rows: Iterable[object]) -> Self:
+        """The answer for stored rows, each read into the item's model by attribute."""
+        return cls.model_validate({"data": list(rows)}, from_attributes=True)

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
+from app import resources
 from app.audit import service as audit
 from app.auth.deps import AdminCaller
 from app.db import SessionDep
@@ -53,8 +54,7 @@ async def create_subscription(
 @router.get("/v1/webhook-subscriptions", response_model=SubscriptionList)
 async def list_subscriptions(caller: AdminCaller, session: SessionDep) -> SubscriptionList:
     """Every subscription of this organisation. Secrets are never shown again."""
-    rows = await subscriptions.list_subscriptions(session, caller.org_id)
-    return SubscriptionList(data=[SubscriptionOut.model_validate(s) for s in rows])
+    return SubscriptionList.of(await subscriptions.list_subscriptions(session, caller.org_id))
 
 
 @router.get("/v1/webhook-subscriptions/{subscription_id}", response_model=SubscriptionOut)
@@ -78,9 +78,9 @@ async def update_subscription(
     sub = await subscriptions.update(
         session, caller.org_id, subscription_id, body, request.app.state.settings
     )
-    await audit.record(
+    await resources.record_change(
         session, caller, "webhook_subscription.update", "webhook_subscription", sub.id,
-        {"fields": sorted(body.model_dump(exclude_unset=True))},
+        resources.changed(body),
     )  # fmt: skip
     return SubscriptionOut.model_validate(sub)
 
@@ -94,10 +94,9 @@ async def delete_subscription(
     """Delete the subscription and its delivery history; nothing more is sent to it."""
     sub = await get_owned(session, WebhookSubscription, subscription_id, caller.org_id)
     await session.delete(sub)
-    await audit.record(
+    return await resources.deleted(
         session, caller, "webhook_subscription.delete", "webhook_subscription", subscription_id
     )
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/v1/webhook-deliveries", response_model=DeliveryList)

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.fields import PatchModel
+from app.fields import DataList, PatchModel
 from app.handoff.service import EventType
 
 
@@ -56,8 +56,8 @@ class SubscriptionCreated(SubscriptionOut):
     )
 
 
-class SubscriptionList(BaseModel):
-    data: list[SubscriptionOut]
+class SubscriptionList(DataList[SubscriptionOut]):
+    pass
 
 
 class DeliveryOut(BaseModel):

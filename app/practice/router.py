@@ -4,6 +4,7 @@ import uuid
 
 from fastapi import APIRouter, Response, status
 
+from app import resources
 from app.audit import service as audit
 from app.auth.deps import AdminCaller
 from app.db import SessionDep
@@ -64,7 +65,7 @@ async def update_location(
     """Change a location; only the fields sent change. Leads already scored keep their
     decisions (re-score one with `PATCH /v1/leads/{id}/facts`)."""
     loc, fields = await practice_service.update_location(session, caller.org_id, location_id, body)
-    await audit.record(session, caller, "location.update", "location", loc.id, {"fields": fields})
+    await resources.record_change(session, caller, "location.update", "location", loc.id, fields)
     return practice_service.location_out(loc)
 
 
@@ -74,8 +75,7 @@ async def delete_location(
 ) -> Response:
     """Remove a location. Leads already assigned to it keep its id."""
     await practice_service.delete_location(session, caller.org_id, location_id)
-    await audit.record(session, caller, "location.delete", "location", location_id)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return await resources.deleted(session, caller, "location.delete", "location", location_id)
 
 
 @router.post("/services", status_code=status.HTTP_201_CREATED, response_model=ServiceOut)
@@ -95,8 +95,7 @@ async def create_service(
 @router.get("/services", response_model=ServiceList)
 async def list_services(caller: AdminCaller, session: SessionDep) -> ServiceList:
     """Every service of this organisation, by code."""
-    rows = await practice_service.list_services(session, caller.org_id)
-    return ServiceList(data=[ServiceOut.model_validate(r) for r in rows])
+    return ServiceList.of(await practice_service.list_services(session, caller.org_id))
 
 
 @router.get("/services/{service_id}", response_model=ServiceOut)
@@ -115,7 +114,7 @@ async def update_service(
     service, fields = await practice_service.update_service(
         session, caller.org_id, service_id, body
     )
-    await audit.record(session, caller, "service.update", "service", service.id, {"fields": fields})
+    await resources.record_change(session, caller, "service.update", "service", service.id, fields)
     return ServiceOut.model_validate(service)
 
 
@@ -125,8 +124,7 @@ async def delete_service(
 ) -> Response:
     """Remove a service. 409 while a location still offers it."""
     await practice_service.delete_service(session, caller.org_id, service_id)
-    await audit.record(session, caller, "service.delete", "service", service_id)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return await resources.deleted(session, caller, "service.delete", "service", service_id)
 
 
 @router.get("/scoring-settings", response_model=ScoringSettingsOut)

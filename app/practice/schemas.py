@@ -16,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-from app.fields import PatchModel
+from app.fields import DataList, PatchModel
 from app.hours import WEEKDAYS, HoursError, parse_hours
 from app.practice.models import DEFAULT_DUPLICATE_WINDOW_HOURS
 from app.scoring.triage import check_pattern
@@ -168,8 +168,8 @@ class LocationOut(BaseModel):
     updated_at: dt.datetime
 
 
-class LocationList(BaseModel):
-    data: list[LocationOut]
+class LocationList(DataList[LocationOut]):
+    pass
 
 
 class _ServiceFields(BaseModel):
@@ -233,8 +233,8 @@ class ServiceOut(BaseModel):
     updated_at: dt.datetime
 
 
-class ServiceList(BaseModel):
-    data: list[ServiceOut]
+class ServiceList(DataList[ServiceOut]):
+    pass
 
 
 class RedFlagConcept(BaseModel):

@@ -5,6 +5,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response, status
 
+from app import resources
 from app.audit import service as audit
 from app.auth.deps import AdminCaller
 from app.db import SessionDep
@@ -67,9 +68,8 @@ async def update_team(
 ) -> TeamOut:
     """Change a team; only the fields sent change. Takes effect for the next lead."""
     team = await teams.update_team(session, caller.org_id, team_id, body)
-    await audit.record(
-        session, caller, "team.update", "team", team.id, {"fields": sorted(body.model_fields_set)}
-    )
+    fields = resources.changed(body)
+    await resources.record_change(session, caller, "team.update", "team", team.id, fields)
     return teams.to_out(team, await teams.list_members(session, caller.org_id, [team.id]))
 
 
@@ -91,8 +91,7 @@ async def create_member(
 async def list_members(team_id: uuid.UUID, caller: AdminCaller, session: SessionDep) -> MemberList:
     """A team's members in rotation order."""
     team = await get_owned(session, Team, team_id, caller.org_id)
-    rows = await teams.list_members(session, caller.org_id, [team.id])
-    return MemberList(data=[MemberOut.model_validate(m) for m in rows])
+    return MemberList.of(await teams.list_members(session, caller.org_id, [team.id]))
 
 
 @router.get("/v1/members/{member_id}", response_model=MemberOut)
@@ -108,14 +107,8 @@ async def update_member(
     """Change a member: `status` `away` with `away_until` (back automatically), `inactive`
     to stop assignments, weight, daily cap, languages, or move them to another team."""
     member = await teams.update_member(session, caller.org_id, member_id, body)
-    await audit.record(
-        session,
-        caller,
-        "member.update",
-        "member",
-        member.id,
-        {"fields": sorted(body.model_fields_set)},
-    )
+    fields = resources.changed(body)
+    await resources.record_change(session, caller, "member.update", "member", member.id, fields)
     return MemberOut.model_validate(member)
 
 
@@ -137,8 +130,7 @@ async def create_ruleset(
 @router.get("/v1/routing/rulesets", response_model=RulesetList)
 async def list_rulesets(caller: AdminCaller, session: SessionDep) -> RulesetList:
     """All rule sets, newest version first; at most one is `published`."""
-    rows = await rulesets.list_rulesets(session, caller.org_id)
-    return RulesetList(data=[RulesetOut.model_validate(r) for r in rows])
+    return RulesetList.of(await rulesets.list_rulesets(session, caller.org_id))
 
 
 @router.get("/v1/routing/rulesets/{ruleset_id}", response_model=RulesetOut)
@@ -165,8 +157,7 @@ async def delete_ruleset(
 ) -> Response:
     """Delete a draft (409 for a published or archived version: leads refer to it)."""
     await rulesets.delete_draft(session, caller.org_id, ruleset_id)
-    await audit.record(session, caller, "ruleset.delete", "ruleset", ruleset_id)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return await resources.deleted(session, caller, "ruleset.delete", "ruleset", ruleset_id)
 
 
 @router.post("/v1/routing/rulesets/{ruleset_id}/publish", response_model=RulesetOut)

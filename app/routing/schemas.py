@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.fields import INT32_MAX, Count32, Day, Instant, PatchModel
+from app.fields import INT32_MAX, Count32, DataList, Day, Instant, PatchModel
 
 SlaMinutes = dict[str, Count32]
 
@@ -169,12 +169,12 @@ class TeamOut(BaseModel):
     updated_at: dt.datetime
 
 
-class TeamList(BaseModel):
-    data: list[TeamOut]
+class TeamList(DataList[TeamOut]):
+    pass
 
 
-class MemberList(BaseModel):
-    data: list[MemberOut]
+class MemberList(DataList[MemberOut]):
+    pass
 
 
 _RULES_DOC = (
@@ -206,8 +206,8 @@ class RulesetOut(BaseModel):
     updated_at: dt.datetime
 
 
-class RulesetList(BaseModel):
-    data: list[RulesetOut]
+class RulesetList(DataList[RulesetOut]):
+    pass
 
 
 class SimulateIn(_Strict):

@@ -23,6 +23,21 @@ from app.leads.canonical import CanonicalLead, validation_problems
 
 MAX_FORM_FIELDS = 1000
 
+# Form fields that carry attribution or consent evidence by convention (UTM parameters, ad
+# click ids, TrustedForm and Jornaya tokens), with the canonical path each fills.
+TRACKING_FIELDS: Mapping[str, str] = {
+    "utm_source": "attribution.utm_source",
+    "utm_medium": "attribution.utm_medium",
+    "utm_campaign": "attribution.utm_campaign",
+    "utm_term": "attribution.utm_term",
+    "utm_content": "attribution.utm_content",
+    "gclid": "attribution.gclid",
+    "fbclid": "attribution.fbclid",
+    "ttclid": "attribution.ttclid",
+    "xxTrustedFormCertUrl": "consent.certificate_url",
+    "leadid_token": "consent.leadid_token",
+}
+
 
 class AdapterError(Exception):
     def __init__(

@@ -8,6 +8,7 @@ from typing import Any
 
 from app.intake import signatures as sig
 from app.intake.adapters.base import (
+    TRACKING_FIELDS,
     Adapter,
     AdapterError,
     ParsedItem,
@@ -24,18 +25,7 @@ from app.intake.adapters.base import (
 
 # Hidden fields that carry attribution or consent evidence by convention; a
 # mapping entry for the same hidden key wins.
-DEFAULT_HIDDEN: Mapping[str, str] = {
-    "utm_source": "attribution.utm_source",
-    "utm_medium": "attribution.utm_medium",
-    "utm_campaign": "attribution.utm_campaign",
-    "utm_term": "attribution.utm_term",
-    "utm_content": "attribution.utm_content",
-    "gclid": "attribution.gclid",
-    "fbclid": "attribution.fbclid",
-    "ttclid": "attribution.ttclid",
-    "xxTrustedFormCertUrl": "consent.certificate_url",
-    "leadid_token": "consent.leadid_token",
-}
+DEFAULT_HIDDEN: Mapping[str, str] = TRACKING_FIELDS
 CONSENT_PATH = "consent.checked"
 SKIPPED_TYPES = frozenset({"file_url", "payment"})
 

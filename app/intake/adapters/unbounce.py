@@ -14,6 +14,7 @@ from typing import Any
 
 from app.intake import signatures as sig
 from app.intake.adapters.base import (
+    TRACKING_FIELDS,
     Adapter,
     AdapterError,
     ParsedItem,
@@ -45,16 +46,7 @@ DEFAULT_MAPPING: Mapping[str, str] = {
     "state": "address.state",
     "message": "reason",
     "comments": "reason",
-    "utm_source": "attribution.utm_source",
-    "utm_medium": "attribution.utm_medium",
-    "utm_campaign": "attribution.utm_campaign",
-    "utm_term": "attribution.utm_term",
-    "utm_content": "attribution.utm_content",
-    "gclid": "attribution.gclid",
-    "fbclid": "attribution.fbclid",
-    "ttclid": "attribution.ttclid",
-    "xxTrustedFormCertUrl": "consent.certificate_url",
-    "leadid_token": "consent.leadid_token",
+    **TRACKING_FIELDS,
 }
 # Unbounce's own bookkeeping inside data.json; not answers.
 META_KEYS = frozenset(
