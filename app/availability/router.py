@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -121,6 +122,27 @@ async def _put_one(
         return _outcome_answer(exc.extra["errors"])
 
 
+async def _put_resource(
+    request: Request,
+    caller: Caller,
+    session: SessionDep,
+    resource_id: str,
+    parse: Callable[[Any, str], fhir.Parsed],
+    read: Callable[[SessionDep, uuid.UUID, str], Awaitable[dict[str, Any]]],
+) -> JSONResponse:
+    """One Schedule or Slot written under the scheduler's id; answered as we now hold it."""
+    try:
+        entry = Entry(0, parse(await _fhir_body(request), resource_id))
+    except fhir.Invalid as exc:
+        return _outcome_answer(exc.problems)
+    written = await _put_one(request, caller, session, entry)
+    if isinstance(written, JSONResponse):
+        return written
+    await _record(caller, session, written)
+    resource = await read(session, caller.org_id, resource_id)
+    return _fhir_answer(resource, 201 if written.results[0].outcome == "created" else 200)
+
+
 @router.put("/v1/fhir/Schedule/{schedule_id}", tags=["fhir"])
 async def put_schedule(
     schedule_id: str, request: Request, caller: AvailabilityWriter, session: SessionDep
@@ -130,16 +152,9 @@ async def put_schedule(
     and optionally a practitioner; `serviceType` codes name services (their `code` or one of
     their `scheduler_codes`). `meta.versionId` / `meta.lastUpdated` order changes: an older
     one changes nothing. Invalid resources are answered with an `OperationOutcome` (422)."""
-    try:
-        entry = Entry(0, fhir.parse_schedule(await _fhir_body(request), schedule_id))
-    except fhir.Invalid as exc:
-        return _outcome_answer(exc.problems)
-    written = await _put_one(request, caller, session, entry)
-    if isinstance(written, JSONResponse):
-        return written
-    await _record(caller, session, written)
-    resource = await _schedule_resource(session, caller.org_id, schedule_id)
-    return _fhir_answer(resource, 201 if written.results[0].outcome == "created" else 200)
+    return await _put_resource(
+        request, caller, session, schedule_id, fhir.parse_schedule, _schedule_resource
+    )
 
 
 @router.put("/v1/fhir/Slot/{slot_id}", tags=["fhir"])
@@ -150,16 +165,7 @@ async def put_slot(
     be a Schedule sent before. `status` free / busy / busy-tentative / busy-unavailable /
     entered-in-error; only `free` slots are offered. `serviceType` overrides the schedule's;
     `appointmentType` is matched against a service's `new_patient_slot_types`."""
-    try:
-        entry = Entry(0, fhir.parse_slot(await _fhir_body(request), slot_id))
-    except fhir.Invalid as exc:
-        return _outcome_answer(exc.problems)
-    written = await _put_one(request, caller, session, entry)
-    if isinstance(written, JSONResponse):
-        return written
-    await _record(caller, session, written)
-    resource = await _slot_resource(session, caller.org_id, slot_id)
-    return _fhir_answer(resource, 201 if written.results[0].outcome == "created" else 200)
+    return await _put_resource(request, caller, session, slot_id, fhir.parse_slot, _slot_resource)
 
 
 @router.get("/v1/fhir/Slot/{slot_id}", tags=["fhir"])

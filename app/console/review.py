@@ -28,6 +28,7 @@ from app.console.pages import render
 from app.db import SessionDep
 from app.errors import NotFound
 from app.reports import csv as report_csv
+from app.reports import negotiate
 from app.reports import period as periods
 from app.reports import service as reports
 from app.reports.period import Dimension, Period
@@ -250,10 +251,6 @@ async def review_csv(
     else:
         data = await reports.calibration(session, period)
     name, rows, columns = CSV_REPORTS[report]
-    body = report_csv.render(rows(data), columns)
-    filename = f"{name}_{period.first_day}_{period.last_day}.csv"
-    return Response(
-        body,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    return negotiate.csv_file(
+        rows(data), columns, f"{name}_{period.first_day}_{period.last_day}.csv"
     )

@@ -7,7 +7,7 @@ reads a new `practice_version` and recompiles.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select, update
@@ -32,6 +32,8 @@ from app.tenancy import get_owned, scoped
 _REQUIRED = ("name", "postal_code", "accepts_new_patients", "insurance_plans")
 _PLAIN = ("name", "address", "phone", "accepts_new_patients", "min_age", "max_age",
           "service_radius_miles")  # fmt: skip
+
+Row = TypeVar("Row", Location, Service)
 
 
 async def bump(session: AsyncSession, org_id: uuid.UUID, *, settings: bool = False) -> None:
@@ -197,6 +199,14 @@ async def _check_service_codes(session: AsyncSession, org_id: uuid.UUID, codes: 
         )
 
 
+async def _saved(session: AsyncSession, org_id: uuid.UUID, row: Row) -> Row:
+    """The row written, the practice's configuration version bumped, and read back."""
+    await bump(session, org_id)
+    await session.flush()
+    await session.refresh(row)
+    return row
+
+
 async def create_location(
     session: AsyncSession, org_id: uuid.UUID, body: LocationCreate
 ) -> Location:
@@ -215,10 +225,7 @@ async def create_location(
     _apply(loc, body.model_dump(exclude_unset=True))
     await _check_service_codes(session, org_id, loc.services)
     session.add(loc)
-    await bump(session, org_id)
-    await session.flush()
-    await session.refresh(loc)
-    return loc
+    return await _saved(session, org_id, loc)
 
 
 async def update_location(
@@ -229,10 +236,7 @@ async def update_location(
     _apply(loc, changes)
     if "services" in changes:
         await _check_service_codes(session, org_id, loc.services)
-    await bump(session, org_id)
-    await session.flush()
-    await session.refresh(loc)
-    return loc, sorted(changes)
+    return await _saved(session, org_id, loc), sorted(changes)
 
 
 async def delete_location(session: AsyncSession, org_id: uuid.UUID, location_id: uuid.UUID) -> None:
@@ -267,10 +271,7 @@ async def create_service(session: AsyncSession, org_id: uuid.UUID, body: Service
         new_patient_slot_types=_unique(body.new_patient_slot_types or []),
     )
     session.add(service)
-    await bump(session, org_id)
-    await session.flush()
-    await session.refresh(service)
-    return service
+    return await _saved(session, org_id, service)
 
 
 async def update_service(
@@ -294,10 +295,7 @@ async def update_service(
                  "new_patient_slot_types"):  # fmt: skip
         if name in changes:
             setattr(service, name, _unique(changes[name] or []))
-    await bump(session, org_id)
-    await session.flush()
-    await session.refresh(service)
-    return service, sorted(changes)
+    return await _saved(session, org_id, service), sorted(changes)
 
 
 async def delete_service(session: AsyncSession, org_id: uuid.UUID, service_id: uuid.UUID) -> None:

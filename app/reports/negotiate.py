@@ -95,9 +95,21 @@ def answer(
     """`report` as JSON, or its `rows` as `name.csv` (the next page's cursor in `Link`)."""
     headers = {"Vary": "Accept"}
     if choose(request.headers.get("accept")) == CSV:
-        headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
         if next_cursor:
             headers["Link"] = f'<?cursor={next_cursor}>; rel="next"'
-        body = report_csv.render(rows(report), columns)
-        return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
+        return csv_file(rows(report), columns, f"{name}.csv", headers)
     return JSONResponse(report.model_dump(mode="json", by_alias=True), headers=headers)
+
+
+def csv_file(
+    rows: list[dict[str, Any]],
+    columns: list[str] | None,
+    filename: str,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """The rows as a CSV attachment named `filename`."""
+    disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    body = report_csv.render(rows, columns)
+    return Response(
+        body, media_type="text/csv; charset=utf-8", headers={**(headers or {}), **disposition}
+    )
