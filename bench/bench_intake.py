@@ -545,6 +545,7 @@ def drive(
     duration: float,
     server_pid: int | None = None,
     rate: float | None = None,
+    patience: float = 120.0,
 ) -> Result:
     """Closed loop over `conns` connections, or open loop at `rate` requests a second."""
     before = cpu_seconds(server_pid) if server_pid else None
@@ -552,7 +553,7 @@ def drive(
     q = ctx.Queue()
     proc = ctx.Process(target=_child, args=(q, port, reqs, conns, duration, rate))
     proc.start()
-    result = q.get(timeout=duration + 120)
+    result = q.get(timeout=duration + patience)
     proc.join()
     if isinstance(result, BaseException):
         raise SystemExit(f"load generator failed: {result!r}")
