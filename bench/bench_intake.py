@@ -262,13 +262,13 @@ async def seed_leads(url: str, n: int) -> None:
             INSERT INTO leads (id, organization_id, received_at, last_submitted_at, status,
                 is_test, channel, phone_hash, email_hash, normalization_flags, attribution,
                 resubmission_count, emergency, assessment, routing_trace, do_not_contact,
-                escalation_count, updated_at, postal_code, state, time_zone,
+                escalation_count, updated_at, zip3, state, time_zone,
                 team_id, member_id, routed_at)
             SELECT gen_random_uuid(), $1, at.t, at.t,
                 -- A member's history: closed, but for the last few days' leads.
                 CASE WHEN at.t > now() - interval '3 days' THEN 'routed' ELSE 'completed' END,
                 false, 'api', md5('p' || g), md5('e' || g), '{}', '{}',
-                0, false, '{}', '{}', '{}', 0, now(), '60611', 'IL', 'America/Chicago',
+                0, false, '{}', '{}', '{}', 0, now(), '606', 'IL', 'America/Chicago',
                 m.teams[1 + g % m.n], m.ids[1 + g % m.n], at.t
             FROM generate_series($2::int, $3::int) g,
                 -- g makes the lateral run per row, so each lead draws its own time.

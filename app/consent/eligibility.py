@@ -21,14 +21,18 @@ from app.consent.policy import (
     Channel,
     Direction,
     PastAttempt,
-    PolicyLead,
     Purpose,
     evaluate,
 )
 from app.consent.schemas import EligibilityOut, EligibilityReasonOut
-from app.consent.service import ATTEMPT_HISTORY, attempt_of, current_consent, unverified_for
+from app.consent.service import (
+    ATTEMPT_HISTORY,
+    attempt_of,
+    current_consent,
+    unverified_for,
+    where_lead_is,
+)
 from app.consent.standing import channel_consents, lifted_pairs, suppressed_for
-from app.leads.identity import Identity
 from app.leads.models import Lead
 from app.tenancy import scoped
 
@@ -130,7 +134,7 @@ async def channels_now(
         if unverified_for(lead, purpose):
             consents = {ch: dataclasses.replace(c, unverified=True) for ch, c in consents.items()}
         blocked = suppressed_for(lead.do_not_contact or (), purpose, lifted_pairs(mine))
-        where = PolicyLead.from_contact(lead.postal_code, Identity.of_lead(lead).phone)
+        where = where_lead_is(lead)
         for name in lead.contact_channels:
             decision = evaluate(
                 where,

@@ -59,7 +59,7 @@ from app.crypto import cipher
 from app.db import utcnow
 from app.direct import Direct, execute_many, fetch
 from app.errors import AppError, Forbidden
-from app.leads.identity import Identity
+from app.leads.identity import Identity, decrypt_pii, postal_code
 from app.leads.models import Lead
 from app.tenancy import scoped
 
@@ -364,6 +364,12 @@ def _with_verification(
     return {ch: dataclasses.replace(c, unverified=True) for ch, c in consents.items()}
 
 
+def where_lead_is(lead: Lead) -> PolicyLead:
+    """The lead's place for the contact policy: its ZIP and number, both kept encrypted."""
+    pii = decrypt_pii(lead)
+    return PolicyLead.from_contact(postal_code(lead, pii), Identity.of_lead(lead, pii).phone)
+
+
 async def check_policy(
     session: AsyncSession,
     lead: Lead,
@@ -376,7 +382,6 @@ async def check_policy(
 ) -> PolicyDecision:
     """May we contact this stored lead now? Consent from events, location from ZIP and phone,
     suppression from the lead's do-not-contact channels and the suppression list."""
-    who = Identity.of_lead(lead)
     blocked = await suppressed_channels(
         session,
         lead.organization_id,
@@ -386,7 +391,7 @@ async def check_policy(
     names = set(blocked) | set(lead.do_not_contact or ())
     events = await lead_events(session, lead)
     return evaluate(
-        PolicyLead.from_contact(lead.postal_code, who.phone),
+        where_lead_is(lead),
         channel,
         now,
         direction=direction,

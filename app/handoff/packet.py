@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.consent import service as consent_service
 from app.consent import standing
 from app.db import utcnow
-from app.leads.identity import decrypt_pii
+from app.leads.identity import decrypt_pii, postal_code
 from app.leads.models import Lead, Source
 from app.routing.models import Member, Team
 from app.scoring import availability as scoring_availability
@@ -134,7 +134,7 @@ async def build(session: AsyncSession, lead: Lead) -> Packet:
         emergency=lead.emergency,
         safety_instruction=assessment.get("safety_instruction") if lead.emergency else None,
         location={
-            "postal_code": lead.postal_code,
+            "postal_code": postal_code(lead, pii),
             "state": lead.state,
             "time_zone": lead.time_zone,
             "preferred_location": lead.preferred_location,

@@ -17,6 +17,9 @@ from app.crypto import cipher, keyed_hash
 from app.leads.models import Lead
 from app.leads.normalize import normalize_email, normalize_phone
 
+# The five-digit ZIP's key in the lead's encrypted document (the row keeps its ZIP3).
+POSTAL_CODE = "postal_code"
+
 
 def pii_context(lead_id: uuid.UUID) -> str:
     return f"lead-pii:{lead_id}"
@@ -40,6 +43,13 @@ def decrypt_pii(lead: Lead) -> dict[str, Any]:
     return dict(json.loads(cipher().decrypt(lead.pii, pii_context(lead.id))))
 
 
+def postal_code(lead: Lead, pii: dict[str, Any] | None = None) -> str | None:
+    """The lead's five-digit ZIP, from its encrypted document (None once erased)."""
+    doc = decrypt_pii(lead) if pii is None else pii
+    code = doc.get(POSTAL_CODE)
+    return str(code) if code else None
+
+
 @dataclass(frozen=True)
 class Identity:
     """The number and address a decision is about: hashes for lookups, plaintext sealed."""
@@ -60,8 +70,8 @@ class Identity:
         return cls(normalize_phone(phone).e164 if phone else None, normalize_email(email))
 
     @classmethod
-    def of_lead(cls, lead: Lead) -> Identity:
-        pii = decrypt_pii(lead)
+    def of_lead(cls, lead: Lead, pii: dict[str, Any] | None = None) -> Identity:
+        pii = decrypt_pii(lead) if pii is None else pii
         phone, email = pii.get("phone"), pii.get("email")
         # pii["phone"] is the raw text when the number did not normalise: not an identity.
         return cls(phone if lead.phone_hash else None, email if lead.email_hash else None)

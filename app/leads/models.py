@@ -79,13 +79,14 @@ class Lead(IdMixin, TenantMixin, Base):
     pii: Mapped[bytes | None] = mapped_column(LargeBinary)
     phone_hash: Mapped[str | None] = mapped_column(String(64))
     email_hash: Mapped[str | None] = mapped_column(String(64))
-    # location facts derived from the ZIP (not identifiers by themselves)
-    postal_code: Mapped[str | None] = mapped_column(String(10))
+    # Where the person is, reduced to what identifies no one (HIPAA Safe Harbor): the ZIP's
+    # first three digits (000 for small areas), the state and the time zone. The five-digit
+    # ZIP is one of HIPAA's identifiers: it is kept in `pii`, and its coordinates are looked
+    # up from it when scoring needs a distance.
+    zip3: Mapped[str | None] = mapped_column(String(3))
     state: Mapped[str | None] = mapped_column(String(2))
     phone_state: Mapped[str | None] = mapped_column(String(2))
     time_zone: Mapped[str | None] = mapped_column(String(64))
-    latitude: Mapped[float | None] = mapped_column(Float)
-    longitude: Mapped[float | None] = mapped_column(Float)
     normalization_flags: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list)
     # what was asked for
     service_requested: Mapped[str | None] = mapped_column(String(200))

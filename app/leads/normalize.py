@@ -184,6 +184,24 @@ def zip5(raw: str | None) -> str | None:
     return match.group(1) if match else None
 
 
+# HIPAA Safe Harbor (45 CFR 164.514(b)(2)(i)(B)): the three-digit ZIP prefixes whose areas
+# hold 20,000 people or fewer (Census 2000, as HHS lists them) are reported as 000.
+SMALL_ZIP3 = frozenset(
+    {"036", "059", "063", "102", "203", "556", "692", "790", "821", "823", "830", "831",
+     "878", "879", "884", "890", "893"}
+)  # fmt: skip
+
+
+def zip3(postal_code: str | None) -> str | None:
+    """The Safe Harbor form of a ZIP: its first three digits, or 000 for small areas."""
+    if not postal_code:
+        return None
+    digits = "".join(c for c in postal_code if c.isdigit())[:3]
+    if len(digits) < 3:
+        return None
+    return "000" if digits in SMALL_ZIP3 else digits
+
+
 def _to_float(value: object) -> float | None:
     try:
         return float(str(value))

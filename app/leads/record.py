@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from app.leads.canonical import CanonicalLead
-from app.leads.identity import email_hash, encrypt_pii, phone_hash
+from app.leads.identity import POSTAL_CODE, email_hash, encrypt_pii, phone_hash
 from app.leads.models import Lead, Source
-from app.leads.normalize import NormalizedLead
+from app.leads.normalize import NormalizedLead, zip3
 
 
 def pii_doc(lead: CanonicalLead, norm: NormalizedLead) -> dict[str, Any]:
@@ -23,6 +23,7 @@ def pii_doc(lead: CanonicalLead, norm: NormalizedLead) -> dict[str, Any]:
         "date_of_birth": lead.date_of_birth.isoformat() if lead.date_of_birth else None,
         "address": lead.address.model_dump(exclude_none=True) if lead.address else None,
         "city": norm.city,
+        POSTAL_CODE: norm.postal_code,
         "reason": lead.reason,
         "service_text": lead.service.text if lead.service else None,
         "insurance": lead.insurance.model_dump(exclude_none=True) if lead.insurance else None,
@@ -58,11 +59,10 @@ def fill(
     lead.external_id = lead_in.external_id
     lead.pii = encrypt_pii(lead.id, pii_doc(lead_in, norm))
     lead.phone_hash, lead.email_hash = identity_hashes(norm)
-    lead.postal_code = norm.postal_code
+    lead.zip3 = zip3(norm.postal_code)
     lead.state = norm.state
     lead.phone_state = norm.phone_state
     lead.time_zone = norm.time_zone
-    lead.latitude, lead.longitude = norm.latitude, norm.longitude
     lead.normalization_flags = list(norm.flags)
     service = lead_in.service
     lead.service_requested = (service.code if service else None) or (

@@ -40,7 +40,9 @@ class LeadOut(BaseModel):
         "preferred contact method, time and location, language, insurance, new patient."
     )
     location_facts: dict[str, Any] = Field(
-        description="ZIP, state and time zone from the ZIP, state from the phone's area code."
+        description="ZIP (kept encrypted; none once erased), its Safe Harbor ZIP3 (`000` for "
+        "areas of 20,000 people or fewer), state and time zone from the ZIP, state from the "
+        "phone's area code."
     )
     attribution: dict[str, Any]
     normalization_flags: list[str]

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit import service as audit
 from app.auth.service import Caller
 from app.errors import Unprocessable
-from app.leads.identity import decrypt_pii
+from app.leads.identity import decrypt_pii, postal_code
 from app.leads.models import Lead, LeadSubmission
 from app.leads.schemas import LeadList, LeadListItem, LeadOut, Submission
 from app.scoring.service import assessment_view
@@ -52,7 +52,8 @@ def to_out(lead: Lead, submissions: list[LeadSubmission]) -> LeadOut:
             "custom": pii.get("custom"),
         },
         location_facts={
-            "postal_code": lead.postal_code,
+            "postal_code": postal_code(lead, pii),
+            "zip3": lead.zip3,
             "state": lead.state,
             "time_zone": lead.time_zone,
             "phone_state": lead.phone_state,

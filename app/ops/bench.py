@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from app.db import db
 from app.errors import Unprocessable
 from app.leads.canonical import CanonicalLead
+from app.leads.normalize import zip3
 
 router = APIRouter(prefix="/bench", include_in_schema=False)
 _pool: asyncpg.Pool | None = None
@@ -90,7 +91,7 @@ async def insert_one(request: Request) -> JSONResponse:
 # stored PII and evidence are the request's bytes as they came (no encryption).
 _LEAD = """
 INSERT INTO leads (id, organization_id, source_id, received_at, last_submitted_at, status,
-    is_test, channel, external_id, pii, phone_hash, email_hash, postal_code, state, time_zone,
+    is_test, channel, external_id, pii, phone_hash, email_hash, zip3, state, time_zone,
     normalization_flags, attribution, resubmission_count, service_code, location_id, urgency,
     emergency, qualified, score, score_band, assessment, team_id, member_id, routing_trace,
     routed_at, sla_due_at, do_not_contact, contact_channels, updated_at)
@@ -221,6 +222,7 @@ async def insert_rows(
     event: dict[str, Any] = {"lead_id": str(lead_id), "status": "routed", "channel": channel}
     webhook = via != "api"
     channels = ["voice", "sms"] if lead.consent is not None else []
+    area = zip3(lead.postal_code)
     async with pool.acquire() as conn:
         t = await _get_targets(conn)
         member = next(t.members)
@@ -233,7 +235,7 @@ async def insert_rows(
                 )  # fmt: skip
             await conn.execute(
                 _LEAD, lead_id, t.org, source, now, channel, lead.external_id, body, phone, email,
-                lead.postal_code, attribution, t.service, t.location, t.team, member, channels,
+                area, attribution, t.service, t.location, t.team, member, channels,
             )  # fmt: skip
             await conn.execute(
                 _SUBMISSION, uuid.uuid4(), t.org, lead_id, source, inbox_id if webhook else None,

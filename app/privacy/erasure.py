@@ -7,7 +7,8 @@ nulled or replaced by a marker, so reports for past periods give the same figure
 - the lead: every encrypted blob (contact details, free text, and whatever encrypted field
   a later change adds), the keyed hashes (a new lead with the same phone is a new person to
   dedup; the suppression list, keyed on its own hashes, still blocks it), the source's id
-  for the person, free-text answers, coordinates; the ZIP becomes its Safe Harbor ZIP3;
+  for the person, free-text answers (the five-digit ZIP is in the encrypted document; the
+  row's Safe Harbor ZIP3, state and time zone stay);
   attribution and assessment keep only codes (app.privacy.scrub);
 - its submissions: their encrypted payloads, external ids and click ids;
 - the raw bodies of the inbox deliveries that carried it;
@@ -51,8 +52,6 @@ _LEAD_TEXT = (
     "insurance_plan",
     "phone_hash",
     "email_hash",
-    "latitude",
-    "longitude",
 )
 
 
@@ -81,7 +80,6 @@ async def erase_lead(
         setattr(lead, column, None)
     for column in _blobs(Lead):
         setattr(lead, column, None)
-    lead.postal_code = scrub.zip3(lead.postal_code)
     lead.attribution = scrub.attribution(lead.attribution)
     lead.assessment = scrub.assessment(lead.assessment)
     lead.erased_at = now

@@ -12,6 +12,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from app.leads.normalize import zip3 as zip3
+
 MARKER = "[erased]"
 
 # Attribution keys that name a campaign, not a person. Click ids (gclid, fbclid, ttclid)
@@ -34,12 +36,6 @@ ATTRIBUTION_KEPT = frozenset(
     }
 )
 
-# HIPAA Safe Harbor (45 CFR 164.514(b)(2)(i)(B)): the three-digit ZIP prefixes whose areas
-# hold 20,000 people or fewer (Census 2000, as HHS lists them) are reported as 000.
-SMALL_ZIP3 = frozenset(
-    {"036", "059", "063", "102", "203", "556", "692", "790", "821", "823", "830", "831",
-     "878", "879", "884", "890", "893"}
-)  # fmt: skip
 
 # Assessment entries that quote what the person wrote (phrases, evidence sentences) or the
 # inputs it was made from; the codes and points around them stay. The matched words
@@ -48,16 +44,6 @@ _ASSESSMENT_DROPPED = frozenset({"urgency_evidence", "inputs"})
 _ASSESSMENT_KEPT = frozenset({"location_match", "route_hint", "practice_version"})
 _CODE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)+")
 _SERVICE_MATCH_DROPPED = frozenset({"matched_phrase", "matched_text"})
-
-
-def zip3(postal_code: str | None) -> str | None:
-    """The Safe Harbor form of a ZIP: its first three digits, or 000 for small areas."""
-    if not postal_code:
-        return None
-    digits = "".join(c for c in postal_code if c.isdigit())[:3]
-    if len(digits) < 3:
-        return None
-    return "000" if digits in SMALL_ZIP3 else digits
 
 
 def attribution(doc: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -158,6 +158,7 @@ class CompiledRuleset:
     # about as much as ten.
     _index: Mapping[str, Mapping[Any, tuple[int, ...]]] = field(init=False, repr=False)
     _unindexed: tuple[int, ...] = field(init=False, repr=False)
+    _fields: frozenset[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         index: dict[str, dict[Any, list[int]]] = {}
@@ -174,6 +175,12 @@ class CompiledRuleset:
         frozen = {f: {v: tuple(ix) for v, ix in t.items()} for f, t in index.items()}
         object.__setattr__(self, "_index", frozen)
         object.__setattr__(self, "_unindexed", tuple(unindexed))
+        fields = {c.field for r in self.rules for c in r.rule.conditions}
+        object.__setattr__(self, "_fields", frozenset(fields))
+
+    def uses(self, fact: str) -> bool:
+        """Whether any rule has a condition on `fact` (the ZIP is decrypted only then)."""
+        return fact in self._fields
 
     def first_match(self, values: Mapping[str, Any]) -> RuleMatch:
         candidates = list(self._unindexed)

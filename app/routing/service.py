@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from app import direct
 from app.direct import Direct, Target, fetch
 from app.leads.context import StepContext
+from app.leads.identity import postal_code
 from app.leads.models import Lead, Source
 from app.leads.status import refresh
 from app.routing import claims, rulesets
@@ -46,14 +47,18 @@ from app.routing.strategies import RotationState, TeamState
 CLOSED_STATUSES = ("booked", "completed", "lost", "unreachable", "no_show")
 
 
-def facts_for(lead: Lead, source_kind: str | None, sticky: str | None = None) -> LeadFacts:
+def facts_for(
+    lead: Lead, source_kind: str | None, sticky: str | None = None, *, with_zip: bool = True
+) -> LeadFacts:
+    """`with_zip`: read the five-digit ZIP from the lead's encrypted document (a rule set
+    without ZIP conditions spares the decryption)."""
     attribution = lead.attribution or {}
     return LeadFacts(
         received_at=lead.received_at,
         service=lead.service_code,
         location_id=str(lead.location_id) if lead.location_id else None,
         state=lead.state,
-        zip=lead.postal_code,
+        zip=postal_code(lead) if with_zip else None,
         distance_miles=lead.distance_miles,
         score=lead.score,
         band=lead.score_band,
@@ -185,6 +190,14 @@ async def save_rotation(
 MAX_TRACE_RULES = 50
 
 
+# Facts the stored trace does not repeat: the ZIP is kept encrypted, the trace is not.
+_WITHHELD = frozenset({"zip"})
+
+
+def _shown(fact: str, value: Any) -> Any:
+    return "[encrypted]" if fact in _WITHHELD and value is not None else value
+
+
 def _rule_entry(trace: Trace, index: int, failed: int) -> dict[str, Any]:
     assert trace.ruleset is not None
     compiled = trace.ruleset.rules[index]
@@ -192,7 +205,7 @@ def _rule_entry(trace: Trace, index: int, failed: int) -> dict[str, Any]:
     last = len(compiled.checks) - 1 if failed < 0 else failed
     conditions = [
         {"field": cond.field, "op": cond.op, "expected": cond.value,
-         "actual": trace.values.get(key), "matched": ci != failed}
+         "actual": _shown(cond.field, trace.values.get(key)), "matched": ci != failed}
         for ci, (cond, (key, _)) in enumerate(zip(rule.conditions, compiled.checks, strict=True))
         if ci <= last
     ]  # fmt: skip
@@ -298,7 +311,7 @@ async def route_lead(
     ruleset = ruleset or await rulesets.live(session, lead.organization_id)
     if ruleset is None:
         return _unrouted(lead, "no published rule set; the lead waits unrouted")
-    facts = facts_for(lead, source_kind)
+    facts = facts_for(lead, source_kind, with_zip=ruleset.uses("zip"))
     try:
         if apart is None:
             decision, rows = await decide(

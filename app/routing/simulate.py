@@ -91,8 +91,14 @@ class _Replay:
 
 
 async def _history(
-    session: AsyncSession, org_id: uuid.UUID, start: dt.datetime, end: dt.datetime
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    with_pii: bool,
 ) -> list[Lead]:
+    """The period's leads; their encrypted documents only when a rule reads the ZIP."""
     stmt = (
         scoped(Lead, org_id)
         .where(
@@ -102,7 +108,7 @@ async def _history(
             Lead.is_test.is_(False),
             Lead.status != "pending_retrieval",
         )
-        .options(defer(Lead.pii))
+        .options(*(() if with_pii else (defer(Lead.pii),)))
         .order_by(Lead.received_at, Lead.id)
         .limit(MAX_REPLAY + 1)
     )
@@ -135,7 +141,8 @@ async def replay(
             )
         ).all()
     }
-    leads = await _history(session, org_id, start, end)
+    with_zip = ruleset.uses("zip")
+    leads = await _history(session, org_id, start, end, with_pii=with_zip)
     truncated = len(leads) > MAX_REPLAY
     leads = leads[:MAX_REPLAY]
     actual: Counter[tuple[str | None, str | None]] = Counter()
@@ -143,7 +150,7 @@ async def replay(
     changed = 0
     for lead in leads:
         before = (_s(lead.team_id), _s(lead.member_id))
-        facts = service.facts_for(lead, kinds.get(str(lead.source_id), "api"))
+        facts = service.facts_for(lead, kinds.get(str(lead.source_id), "api"), with_zip=with_zip)
         try:
             decision = route(facts, ruleset, sim.at(lead.received_at), lead.received_at)
         except RoutingError:

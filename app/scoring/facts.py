@@ -7,7 +7,7 @@ from typing import Any
 from app.errors import Unprocessable
 from app.leads import identity
 from app.leads.models import Lead
-from app.leads.normalize import FLAG_ZIP_UNKNOWN, clean_text, lookup_zip, zip5
+from app.leads.normalize import FLAG_ZIP_UNKNOWN, clean_text, lookup_zip, zip3, zip5
 
 # Fact name → lead column; the rest live in the encrypted PII document.
 _COLUMNS = {
@@ -35,11 +35,10 @@ def _set_postal_code(lead: Lead, pii: dict[str, Any], raw: str | None) -> None:
             extra={"errors": [{"field": "postal_code", "message": "expected a 5-digit ZIP"}]},
         )
     info = lookup_zip(code) if code else None
-    lead.postal_code = code
+    _set_pii(pii, identity.POSTAL_CODE, code)
+    lead.zip3 = zip3(code)
     lead.state = info.state if info else None
     lead.time_zone = info.time_zone if info else None
-    lead.latitude = info.latitude if info else None
-    lead.longitude = info.longitude if info else None
     _set_pii(pii, "city", info.city if info else None)
     flags = [f for f in lead.normalization_flags if f != FLAG_ZIP_UNKNOWN]
     if code and info is None:

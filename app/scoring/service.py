@@ -26,6 +26,7 @@ from app.leads import identity
 from app.leads import status as lead_status
 from app.leads.context import StepContext
 from app.leads.models import Lead
+from app.leads.normalize import lookup_zip
 from app.practice.models import DEFAULT_DUPLICATE_WINDOW_HOURS, Location, ScoringConfig, Service
 from app.scoring import availability as scoring_availability
 from app.scoring.concepts import ConceptDef
@@ -188,6 +189,8 @@ def lead_facts(
     lead: Lead, pii: dict[str, Any], *, consent_checked: bool, today: dt.date
 ) -> LeadFacts:
     dob = pii.get("date_of_birth")
+    code = identity.postal_code(lead, pii)
+    place = lookup_zip(code) if code else None
     return LeadFacts(
         service_code=lead.service_requested,
         service_text=pii.get("service_text"),
@@ -195,9 +198,9 @@ def lead_facts(
         urgency_field=lead.urgency_requested,
         requested_timeframe=lead.requested_timeframe,
         preferred_location=lead.preferred_location,
-        postal_code=lead.postal_code,
-        latitude=lead.latitude,
-        longitude=lead.longitude,
+        postal_code=code,
+        latitude=place.latitude if place else None,
+        longitude=place.longitude if place else None,
         language=lead.language,
         insurance_plan=lead.insurance_plan,
         new_patient=lead.new_patient,

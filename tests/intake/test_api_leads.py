@@ -23,6 +23,7 @@ async def test_canonical_lead_is_normalised_and_readable(
     assert got["contact"]["first_name"] == "Maria"
     assert got["location_facts"] == {
         "postal_code": "60647",
+        "zip3": "606",
         "state": "IL",
         "time_zone": "America/Chicago",
         "phone_state": "IL",

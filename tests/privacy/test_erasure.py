@@ -128,7 +128,8 @@ async def test_erased_lead_leaves_no_personal_data_and_reports_do_not_move(
     assert got["assessment"]["qualified"] == before.json()["assessment"]["qualified"]
     assert "urgency_evidence" not in got["assessment"] and "inputs" not in got["assessment"]
     assert got["routing"]["team_id"] == before.json()["routing"]["team_id"]
-    assert got["location_facts"]["postal_code"] == "606"
+    assert got["location_facts"]["zip3"] == "606"
+    assert got["location_facts"]["postal_code"] is None  # it was kept in the encrypted document
     assert all(s["external_id"] is None for s in got["submissions"])
 
     # reports for the lead's period give the same figures

@@ -1,10 +1,12 @@
-"""The person's red-flag words are health information: no table, event, timeline entry or
-audit row holds them in the clear, and a pg_dump of the database does not show them. A
-`leads:read` caller still sees them, decrypted, on the lead."""
+"""The person's red-flag words are health information, and a five-digit ZIP is one of
+HIPAA's identifiers: no table, event, timeline entry, routing trace or audit row holds
+either in the clear, and a pg_dump of the database does not show them. A `leads:read`
+caller still sees them, decrypted, on the lead."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import AsyncIterator
@@ -18,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from tests.conftest import Org
 from tests.intake.helpers import person, post_lead
 from tests.practice.helpers import setup_practice
+from tests.routing.http_helpers import default_rule, make_team, publish_rules
 
 # What four people wrote, and the words of it the detector matched (never configured
 # anywhere: the built-in concepts live in the code, not in the database).
@@ -27,6 +30,8 @@ LEADS = [
     ("quiero suicidarme esta noche", "suicidarme"),
     ("my baby is so floppy and burning up", "floppy"),
 ]
+# Each lead's ZIP: none is the practice's own (its locations are in 60611 and 60540).
+ZIPS = ["60657", "60625", "60618", "60641"]
 TABLES = ("webhook_subscriptions", "webhook_messages", "jobs", "leads", "inbox_deliveries")
 
 
@@ -36,6 +41,12 @@ async def stored(
 ) -> AsyncIterator[list[str]]:
     client, org = committed_client, committed_org
     await setup_practice(client, org)
+    team = await make_team(client, org, name="North side")
+    zip_rule = {"id": "north", "name": "north side", "team_id": team["id"],
+                "conditions": [{"field": "zip", "op": "prefix",
+                                "value": [z[:4] for z in ZIPS]}]}  # fmt: skip
+    elsewhere = await make_team(client, org, name="Everyone else")
+    await publish_rules(client, org, [zip_rule, default_rule(str(elsewhere["id"]))])
     r = await client.post(
         "/v1/webhook-subscriptions",
         json={"url": "https://hooks.example.com/in", "event_types": ["lead.received"]},
@@ -44,9 +55,12 @@ async def stored(
     assert r.status_code == 201, r.text
     ids = []
     for n, (reason, _) in enumerate(LEADS):
-        body = {**person(9300 + n), "reason": reason, "service": {"text": "loud snoring"}}
+        body = {**person(9300 + n), "reason": reason, "service": {"text": "loud snoring"},
+                "postal_code": ZIPS[n]}  # fmt: skip
         r = await post_lead(client, org, body)
         assert r.status_code == 201 and r.json()["emergency"] is True, r.text
+        # the rule on the ZIP matched: routing read it from the encrypted document
+        assert r.json()["team_id"] == str(team["id"]), r.text
         ids.append(r.json()["lead_id"])
     yield ids
     async with AsyncSession(engine) as s, s.begin():
@@ -68,6 +82,8 @@ async def test_the_lead_shows_the_words_to_a_reader(
         assert all(c["code"] and c["level"] for c in concepts)
         match = r.json()["assessment"]["service_match"]
         assert match["matched_phrase"] == "snoring"
+        assert r.json()["location_facts"]["postal_code"] in ZIPS
+        assert r.json()["location_facts"]["zip3"] == "606"
 
 
 def _pg_dump() -> str | None:
@@ -87,6 +103,9 @@ async def test_no_plaintext_red_flag_words_anywhere(
 ) -> None:
     phrases = [w for _, w in LEADS]
     leaks: list[str] = []
+    # A ZIP as a value of its own (a column, a JSON string), not digits inside a number,
+    # a timestamp's fraction or a hex blob.
+    alone = "(^|[^0-9A-Za-z.:-])" + "({})".format("|".join(ZIPS)) + "($|[^0-9A-Za-z.:-])"
     async with AsyncSession(engine) as s:
         columns = await s.execute(
             text(
@@ -108,6 +127,13 @@ async def test_no_plaintext_red_flag_words_anywhere(
                 )
                 if found:
                     leaks.append(f"{table}.{column}: {phrase}")
+            if kind != "bytea":
+                found = await s.scalar(
+                    text(f'SELECT count(*) FROM "{table}" WHERE "{column}"::text ~ :zip'),  # noqa: S608
+                    {"zip": alone},
+                )
+                if found:
+                    leaks.append(f"{table}.{column}: a ZIP")
         # The service phrase is the practice's own (in `services`), never on the lead.
         on_leads = await s.scalar(
             text("SELECT count(*) FROM leads WHERE assessment::text ILIKE '%snoring%'")
@@ -133,3 +159,6 @@ async def test_no_plaintext_red_flag_words_anywhere(
     for phrase in phrases:
         assert phrase not in dump.lower()
         assert phrase.encode().hex() not in dump  # nor inside a bytea column in the clear
+    assert not [m.group(0) for m in re.finditer(alone, dump, re.MULTILINE)]
+    for code in ZIPS:
+        assert code.encode().hex() not in dump
