@@ -43,7 +43,7 @@ async def test_migrations_walk_down_to_base_and_up_again(database_url: str) -> N
 
 
 async def test_the_zip_moves_into_the_encrypted_document_and_back(database_url: str) -> None:
-    """0029: a lead stored before keeps its ZIP, encrypted, and the row only its ZIP3."""
+    """0030: a lead stored before keeps its ZIP, encrypted, and the row only its ZIP3."""
     name = f"lr_migrations_{uuid.uuid4().hex[:10]}"
     admin = await asyncpg.connect(_dsn(database_url, "postgres"))
     lead_id, org_id = uuid.uuid4(), uuid.uuid4()
@@ -51,7 +51,7 @@ async def test_the_zip_moves_into_the_encrypted_document_and_back(database_url: 
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
         url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
-        await asyncio.to_thread(migrate.upgrade, url, "0028")
+        await asyncio.to_thread(migrate.upgrade, url, "0029")
         conn = await asyncpg.connect(_dsn(database_url, name))
         await conn.execute(
             "INSERT INTO organizations (id, name, time_zone) VALUES ($1, 'o', 'America/Chicago')",
@@ -83,7 +83,7 @@ async def test_the_zip_moves_into_the_encrypted_document_and_back(database_url: 
         opened = json.loads(cipher().decrypt(rows[0]["pii"], pii_context(lead_id)))
         assert opened == {**doc, "postal_code": "60647"}
 
-        await asyncio.to_thread(migrate.downgrade, url, "0028")
+        await asyncio.to_thread(migrate.downgrade, url, "0029")
         conn = await asyncpg.connect(_dsn(database_url, name))
         back = await conn.fetchrow(
             "SELECT postal_code, latitude, longitude FROM leads WHERE id = $1", lead_id

@@ -10,8 +10,8 @@ looks them up from the ZIP when it needs a distance, and the columns go.
 A row without an encrypted document (erased, or still waiting for its data) keeps only the
 ZIP3. Downgrading puts the ZIP (or, without a document, the ZIP3) and the centroid back.
 
-Revision ID: 0029
-Revises: 0028
+Revision ID: 0030
+Revises: 0029
 Create Date: 2026-12-04
 """
 
@@ -23,8 +23,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0029"
-down_revision = "0028"
+revision = "0030"
+down_revision = "0029"
 branch_labels = None
 depends_on = None
 
