@@ -9,6 +9,7 @@ failing at the database.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from collections.abc import Iterable
 from typing import Annotated, Any, ClassVar, Generic, Self, TypeVar
 
@@ -19,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     GetJsonSchemaHandler,
+    StringConstraints,
     ValidationInfo,
     field_validator,
 )
@@ -28,6 +30,18 @@ from pydantic_core import CoreSchema, PydanticCustomError
 EARLIEST_YEAR = 1900
 LATEST_YEAR = 2200
 INT32_MAX = 2**31 - 1
+
+
+def _ip_address(value: str) -> str:
+    try:
+        ipaddress.ip_address(value.strip())
+    except ValueError:
+        raise ValueError("not a valid IPv4 or IPv6 address") from None
+    return value.strip()
+
+
+# The address a consent was captured from, as the lead and a grant both carry it.
+IpAddress = Annotated[str, StringConstraints(max_length=64), AfterValidator(_ip_address)]
 
 
 def _sane_year(value: dt.datetime) -> dt.datetime:

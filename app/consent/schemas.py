@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import uuid
 from typing import Annotated, Any, Literal
 
@@ -10,11 +9,10 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    field_validator,
     model_validator,
 )
 
-from app.fields import Instant
+from app.fields import Instant, IpAddress
 
 ChannelName = Literal["voice", "sms", "email"]
 PurposeName = Literal["scheduling", "marketing"]
@@ -198,7 +196,7 @@ class GrantIn(BaseModel):
     seller: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
         default=None, description="The practice the wording names (default: the organisation)."
     )
-    ip: Annotated[str, StringConstraints(max_length=64)] | None = None
+    ip: IpAddress | None = None
     user_agent: Annotated[str, StringConstraints(max_length=1000)] | None = None
     page_url: Annotated[str, StringConstraints(max_length=2048)] | None = None
     certificate_url: Annotated[str, StringConstraints(max_length=2048)] | None = None
@@ -208,17 +206,6 @@ class GrantIn(BaseModel):
         description="Where the signed form or the call recording is kept (its id or URL): "
         "the capture context of a written or recorded consent.",
     )
-
-    @field_validator("ip")
-    @classmethod
-    def _check_ip(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            ipaddress.ip_address(value.strip())
-        except ValueError:
-            raise ValueError("not a valid IPv4 or IPv6 address") from None
-        return value.strip()
 
 
 class GrantOut(BaseModel):

@@ -7,7 +7,6 @@ never set them (mass assignment).
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -23,6 +22,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from app.fields import IpAddress
 
 # hide_input_in_errors keeps submitted values (PHI) out of str(ValidationError),
 # which is what ends up in logs and tracebacks.
@@ -157,7 +158,7 @@ class Consent(_Model):
     # Kept byte-exact: the TSR wants the request "in the same manner and format as presented".
     disclosure_text: Annotated[str, StringConstraints(max_length=10000)] | None = None
     page_url: UrlStr | None = None
-    ip: Annotated[str, StringConstraints(max_length=64)] | None = None
+    ip: IpAddress | None = None
     user_agent: LongStr | None = None
     certificate_url: UrlStr | None = None
     leadid_token: Annotated[str, StringConstraints(max_length=100)] | None = None
@@ -172,17 +173,6 @@ class Consent(_Model):
         | None
     ) = None
     seller: ShortStr | None = None
-
-    @field_validator("ip")
-    @classmethod
-    def _check_ip(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            ipaddress.ip_address(value.strip())
-        except ValueError:
-            raise ValueError("not a valid IPv4 or IPv6 address") from None
-        return value.strip()
 
     @field_validator("certificate_url")
     @classmethod
