@@ -15,6 +15,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from sqlalchemy.engine import make_url
 
 from tests.support import fuzz
 from tests.support.service import CLI, ROOT, Service, create_org, service_env
@@ -22,10 +23,10 @@ from tests.support.service import CLI, ROOT, Service, create_org, service_env
 SECONDS = 120
 
 
-async def _create_database(url: str, name: str) -> None:
+async def _admin(url: str, statement: str) -> None:
     conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.execute(statement)
     finally:
         await conn.close()
 
@@ -36,8 +37,10 @@ def served(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     deliveries, jobs) must not reach the tests that share the suite's database."""
     tmp = tmp_path_factory.mktemp("schemathesis")
     name = f"lr_fuzz_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_create_database(database_url, name))
-    own_url = database_url.rsplit("/", 1)[0] + "/" + name
+    asyncio.run(_admin(database_url, f'CREATE DATABASE "{name}"'))
+    # The embedded server's URL names its socket directory in the query: only the database
+    # name changes.
+    own_url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
     env = service_env(
         own_url,
         tmp / "data",
@@ -55,6 +58,7 @@ def served(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         yield service
     finally:
         service.stop()
+        asyncio.run(_admin(database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def test_generated_requests_over_every_operation(served: Service, tmp_path: Path) -> None:
