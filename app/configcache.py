@@ -5,8 +5,8 @@ subscriptions on every lead, and they change a few times a day. Every write to t
 bumps `organizations.config_version` in the writer's transaction (statement-level triggers,
 migration 0009), from a sequence: a number is never handed out twice, so a rolled-back change
 can't leave its number behind for different data. A transaction reads the version once
-(intake folds it into the identity-lock statement) and an entry cached under another version
-is loaded again. The version is read before the rows, so an entry is never older than its key.
+and an entry cached under another version is loaded again. The version is read before the
+rows, so an entry is never older than its key.
 
 Entries are plain immutable values, never ORM instances: they outlive the session.
 """
@@ -18,10 +18,11 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import ScalarSelect, bindparam, column, event, select, table, text
+from sqlalchemy import bindparam, column, event, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, UOWTransaction
 
+from app.direct import Direct, fetch
 from app.lru import LRU
 
 T = TypeVar("T")
@@ -32,21 +33,17 @@ CONFIG_TABLES = frozenset(
 )
 
 _ORGANIZATIONS = table("organizations", column("id"), column("config_version"))
-
-
-def version_column() -> ScalarSelect[Any]:
-    """The version as a column of another statement (bind `config_org`), which saves it a
-    round trip of its own; the caller passes what it read to `remember`."""
-    org = _ORGANIZATIONS.c
-    return select(org.config_version).where(org.id == bindparam("config_org")).scalar_subquery()
+_VERSION = Direct(
+    select(_ORGANIZATIONS.c.config_version).where(_ORGANIZATIONS.c.id == bindparam("org"))
+)
 
 
 _INFO_KEY = "config_version"
 _cache: LRU[tuple[uuid.UUID, str], tuple[int, Any]] = LRU(4096)
 
 
-def remember(session: AsyncSession, org_id: uuid.UUID, version: int | None) -> None:
-    """Record a version read by another statement (see version_column) for this transaction."""
+def _remember(session: AsyncSession, org_id: uuid.UUID, version: int | None) -> None:
+    """Record the version this transaction read."""
     memo: dict[uuid.UUID, tuple[Any, int]] = session.info.setdefault(_INFO_KEY, {})
     memo[org_id] = (session.sync_session.get_transaction(), int(version or 0))
 
@@ -62,11 +59,10 @@ async def version(session: AsyncSession, org_id: uuid.UUID) -> int:
     txn = session.sync_session.get_transaction()
     if hit is not None and txn is not None and hit[0] is txn:
         return hit[1]
-    found = await session.scalar(
-        text("SELECT config_version FROM organizations WHERE id = :org"), {"org": org_id}
-    )
+    rows = await fetch(session, _VERSION, {"org": org_id})
+    found = rows[0][0] if rows else None
     # The query began a transaction if none was open; the memo lives as long as it does.
-    remember(session, org_id, found)
+    _remember(session, org_id, found)
     return int(found or 0)
 
 

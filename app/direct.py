@@ -16,15 +16,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from functools import cache
 from typing import Any, cast
 
 import asyncpg
-from sqlalchemy import Executable
+from sqlalchemy import Executable, bindparam
+from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.orm import Mapper, class_mapper
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
+
+from app.db import Base
 
 _DIALECT = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
 
@@ -177,3 +182,40 @@ async def _as_sqlalchemy(
     if lost and conn is not None:
         await conn.invalidate(exc)
     return DBAPIError(sql, None, exc, connection_invalidated=lost)
+
+
+# --- rows written past the ORM ---------------------------------------------------------------
+
+
+@cache
+def row_columns(model: type[Base]) -> list[tuple[str, Any]]:
+    """(attribute, column) of every mapped column of `model`: read from the mapper once,
+    not for every row written."""
+    mapper: Mapper[Any] = class_mapper(model)
+    return [(prop.key, prop.columns[0]) for prop in mapper.column_attrs]
+
+
+def row_values(obj: Base, prefix: str) -> dict[str, Any]:
+    """The row's parameters, with the column defaults the ORM would have applied. Each is
+    set on the object too: it then holds what the row holds, and an attribute never set is
+    not taken for an expired one once the object is attached."""
+    out: dict[str, Any] = {}
+    for key, column in row_columns(type(obj)):
+        value = getattr(obj, key)
+        if value is None and column.default is not None:
+            value = column.default.arg(None) if column.default.is_callable else column.default.arg
+        setattr(obj, key, value)
+        out[prefix + key] = value
+    return out
+
+
+def insert_row(model: type[Base], prefix: str) -> Insert:
+    """An INSERT of every column of `model`, bound to `row_values(obj, prefix)`."""
+    columns = row_columns(model)
+    # Every column is sent, so a default only the server knows would be overwritten by NULL.
+    server_only = [
+        key for key, col in columns if col.server_default is not None and col.default is None
+    ]
+    assert not server_only, f"{model.__name__}: give {server_only} a Python default too"
+    values = {key: bindparam(prefix + key, type_=col.type) for key, col in columns}
+    return insert(model).values(values)

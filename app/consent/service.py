@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
-    ScalarSelect,
     String,
     and_,
     any_,
@@ -246,28 +245,21 @@ async def refresh_contact_channels(
 # --- suppression ---------------------------------------------------------------------------
 
 
-def suppressed_channels_column() -> ScalarSelect[Any]:
-    """The channels suppressed for some phone and email hashes (binds `sup_org`, `sup_phone`
-    and `sup_email`; NULL for none), as a column of another statement. Intake reads it with
-    the identity lock, which saves the lookup its own round trip; `suppressed_channels`
-    sends it alone."""
+def _suppressed_stmt() -> Direct:
+    """The channels suppressed for some phone and email hashes (NULL for none)."""
     channel = func.unnest(Suppression.channels).column_valued("c")
     hashes = {k: bindparam(f"sup_{k}", type_=ARRAY(String)) for k in ("phone", "email")}
     matches = [
         and_(Suppression.kind == k, Suppression.value_hash == any_(h)) for k, h in hashes.items()
     ]
-    return (
+    return Direct(
         select(func.array_agg(distinct(channel)))
         .select_from(Suppression)
-        .where(
-            Suppression.organization_id == bindparam("sup_org"),
-            or_(*matches),
-        )
-        .scalar_subquery()
+        .where(Suppression.organization_id == bindparam("sup_org"), or_(*matches))
     )
 
 
-_SUPPRESSED = Direct(select(suppressed_channels_column()))
+_SUPPRESSED = _suppressed_stmt()
 
 
 async def suppressed_channels(

@@ -34,9 +34,8 @@ from app.consent import service as consent_service
 from app.db import Base, utcnow
 from app.demo import history, journey
 from app.demo.sources import DEMO_DISCLOSURE
+from app.direct import row_columns, row_values
 from app.handoff.models import LeadEvent
-from app.intake.store import _columns as row_columns
-from app.intake.store import _values as row_values
 from app.leads import bulk, record
 from app.leads.canonical import CanonicalLead
 from app.leads.identity import Identity

@@ -28,7 +28,7 @@ from app.crypto import cipher
 from app.db import database_unavailable, db, utcnow
 from app.errors import Conflict
 from app.handoff import service as handoff
-from app.intake import placeholders, queries, receive, service, sources, store
+from app.intake import placeholders, queries, receive, service, sources
 from app.intake.adapters.base import (
     CallStatus,
     IgnoredDelivery,
@@ -40,7 +40,7 @@ from app.intake.models import InboxDelivery
 from app.intake.queries import Redelivered
 from app.intake.service import Answer
 from app.integrations import verification
-from app.leads import record
+from app.leads import record, write
 from app.leads.canonical import CanonicalLead
 from app.leads.context import StepContext
 from app.leads.identity import Identity, encrypt_pii
@@ -238,7 +238,7 @@ async def ingest(
     now = received_at or utcnow()
     norm = normalise(lead_in)
     phone_hash, email_hash = record.identity_hashes(norm)
-    existing, suppressed = await lock_and_dedup(
+    existing = await lock_and_dedup(
         session, org_id, phone_hash, email_hash, now, duplicate_window, redelivery_of
     )
     channel = lead_in.channel or (source.kind if source else "api")
@@ -286,7 +286,6 @@ async def ingest(
         unsaved=unsaved,
         phone=norm.phone_e164,
         email=norm.email_normalized,
-        suppressed=suppressed,
     )
     if simulation is None:
         apart, ruleset = db.routing_engine(session.bind), None
@@ -295,7 +294,7 @@ async def ingest(
     found = consent_evidence.intake_consent(lead_in, source, now)
     answer: dict[str, Any] = {}
     # A new lead is written once, after scoring and routing, by one INSERT carrying their
-    # columns (app.intake.store), instead of an INSERT and an UPDATE per step; a stored
+    # columns (app.leads.write), instead of an INSERT and an UPDATE per step; a stored
     # lead's changes wait for the store step's flush.
     with session.no_autoflush:
         answer.update(await assess(ctx))
@@ -319,17 +318,15 @@ async def lock_and_dedup(
     now: dt.datetime,
     window: dt.timedelta | None,
     redelivery_of: tuple[uuid.UUID, str] | None,
-) -> tuple[Lead | None, frozenset[str]]:
-    """Step 4: the person locked against concurrent submissions, their recent lead (locked
-    too) if any, and the channels the suppression list blocks for them."""
-    suppressed = await queries.lock_identity(session, org_id, phone_hash, email_hash)
+) -> Lead | None:
+    """Step 4: the person locked against concurrent submissions, and their recent lead
+    (locked too) if any."""
+    await queries.lock_identity(session, org_id, phone_hash, email_hash)
     if window is None:
-        # Read after the lock, whose statement brought the configuration version along.
         window = await scoring.duplicate_window(session, org_id)
-    existing = await queries.find_duplicate(
+    return await queries.find_duplicate(
         session, org_id, phone_hash, email_hash, now - window, redelivery_of
     )
-    return existing, suppressed
 
 
 async def assess(ctx: StepContext) -> dict[str, Any]:
@@ -348,7 +345,7 @@ async def consent(ctx: StepContext, found: consent_evidence.IntakeConsent | None
     """Step 7: the channels the lead may be contacted on: suppressions, and a new lead's
     channels from the consent it arrived with."""
     who = Identity(ctx.phone, ctx.email)
-    await consent_evidence.apply_suppressions(ctx.session, ctx.lead, who, ctx.suppressed)
+    await consent_evidence.apply_suppressions(ctx.session, ctx.lead, who)
     if ctx.fresh:
         consent_evidence.preset_contact_channels(ctx.lead, found)
 
@@ -359,7 +356,7 @@ async def store_lead(
     """Step 8: the lead with its decisions, then the rows that refer to it: its consent
     events and the verification of its consent certificate."""
     if ctx.unsaved is not None:
-        await store.insert_new(ctx.session, ctx.lead, ctx.unsaved, ctx.now)
+        await write.insert_lead(ctx.session, ctx.lead, ctx.unsaved)
     else:
         await ctx.session.flush()
     who = Identity(ctx.phone, ctx.email)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.intake.adapters.base import ParsedItem
 from app.intake.models import InboxDelivery
 from app.jobs import service as jobs
+from app.leads import write
 from app.leads.models import Lead, Source
 
 META_RETRIEVE = "meta.retrieve"
@@ -54,8 +55,7 @@ async def meta_placeholder(
         },
         normalization_flags=[],
     )
-    session.add(lead)
-    await session.flush()
+    await write.insert_lead(session, lead)
     await jobs.enqueue(
         session,
         META_RETRIEVE,

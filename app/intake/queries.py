@@ -1,7 +1,8 @@
 """Intake's own statements on the hot path, sent straight through asyncpg (app.direct).
 
 The identity lock and the duplicate search run on every lead, so each is built once per
-shape, with bound parameters: intake pays no statement construction.
+shape, with bound parameters: intake pays no statement construction. A webhook delivery's
+inbox row is written once, with its answer (app.intake.service).
 """
 
 from __future__ import annotations
@@ -13,9 +14,7 @@ from functools import cache
 from sqlalchemy import bindparam, exists, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import configcache
-from app.consent.service import suppressed_channels_column
-from app.direct import Direct, fetch
+from app.direct import Direct, fetch, insert_row, row_values
 from app.intake.models import InboxDelivery
 from app.leads.models import Lead, same_person
 
@@ -23,32 +22,19 @@ from app.leads.models import Lead, same_person
 @cache
 def _lock_stmt(keys: int) -> Direct:
     locks = [text(f"pg_advisory_xact_lock(hashtextextended(:k{i}, 0))") for i in range(keys)]
-    return Direct(select(configcache.version_column(), suppressed_channels_column(), *locks))
+    return Direct(select(*locks))
 
 
 async def lock_identity(
     session: AsyncSession, org_id: uuid.UUID, phone: str | None, email: str | None
-) -> frozenset[str]:
-    """Serialise concurrent submissions of one person, so they can't both create a lead.
-
-    The same round trip reads the organisation's configuration version for the steps after,
-    and the channels the suppression list blocks for this phone and email hash.
-    """
+) -> None:
+    """Serialise concurrent submissions of one person, so they can't both create a lead."""
     hashes = [h for h in (phone, email) if h]
     if not hashes:
-        return frozenset()
+        return
     # Sorted keys give every transaction the same lock order (no deadlock).
     keys = {f"k{i}": f"lead-identity:{org_id}:{h}" for i, h in enumerate(sorted(hashes))}
-    params = {
-        **keys,
-        "config_org": org_id,
-        "sup_org": org_id,
-        "sup_phone": [phone] if phone else [],
-        "sup_email": [email] if email else [],
-    }
-    rows = await fetch(session, _lock_stmt(len(keys)), params)
-    configcache.remember(session, org_id, rows[0][0])
-    return frozenset(rows[0][1] or ())
+    await fetch(session, _lock_stmt(len(keys)), keys)
 
 
 class Redelivered(Exception):
@@ -105,3 +91,16 @@ async def find_duplicate(
         return None
     # Locked above by this transaction, so the row loaded now is the one found.
     return await session.get_one(Lead, row[0])
+
+
+_INBOX = Direct(
+    insert_row(InboxDelivery, "i_")
+    .on_conflict_do_nothing(index_elements=["source_id", "event_id"])
+    .returning(InboxDelivery.id)
+)
+
+
+async def insert_inbox(session: AsyncSession, inbox: InboxDelivery) -> bool:
+    """Write a delivery's row (never added to the session), with its answer: False when its
+    source already has a row for the same event, which is then left as it is."""
+    return bool(await fetch(session, _INBOX, row_values(inbox, "i_")))

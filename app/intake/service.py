@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crypto import cipher
 from app.errors import PROBLEM_BASE
-from app.intake import receive, store
+from app.intake import queries, receive
 from app.intake.adapters.base import AdapterError, RawDelivery
 from app.intake.models import InboxDelivery
 from app.leads.models import Source
@@ -43,7 +43,7 @@ async def keep(
     transaction; if an earlier attempt of the same event got there first, this attempt's
     work is rolled back and the first answer given."""
     answered(inbox, answer, now)
-    if await store.insert_inbox(session, inbox):
+    if await queries.insert_inbox(session, inbox):
         return answer
     await session.rollback()
     return await first_answer(session, kind, inbox)

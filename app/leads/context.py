@@ -30,10 +30,8 @@ class StepContext:
     # need not parse them again.
     phone: str | None = None
     email: str | None = None
-    # The channels suppressed for that phone and email, read with the identity lock.
-    suppressed: frozenset[str] | None = None
     # A new lead's submission: the lead is in no session yet, and both rows are written
-    # by one statement once the decisions are made (app.intake.store).
+    # by one statement once the decisions are made (app.leads.write).
     unsaved: LeadSubmission | None = None
     # The slots the answer offers, for the routed event (app.scoring.availability).
     offered_slots: list[dict[str, Any]] = field(default_factory=list)

@@ -75,17 +75,18 @@ _SAVE_AND_CLAIM = Direct(
 
 # Expired claims are taken with SKIP LOCKED: two leads settling at once never wait on each
 # other for a stranger's leftover.
-SETTLE = delete(RoutingClaim).where(
-    or_(
-        RoutingClaim.lead_id == bindparam("lead"),
-        RoutingClaim.lead_id.in_(
-            select(RoutingClaim.lead_id)
-            .where(RoutingClaim.claimed_at < bindparam("expired"))
-            .with_for_update(skip_locked=True)
-        ),
+_SETTLE = Direct(
+    delete(RoutingClaim).where(
+        or_(
+            RoutingClaim.lead_id == bindparam("lead"),
+            RoutingClaim.lead_id.in_(
+                select(RoutingClaim.lead_id)
+                .where(RoutingClaim.claimed_at < bindparam("expired"))
+                .with_for_update(skip_locked=True)
+            ),
+        )
     )
 )
-_SETTLE = Direct(SETTLE)
 
 
 async def claim(
@@ -105,11 +106,6 @@ async def claim(
         await fetch(session, _SAVE_AND_CLAIM, {**rotation, **params})
 
 
-def settle_params(lead_id: uuid.UUID, now: dt.datetime) -> dict[str, Any]:
-    """The parameters of `SETTLE`, for a statement that carries it (app.intake.store)."""
-    return {"lead": lead_id, "expired": now - CLAIM_TTL}
-
-
 async def settle(session: AsyncSession, lead_id: uuid.UUID, now: dt.datetime) -> None:
     """In the lead's transaction: its row replaces its claim (and expired claims go)."""
-    await fetch(session, _SETTLE, settle_params(lead_id, now))
+    await fetch(session, _SETTLE, {"lead": lead_id, "expired": now - CLAIM_TTL})

@@ -24,7 +24,6 @@ from sqlalchemy import (
     bindparam,
     select,
 )
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -285,8 +284,9 @@ async def _decide_apart(
             member = uuid.UUID(decision.member_id)
             moved = _moved_rotation(decision, rows, now)
             await claims.claim(apart, org_id, lead.id, member, now, moved)
-    if decision.member_id is not None and not sa_inspect(lead).transient:
-        # A lead not written yet settles its claim with its INSERT (app.intake.store).
+    if decision.member_id is not None:
+        # In the lead's transaction, so the claim goes when the lead's row (written later
+        # in it, if new) counts the member's load instead.
         await claims.settle(session, lead.id, now)
     return decision
 
