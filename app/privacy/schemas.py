@@ -4,7 +4,9 @@ import datetime as dt
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from app.fields import Instant
 
 
 class ErasureRequestIn(BaseModel):
@@ -14,7 +16,7 @@ class ErasureRequestIn(BaseModel):
         default=None, description="The person's phone number, any common format."
     )
     email: Annotated[str, StringConstraints(max_length=320)] | None = None
-    received_at: AwareDatetime = Field(
+    received_at: Instant = Field(
         description="When the person's request reached the practice (the 45 days run from here)."
     )
     verified_by: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(

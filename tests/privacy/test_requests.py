@@ -99,6 +99,9 @@ async def test_request_input_errors(client: httpx.AsyncClient, org: Org) -> None
         _request(phone="not a number"),
         _request(email="nobody-at-example"),
         {**_request(phone="+13125550100"), "received_at": "2099-01-01T00:00:00Z"},
+        # before the years any instant of the API takes (year 1 would be stored -infinity)
+        {**_request(phone="+13125550100"), "received_at": "0001-01-01T00:00:00Z"},
+        {**_request(phone="+13125550100"), "received_at": "1899-12-31T23:59:59Z"},
         {**_request(phone="+13125550100"), "name": "extra"},
     ):
         r = await client.post(url, json=body, headers=org.headers)
