@@ -106,7 +106,7 @@ class Database:
         self._routing: dict[AsyncEngine, AsyncEngine] = {}
 
     def routing_engine(self, bind: object) -> AsyncEngine | None:
-        """Where routing runs its short transactions (app.routing.claims) for a session on
+        """Where routing runs its short transactions (app.routing.queries) for a session on
         `bind`: an engine of its own to the same database, so an intake request that holds a
         connection never waits for a second one from the pool its peers hold. None when
         `bind` is a single connection (a caller's larger transaction, as in tests): then

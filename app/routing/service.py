@@ -3,9 +3,9 @@
 Concurrency: the member choice of a team is serialised by `SELECT … FOR UPDATE` on the
 team's rotation row. Every team the lead could land on (the rule's team and its overflow
 chain) is locked, in sorted id order so two requests never wait on each other in a cycle.
-Member loads (open leads, assigned today, live claims; app.routing.loads) are read after
+Member loads (open leads, assigned today, live claims; app.routing.queries) are read after
 the lock, so a capacity check never sees a count another worker is about to change. Intake
-decides in a short transaction of its own and leaves a claim (app.routing.claims), so the
+decides in a short transaction of its own and leaves a claim (app.routing.queries), so the
 lock is held for the choice only. Which of the two a caller wants is its explicit `apart`
 argument: a simulation decides inside its own transaction, which it rolls back, so it
 spends no rotation turn and leaves no claim.
@@ -16,29 +16,21 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from typing import Any
 
-from sqlalchemy import (
-    any_,
-    bindparam,
-    select,
-)
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import UUID as PG_UUID
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app import direct
-from app.direct import Direct, Target, fetch
+from app.direct import Target
 from app.leads.context import StepContext
 from app.leads.identity import postal_code
 from app.leads.models import Lead, Source
 from app.leads.status import refresh
-from app.routing import claims, rulesets
+from app.routing import queries, rulesets
 from app.routing.config import RoutingConfig, overflow_chain, routing_config, with_live_state
 from app.routing.core import Decision, RoutingError, Trace, route
-from app.routing.loads import member_loads
-from app.routing.models import TeamRotation
 from app.routing.rules import CompiledRuleset, LeadFacts
 from app.routing.strategies import RotationState, TeamState
 
@@ -83,29 +75,6 @@ def time_to_first_slot(lead: Lead) -> float | None:
     return round((lead.first_slot_at - lead.received_at).total_seconds() / 86400, 2)
 
 
-# Locked in team id order, so two requests never wait on each other in a cycle.
-_LOCK_ROTATIONS = Direct(
-    select(TeamRotation.team_id, TeamRotation.state)
-    .where(
-        TeamRotation.organization_id == bindparam("org"),
-        TeamRotation.team_id == any_(bindparam("teams", type_=ARRAY(PG_UUID(as_uuid=True)))),
-    )
-    .order_by(TeamRotation.team_id)
-    .with_for_update()
-)
-_SAVE_ROTATION = Direct(claims.SAVE_ROTATION)
-
-
-async def _lock_rotations(
-    session: Target, org_id: uuid.UUID, team_ids: Sequence[str]
-) -> dict[str, dict[str, Any]]:
-    """Each locked team's rotation state; a team without a row has none yet."""
-    rows = await fetch(
-        session, _LOCK_ROTATIONS, {"org": org_id, "teams": [uuid.UUID(t) for t in team_ids]}
-    )
-    return {str(team_id): state or {} for team_id, state in rows}
-
-
 async def decide(
     session: Target,
     org_id: uuid.UUID,
@@ -130,7 +99,7 @@ async def decide(
     # A first pass without loads finds the rule's team: rule matching never reads them.
     start = route(facts, ruleset, states, now).trace.teams[0].team_id
     chain = sorted(overflow_chain(start, states))
-    rows = await _lock_rotations(session, org_id, chain)
+    rows = await queries.lock_rotations(session, org_id, chain)
     # One load query per distinct local day (teams on a chain usually share a time zone).
     by_day: dict[dt.datetime, list[uuid.UUID]] = {}
     for tid in chain:
@@ -138,7 +107,7 @@ async def decide(
         by_day.setdefault(config.day_start(tid, now), []).extend(ids)
     loads: dict[str, tuple[int, int]] = {}
     for since, ids in by_day.items() or [(now, [])]:
-        day_loads, sticky = await member_loads(session, org_id, ids, since, now, sticky_for)
+        day_loads, sticky = await queries.member_loads(session, org_id, ids, since, now, sticky_for)
         loads.update(day_loads)
         if sticky_for is not None:
             # Rule matching never reads the sticky member, so the first pass did without it.
@@ -163,7 +132,7 @@ def _excluding(state: TeamState, exclude: Collection[str]) -> TeamState:
 def _moved_rotation(
     decision: Decision, rows: Mapping[str, dict[str, Any]], now: dt.datetime
 ) -> dict[str, Any] | None:
-    """The chosen team's new rotation position (parameters of `_SAVE_ROTATION`), if the
+    """The chosen team's new rotation position (parameters of `queries.save_rotation`), if the
     choice moved it."""
     state = rows.get(decision.team_id)
     if state is None or decision.new_rotation.position == int(state.get("position", 0)):
@@ -181,7 +150,7 @@ async def save_rotation(
     """Store the chosen team's new rotation position, if the choice moved it."""
     params = _moved_rotation(decision, rows, now)
     if params is not None:
-        await fetch(session, _SAVE_ROTATION, params)
+        await queries.save_rotation(session, params)
 
 
 # Rules listed in a stored trace; the rest are counted. With 1,000 rules a full list would
@@ -269,7 +238,7 @@ async def _decide_apart(
     now: dt.datetime,
 ) -> Decision:
     """Decide in a short transaction of its own, which holds the team's rotation lock only
-    for the choice and leaves a claim for the member (app.routing.claims); the lead's own
+    for the choice and leaves a claim for the member (app.routing.queries); the lead's own
     transaction then settles the claim as it writes the lead."""
     org_id = lead.organization_id
     # The configuration as the lead's transaction sees it (and has cached).
@@ -283,11 +252,11 @@ async def _decide_apart(
         else:
             member = uuid.UUID(decision.member_id)
             moved = _moved_rotation(decision, rows, now)
-            await claims.claim(apart, org_id, lead.id, member, now, moved)
+            await queries.claim(apart, org_id, lead.id, member, now, moved)
     if decision.member_id is not None:
         # In the lead's transaction, so the claim goes when the lead's row (written later
         # in it, if new) counts the member's load instead.
-        await claims.settle(session, lead.id, now)
+        await queries.settle(session, lead.id, now)
     return decision
 
 

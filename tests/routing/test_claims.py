@@ -16,7 +16,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from app.routing.claims import CLAIM_TTL
+from app.routing.queries import CLAIM_TTL
 from tests.conftest import Org
 from tests.intake.helpers import person, post_lead
 from tests.routing.http_helpers import add_member, default_rule, make_team, publish_rules

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from app.routing.loads import _loads_stmt, member_loads, slots_from
+from app.routing.queries import _loads_stmt, member_loads, slots_from
 from app.routing.service import CLOSED_STATUSES
 from tests.conftest import Org
 from tests.routing.http_helpers import team_with_members
