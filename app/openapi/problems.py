@@ -31,7 +31,16 @@ PROBLEM: Schema = {
             "description": "Field pointers and messages (never the submitted values).",
             "items": {
                 "type": "object",
-                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                "properties": {
+                    "field": {"type": "string"},
+                    "message": {"type": "string"},
+                    "row": {
+                        "type": ["integer", "null"],
+                        "minimum": 1,
+                        "description": "Spend import only: the data row, counted from 1 "
+                        "without the CSV header; null for the whole body or the header.",
+                    },
+                },
             },
         },
     },

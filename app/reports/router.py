@@ -168,7 +168,9 @@ async def import_spend(
     that day and source are deleted and the body's rows stored, so a corrected export for a day
     can be sent again; other days and sources are untouched. Rows with the same date, source
     and campaign are summed (ad-level exports). Any invalid row rejects the whole import with
-    422 and the row numbers. One currency per organisation.
+    422 and the row numbers: `row` counts data rows from 1, the CSV header not counted (row 1
+    is a CSV's second line, a JSON list's first item), and is null for an error of the whole
+    body or of the header. One currency per organisation.
     """
     ctype = request.headers.get("content-type", "")
     raw = await request.body()

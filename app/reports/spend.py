@@ -74,11 +74,20 @@ class SpendList(BaseModel):
     rows: list[SpendOut]
 
 
+ROWS_COUNT = (
+    "`row` counts data rows from 1, the CSV header not counted (row 1 is a CSV's second line, "
+    "a JSON list's first item); it is null for an error of the whole body or of the header."
+)
+
+
 def _problem(errors: list[dict[str, Any]]) -> Unprocessable:
     return Unprocessable(
-        "Some spend rows are invalid; see `errors` (rows count from 1, the CSV header excluded).",
-        extra={"errors": errors[:100]},
+        f"Some spend rows are invalid; see `errors`. {ROWS_COUNT}", extra={"errors": errors[:100]}
     )
+
+
+def _whole(field: str, message: str) -> Unprocessable:
+    return _problem([{"row": None, "field": field, "message": message}])
 
 
 def parse_json(raw: bytes) -> list[dict[str, Any]]:
@@ -88,8 +97,11 @@ def parse_json(raw: bytes) -> list[dict[str, Any]]:
         raise BadRequest("The body is not valid JSON.", type="malformed-json") from None
     if isinstance(data, dict) and isinstance(data.get("rows"), list):
         data = data["rows"]
-    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-        raise _problem([{"row": 0, "field": "body", "message": "expected a list of objects"}])
+    if not isinstance(data, list):
+        raise _whole("body", "expected a list of objects")
+    bad = [n for n, r in enumerate(data, start=1) if not isinstance(r, dict)]
+    if bad:
+        raise _problem([{"row": n, "field": "row", "message": "expected an object"} for n in bad])
     return data
 
 
@@ -100,20 +112,20 @@ def parse_csv(raw: bytes) -> list[dict[str, Any]]:
         reader.fieldnames = header
         rows = list(reader)
     except (UnicodeDecodeError, csv.Error):
-        raise _problem([{"row": 0, "field": "body", "message": "not UTF-8 CSV"}]) from None
+        raise _whole("body", "not UTF-8 CSV") from None
     unknown = [h for h in header if h not in COLUMNS]
     missing = sorted(REQUIRED - set(header))
     if unknown or missing:
         message = f"header must be {','.join(COLUMNS)}"
-        raise _problem([{"row": 0, "field": "header", "message": message}])
+        raise _whole("header", message)
     return [{k: v for k, v in r.items() if k is not None and v is not None} for r in rows]
 
 
 def validate(items: list[dict[str, Any]]) -> list[SpendIn]:
     if not items:
-        raise _problem([{"row": 0, "field": "body", "message": "no rows"}])
+        raise _whole("body", "no rows")
     if len(items) > MAX_ROWS:
-        raise _problem([{"row": 0, "field": "body", "message": f"at most {MAX_ROWS} rows"}])
+        raise _whole("body", f"at most {MAX_ROWS} rows")
     out: list[SpendIn] = []
     errors: list[dict[str, Any]] = []
     for n, item in enumerate(items, start=1):
@@ -146,9 +158,12 @@ async def replace(
     session: AsyncSession, org_id: uuid.UUID, rows: list[SpendIn]
 ) -> SpendImportResult:
     """Each (date, source) in the import replaces all stored rows of that day and source."""
+    first = rows[0].currency.upper()
+    other = next((n for n, r in enumerate(rows, start=1) if r.currency.upper() != first), None)
+    if other is not None:
+        message = f"one currency per import (row 1 is {first})"
+        raise _problem([{"row": other, "field": "currency", "message": message}])
     merged = _merge(rows)
-    if len({currency for _, currency in merged.values()}) > 1:
-        raise _problem([{"row": 0, "field": "currency", "message": "one currency per import"}])
     days = sorted({(d, s) for d, s, _ in merged})
     deleted = await session.execute(
         delete(Spend).where(
@@ -167,9 +182,7 @@ async def replace(
         select(func.count(func.distinct(Spend.currency))).where(Spend.organization_id == org_id)
     )
     if currencies.scalar_one() > 1:
-        raise _problem(
-            [{"row": 0, "field": "currency", "message": "differs from stored spend's currency"}]
-        )
+        raise _whole("currency", "differs from stored spend's currency")
     replaced = int(getattr(deleted, "rowcount", 0) or 0)
     return SpendImportResult(
         rows=len(merged),

@@ -140,10 +140,29 @@ async def test_invalid_rows_are_422_with_row_numbers_and_change_nothing(
     assert r.status_code == 422
     assert [(e["row"], e["field"]) for e in r.json()["errors"]] == [(2, "date")]
     r = await client.post("/v1/spend", content="day,cost\n1,2\n", headers=csv_headers)
-    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "header"
+    assert r.status_code == 422 and r.json()["errors"] == [
+        {
+            "row": None,
+            "field": "header",
+            "message": "header must be date,source,campaign,amount,currency",
+        }
+    ]
     for body in ({"rows": "x"}, [], "[1, 2]"):
         r = await client.post("/v1/spend", json=body, headers=org.headers)
         assert r.status_code == 422, body
+        assert [e["row"] for e in r.json()["errors"]] == [None], body
+    # the first row is row 1 whatever is wrong with it, as the message says
+    r = await client.post("/v1/spend", json=[1, good, "x"], headers=org.headers)
+    assert r.status_code == 422
+    assert "row 1 is a CSV's second line" in r.json()["detail"]
+    assert [(e["row"], e["field"]) for e in r.json()["errors"]] == [(1, "row"), (3, "row")]
+    first_bad = "date,source,campaign,amount,currency\n2026-01-05,g,,x,USD\n"
+    r = await client.post("/v1/spend", content=first_bad, headers=csv_headers)
+    assert [(e["row"], e["field"]) for e in r.json()["errors"]] == [(1, "amount")]
+    r = await client.post(
+        "/v1/spend", json=[good, {**good, "currency": "EUR"}], headers=org.headers
+    )
+    assert [(e["row"], e["field"]) for e in r.json()["errors"]] == [(2, "currency")]
     r = await client.post(
         "/v1/spend", content=b"{", headers=org.headers | {"Content-Type": "application/json"}
     )
