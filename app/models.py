@@ -6,12 +6,12 @@ from app.auth.models import ApiKey, Organization
 from app.consent.models import ConsentDisclosure, ConsentEvent, Suppression
 from app.console.models import ConsoleSession
 from app.db import Base
-from app.handoff.models import LeadEvent, WebhookDelivery, WebhookMessage, WebhookSubscription
 from app.idempotency import IdempotencyKey
 from app.intake.models import InboxDelivery
 from app.integrations.models import ConsentVerification, IntegrationCredential
 from app.jobs.models import Job
 from app.leads.models import Lead, LeadSubmission, Source
+from app.outbox.models import LeadEvent, WebhookDelivery, WebhookMessage, WebhookSubscription
 from app.outreach.models import ContactAttempt
 from app.practice.models import Location, ScoringConfig, Service
 from app.privacy.models import ErasureRequest

@@ -19,9 +19,9 @@ from app.appointments.models import Appointment
 from app.appointments.schemas import AppointmentOut, Outcome
 from app.availability import booking
 from app.errors import Conflict, Unprocessable
-from app.handoff import service as handoff
 from app.leads import status as lead_status
 from app.leads.models import Lead
+from app.outbox import service as handoff
 from app.tenancy import get_owned, scoped
 
 

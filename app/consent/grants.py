@@ -32,10 +32,10 @@ from app.consent.service import (
 from app.consent.standing import GRANT_ORIGIN
 from app.db import utcnow
 from app.errors import Unprocessable
-from app.handoff import service as handoff
 from app.leads import status as lead_status
 from app.leads.identity import Identity
 from app.leads.models import Lead
+from app.outbox import service as handoff
 from app.tenancy import get_owned, scoped
 
 # Clocks of capturing systems drift; beyond this a consent "from the future" is a mistake.

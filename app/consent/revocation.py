@@ -27,9 +27,9 @@ from app.consent.service import (
 )
 from app.db import utcnow
 from app.errors import Unprocessable
-from app.handoff import service as handoff
 from app.leads.identity import Identity
 from app.leads.models import Lead
+from app.outbox import service as handoff
 from app.tenancy import get_owned, scoped
 
 # Calls and texts: the channels the TCPA's revoke-all rule speaks of.

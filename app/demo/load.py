@@ -35,13 +35,13 @@ from app.db import Base, utcnow
 from app.demo import history, journey
 from app.demo.sources import DEMO_DISCLOSURE
 from app.direct import row_columns, row_values
-from app.handoff.models import LeadEvent
 from app.leads import bulk, record
 from app.leads.canonical import CanonicalLead
 from app.leads.identity import Identity
 from app.leads.models import Lead, LeadSubmission, Source
 from app.leads.normalize import normalize
 from app.leads.status import History, derive
+from app.outbox.models import LeadEvent
 from app.outreach.history import UNREACHABLE_AFTER
 from app.outreach.models import FAILED_OUTCOMES, ContactAttempt
 from app.reports.models import Spend

@@ -1,1 +1,2 @@
-"""Handoff: the outbox, outbound webhooks (Standard Webhooks) and the lead timeline."""
+"""Handoff: outbound webhooks (Standard Webhooks), the call-center queue and the lead timeline
+read; the outbox they deliver from is app.outbox."""

@@ -31,13 +31,13 @@ from app.config import Settings, get_settings
 from app.db import utcnow
 from app.direct import Direct, fetch
 from app.direct import Target as DbTarget
-from app.handoff import service
-from app.handoff.models import WebhookDelivery, WebhookMessage, WebhookSubscription
 from app.handoff.subscriptions import decrypt_secret
 from app.handoff.targets import Target, TargetRefused, resolve_target
 from app.intake.signatures import sign_standard_webhook
 from app.jobs import service as jobs
 from app.jobs.models import Job
+from app.outbox import service
+from app.outbox.models import WebhookDelivery, WebhookMessage, WebhookSubscription
 
 log = structlog.get_logger("app.handoff")
 

@@ -39,8 +39,8 @@ from app.consent import service as consent_service
 from app.db import utcnow
 from app.errors import AppError, Conflict, NotFound, Unprocessable
 from app.handoff import packet
-from app.handoff.service import record_event
 from app.leads.models import Lead
+from app.outbox.service import record_event
 from app.routing.models import Member
 from app.routing.service import CLOSED_STATUSES
 from app.tenancy import get_owned, scoped

@@ -10,7 +10,6 @@ from app.audit import service as audit
 from app.auth.deps import AdminCaller
 from app.db import SessionDep
 from app.handoff import subscriptions
-from app.handoff.models import WebhookSubscription
 from app.handoff.schemas import (
     DeliveryList,
     DeliveryOut,
@@ -21,8 +20,9 @@ from app.handoff.schemas import (
     SubscriptionOut,
     SubscriptionPatch,
 )
-from app.handoff.service import EventType
 from app.idempotency import idempotent
+from app.outbox.models import WebhookSubscription
+from app.outbox.service import EventType
 from app.tenancy import get_owned
 
 router = APIRouter(tags=["webhooks (outbound)"])

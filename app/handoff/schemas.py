@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.fields import DataList, PatchModel
-from app.handoff.service import EventType
+from app.outbox.service import EventType
 
 
 class SubscriptionCreate(BaseModel):

@@ -16,11 +16,11 @@ from app.config import Settings
 from app.crypto import cipher
 from app.db import utcnow
 from app.errors import Conflict, Unprocessable
-from app.handoff import service
-from app.handoff.models import WebhookDelivery, WebhookSubscription
 from app.handoff.schemas import SubscriptionCreate, SubscriptionPatch
 from app.handoff.targets import validate_subscription_url
 from app.intake.signatures import generate_whsec
+from app.outbox import service
+from app.outbox.models import WebhookDelivery, WebhookSubscription
 from app.tenancy import get_owned, scoped
 
 

@@ -7,9 +7,9 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.handoff.models import LeadEvent
 from app.handoff.schemas import Timeline, TimelineEntry
 from app.leads.models import Lead, LeadSubmission
+from app.outbox.models import LeadEvent
 from app.tenancy import get_owned, scoped
 
 MAX_EVENTS = 1000

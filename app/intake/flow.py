@@ -27,7 +27,6 @@ from app.consent import evidence as consent_evidence
 from app.crypto import cipher
 from app.db import database_unavailable, db, utcnow
 from app.errors import Conflict
-from app.handoff import service as handoff
 from app.intake import placeholders, queries, receive, service, sources
 from app.intake.adapters.base import (
     CallStatus,
@@ -46,6 +45,7 @@ from app.leads.context import StepContext
 from app.leads.identity import Identity, encrypt_pii
 from app.leads.models import Lead, LeadSubmission, Source
 from app.leads.normalize import NormalizedLead, normalize
+from app.outbox import service as handoff
 from app.outreach import service as outreach
 from app.outreach import twilio as outreach_twilio
 from app.routing import service as routing

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.appointments.core import summarize
 from app.appointments.models import Appointment
 from app.errors import Conflict
-from app.handoff.service import record_event
 from app.leads.models import Lead
+from app.outbox.service import record_event
 from app.outreach.history import attempt_facts
 from app.tenancy import scoped
 

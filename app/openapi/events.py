@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.handoff.service import EVENT_TYPES
+from app.outbox.service import EVENT_TYPES
 
 Schema = dict[str, Any]
 

@@ -28,10 +28,10 @@ from app.consent.schemas import RevocationIn
 from app.crypto import cipher
 from app.db import utcnow
 from app.errors import AppError, Conflict, Unprocessable
-from app.handoff import service as handoff
 from app.intake.adapters.callrail import CallInfo
 from app.leads import status as lead_status
 from app.leads.models import Lead
+from app.outbox import service as handoff
 from app.outreach.models import ContactAttempt
 from app.outreach.schemas import AttemptIn, AttemptOut
 from app.routing.models import Member

@@ -23,10 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit import service as audit
 from app.db import utcnow
-from app.handoff import service as handoff
 from app.jobs import service as jobs
 from app.jobs.models import Job
 from app.leads.models import Lead
+from app.outbox import service as handoff
 from app.routing import service as routing
 from app.routing.core import Decision, RoutingError
 from app.routing.models import Team

@@ -34,9 +34,9 @@ from app.audit import service as audit
 from app.auth.service import Caller
 from app.crypto import keyed_hash
 from app.db import Base
-from app.handoff import service as handoff
 from app.intake.models import InboxDelivery
 from app.leads.models import Lead, LeadSubmission
+from app.outbox import service as handoff
 from app.outreach.models import ContactAttempt
 from app.privacy import scrub
 

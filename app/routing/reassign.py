@@ -12,9 +12,9 @@ from app.audit import service as audit
 from app.auth.service import Caller
 from app.db import utcnow
 from app.errors import Conflict
-from app.handoff import service as handoff
 from app.leads.models import Lead
 from app.leads.status import refresh
+from app.outbox import service as handoff
 from app.routing import service
 from app.routing.models import Member, Team
 from app.routing.rules import compile_ruleset

@@ -19,10 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.availability.redecide import REDECIDE
 from app.consent import service as consent_service
 from app.db import db, utcnow
-from app.handoff import service as handoff
 from app.jobs.models import Job
 from app.jobs.service import registry
 from app.leads.models import Lead
+from app.outbox import service as handoff
 from app.routing import service as routing_service
 from app.scoring import service as scoring_service
 

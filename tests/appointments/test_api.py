@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import service as auth_service
 from app.auth.scopes import Scope
-from app.handoff.models import WebhookMessage
+from app.outbox.models import WebhookMessage
 from tests.appointments.test_fhir import BOOKED
 from tests.conftest import Org
 from tests.intake.helpers import person, post_lead

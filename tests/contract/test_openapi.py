@@ -9,8 +9,8 @@ import httpx
 import pytest
 from openapi_spec_validator import validate
 
-from app.handoff.service import EVENT_TYPES
 from app.openapi.links import CREATORS
+from app.outbox.service import EVENT_TYPES
 
 METHODS = ("get", "put", "post", "patch", "delete")
 PUBLIC = ("/healthz", "/readyz", "/v1/webhooks/{source_id}")

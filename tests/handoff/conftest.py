@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app import worker
 from app.config import Settings
 from app.handoff import delivery
-from app.handoff import service as handoff
-from app.handoff.models import WebhookDelivery
+from app.outbox import service as handoff
+from app.outbox.models import WebhookDelivery
 from tests.conftest import Org
 from tests.conftest import make_settings as make_settings
 

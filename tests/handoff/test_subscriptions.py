@@ -12,11 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.db import get_session
-from app.handoff import service as handoff
-from app.handoff.models import WebhookDelivery, WebhookMessage
 from app.handoff.targets import address_allowed
 from app.jobs.models import Job
 from app.main import create_app
+from app.outbox import service as handoff
+from app.outbox.models import WebhookDelivery, WebhookMessage
 from tests.conftest import Org
 from tests.conftest import make_settings as make_settings
 from tests.handoff.conftest import subscribe

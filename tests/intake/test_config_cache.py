@@ -14,7 +14,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from app import configcache
-from app.handoff.models import WebhookMessage
+from app.outbox.models import WebhookMessage
 from app.routing import rulesets
 from app.routing.models import Team
 from tests.conftest import Org

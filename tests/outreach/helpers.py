@@ -10,7 +10,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.handoff.service import EVENT_TYPES
+from app.outbox.service import EVENT_TYPES
 from tests.conftest import Org
 from tests.consent.helpers import new_lead
 

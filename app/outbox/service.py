@@ -20,9 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import configcache
 from app.db import utcnow
 from app.direct import Direct, Target, execute_many
-from app.handoff.models import LeadEvent, WebhookDelivery, WebhookMessage, WebhookSubscription
 from app.jobs import service as jobs
 from app.leads.models import Lead
+from app.outbox.models import LeadEvent, WebhookDelivery, WebhookMessage, WebhookSubscription
 from app.tenancy import scoped
 
 EventType = Literal[

@@ -1,0 +1,1 @@
+"""The outbox and the lead timeline: the events every domain emits, written in its transaction."""
