@@ -22,6 +22,7 @@ from app.audit import service as audit
 from app.auth.service import Caller
 from app.consent import levels
 from app.consent.models import CHANNELS, ConsentDisclosure, ConsentEvent
+from app.consent.queries import suppressed_channels
 from app.consent.schemas import (
     ConsentView,
     CurrentConsent,
@@ -40,7 +41,6 @@ from app.consent.service import (
     record_events,
     refresh_contact_channels,
     summary,
-    suppressed_channels,
 )
 from app.consent.standing import channel_consent, lifted_pairs, usable_channels
 from app.leads.canonical import CanonicalLead

@@ -21,13 +21,13 @@ from app.auth.service import Caller
 from app.consent import levels
 from app.consent.evidence import disclosure_id
 from app.consent.models import ConsentEvent
+from app.consent.queries import suppressed_channels
 from app.consent.schemas import GrantIn, GrantOut
 from app.consent.service import (
     EventSpec,
     lead_events,
     record_events,
     refresh_contact_channels,
-    suppressed_channels,
 )
 from app.consent.standing import GRANT_ORIGIN
 from app.db import utcnow

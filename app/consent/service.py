@@ -15,18 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
-    String,
-    and_,
-    any_,
-    bindparam,
-    distinct,
-    func,
-    insert,
-    or_,
-    select,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,6 +24,7 @@ from app.audit import service as audit
 from app.auth.scopes import Scope
 from app.auth.service import Caller
 from app.config import get_settings
+from app.consent import queries
 from app.consent.models import CHANNELS, ConsentEvent, Suppression
 from app.consent.policy import (
     Channel,
@@ -56,7 +47,6 @@ from app.consent.standing import (
 )
 from app.crypto import cipher
 from app.db import utcnow
-from app.direct import Direct, execute_many, fetch
 from app.errors import AppError, Forbidden
 from app.leads.identity import Identity, decrypt_pii, postal_code
 from app.leads.models import Lead
@@ -96,11 +86,6 @@ def evidence_context(event_id: uuid.UUID) -> str:
 
 def open_evidence(event: ConsentEvent) -> dict[str, Any]:
     return dict(json.loads(cipher().decrypt(event.evidence, evidence_context(event.id))))
-
-
-_RECORD_EVENT = Direct(
-    insert(ConsentEvent).values({c.key: bindparam(c.key) for c in ConsentEvent.__table__.columns})
-)
 
 
 async def record_events(
@@ -145,7 +130,7 @@ async def record_events(
                     "missing": list(spec.missing) if spec.missing is not None else None,
                 }
             )
-    await execute_many(session, _RECORD_EVENT, rows)
+    await queries.insert_events(session, rows)
     return [r["id"] for r in rows]
 
 
@@ -243,33 +228,6 @@ async def refresh_contact_channels(
 
 
 # --- suppression ---------------------------------------------------------------------------
-
-
-def _suppressed_stmt() -> Direct:
-    """The channels suppressed for some phone and email hashes (NULL for none)."""
-    channel = func.unnest(Suppression.channels).column_valued("c")
-    hashes = {k: bindparam(f"sup_{k}", type_=ARRAY(String)) for k in ("phone", "email")}
-    matches = [
-        and_(Suppression.kind == k, Suppression.value_hash == any_(h)) for k, h in hashes.items()
-    ]
-    return Direct(
-        select(func.array_agg(distinct(channel)))
-        .select_from(Suppression)
-        .where(Suppression.organization_id == bindparam("sup_org"), or_(*matches))
-    )
-
-
-_SUPPRESSED = _suppressed_stmt()
-
-
-async def suppressed_channels(
-    session: AsyncSession, org_id: uuid.UUID, hashes: dict[str, list[str]]
-) -> frozenset[str]:
-    phone, email = hashes.get("phone", []), hashes.get("email", [])
-    if not phone and not email:
-        return frozenset()
-    params = {"sup_org": org_id, "sup_phone": phone, "sup_email": email}
-    return frozenset((await fetch(session, _SUPPRESSED, params))[0][0] or ())
 
 
 def mark_do_not_contact(lead: Lead, channels: Iterable[str]) -> None:
@@ -374,7 +332,7 @@ async def check_policy(
 ) -> PolicyDecision:
     """May we contact this stored lead now? Consent from events, location from ZIP and phone,
     suppression from the lead's do-not-contact channels and the suppression list."""
-    blocked = await suppressed_channels(
+    blocked = await queries.suppressed_channels(
         session,
         lead.organization_id,
         {"phone": [lead.phone_hash] if lead.phone_hash else [],
