@@ -52,7 +52,7 @@ class Receiver:
         self.secret = secret_holder
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        from app.intake.signatures import SignatureError, verify_standard_webhook
+        from app.signatures import SignatureError, verify_standard_webhook
 
         try:
             while True:

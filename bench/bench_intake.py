@@ -383,7 +383,7 @@ def people(n: int, seed: int, offset: int = 0) -> list[dict[str, Any]]:
 def intake_requests(
     host: str, key: str, sources: dict[str, dict[str, Any]], n: int, seed: int, offset: int = 0
 ) -> list[bytes]:
-    from app.intake.signatures import sign_standard_webhook
+    from app.signatures import sign_standard_webhook
 
     rnd = random.Random(seed)
     crowd = people(n, seed, offset)

@@ -257,7 +257,7 @@ def crowd(n: int, seed: int, tag: str, block: int) -> list[dict[str, str]]:
 
 
 def ours_requests(host: str, source_id: str, leads: list[dict[str, str]]) -> list[bytes]:
-    from app.intake.signatures import sign_standard_webhook
+    from app.signatures import sign_standard_webhook
 
     out = []
     for lead in leads:

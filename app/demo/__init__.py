@@ -25,8 +25,8 @@ from app.auth.scopes import Scope
 from app.db import utcnow
 from app.demo import practice, routing, sources
 from app.errors import AppError
-from app.intake.signatures import sign_standard_webhook
 from app.leads.models import Source
+from app.signatures import sign_standard_webhook
 
 DEMO_ORG_NAME = "Lakeshore Orthopedics & Sleep (demo)"
 KEY_NAME = "demo admin"

@@ -33,11 +33,11 @@ from app.direct import Direct, fetch
 from app.direct import Target as DbTarget
 from app.handoff.subscriptions import decrypt_secret
 from app.handoff.targets import Target, TargetRefused, resolve_target
-from app.intake.signatures import sign_standard_webhook
 from app.jobs import service as jobs
 from app.jobs.models import Job
 from app.outbox import service
 from app.outbox.models import WebhookDelivery, WebhookMessage, WebhookSubscription
+from app.signatures import sign_standard_webhook
 
 log = structlog.get_logger("app.handoff")
 

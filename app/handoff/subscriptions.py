@@ -18,9 +18,9 @@ from app.db import utcnow
 from app.errors import Conflict, Unprocessable
 from app.handoff.schemas import SubscriptionCreate, SubscriptionPatch
 from app.handoff.targets import validate_subscription_url
-from app.intake.signatures import generate_whsec
 from app.outbox import service
 from app.outbox.models import WebhookDelivery, WebhookSubscription
+from app.signatures import generate_whsec
 from app.tenancy import get_owned, scoped
 
 

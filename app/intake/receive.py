@@ -10,8 +10,8 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from app import signatures as sig
 from app.errors import Unauthorized
-from app.intake import signatures as sig
 from app.intake.adapters.base import Adapter, Parsed, RawDelivery
 from app.intake.adapters.registry import ADAPTERS
 

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.intake.signatures import generate_whsec, sign_standard_webhook
+from app.signatures import generate_whsec, sign_standard_webhook
 from tests.conftest import Org
 from tests.consent.helpers import consent_of, eligibility, new_lead, rules
 from tests.intake.helpers import create_source, person, post_lead

@@ -23,8 +23,8 @@ from app.config import Settings
 from app.db import db
 from app.handoff import delivery
 from app.handoff.targets import Target
-from app.intake.signatures import generate_whsec, sign_standard_webhook, verify_standard_webhook
 from app.outbox.models import WebhookSubscription
+from app.signatures import generate_whsec, sign_standard_webhook, verify_standard_webhook
 from tests.conftest import Org, make_settings
 from tests.handoff.conftest import (
     Hit,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.intake.signatures import (
+from app.signatures import (
     SignatureError,
     compute_twilio_signature,
     generate_whsec,

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import (
 
 from app import worker
 from app.intake import flow
-from app.intake.signatures import generate_whsec, sign_standard_webhook
+from app.signatures import generate_whsec, sign_standard_webhook
 from tests.conftest import Org
 from tests.intake.helpers import create_source
 from tests.routing.http_helpers import add_member, default_rule, get_lead, make_team, publish_rules

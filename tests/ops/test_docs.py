@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cli import build_parser
 from app.config import Settings
-from app.intake.signatures import sign_standard_webhook, verify_standard_webhook
 from app.intake.source_settings import Kind
+from app.signatures import sign_standard_webhook, verify_standard_webhook
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()

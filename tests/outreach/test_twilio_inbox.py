@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crypto import cipher
 from app.intake.service import body_context
-from app.intake.signatures import compute_twilio_signature
+from app.signatures import compute_twilio_signature
 from tests.conftest import Org
 from tests.intake.helpers import create_source
 from tests.outreach.helpers import backdate

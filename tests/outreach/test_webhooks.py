@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.intake.signatures import compute_twilio_signature
+from app.signatures import compute_twilio_signature
 from tests.conftest import Org
 from tests.intake.helpers import FIXTURES, create_source
 from tests.outreach.helpers import old_lead

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from app.intake.signatures import generate_whsec, sign_standard_webhook
+from app.signatures import generate_whsec, sign_standard_webhook
 from tests.conftest import Org
 from tests.intake.helpers import api_lead, create_source
 

@@ -109,7 +109,7 @@ class Adapter:
     """One source kind: everything intake needs to know of its sender."""
 
     kind: str
-    # Raises app.intake.signatures.SignatureError; runs on the raw bytes, before anything
+    # Raises app.signatures.SignatureError; runs on the raw bytes, before anything
     # is stored.
     authenticate: Callable[[Mapping[str, Any], RawDelivery, datetime], None]
     event_id: Callable[[RawDelivery], str]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from app.intake import signatures as sig
+from app import signatures as sig
 from app.intake.adapters.base import (
     Adapter,
     AdapterError,

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from app.intake import signatures as sig
+from app import signatures as sig
 from app.intake.adapters.base import (
     Adapter,
     AdapterError,

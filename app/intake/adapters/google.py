@@ -16,7 +16,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from app.intake import signatures as sig
+from app import signatures as sig
 from app.intake.adapters.base import (
     Adapter,
     AdapterError,

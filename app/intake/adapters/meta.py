@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from app.intake import signatures as sig
+from app import signatures as sig
 from app.intake.adapters.base import (
     Adapter,
     AdapterError,

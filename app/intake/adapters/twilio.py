@@ -19,7 +19,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from app.intake import signatures as sig
+from app import signatures as sig
 from app.intake.adapters.base import (
     Adapter,
     AdapterError,

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from app.intake import signatures as sig
+from app import signatures as sig
 from app.intake.adapters.base import (
     TRACKING_FIELDS,
     Adapter,
