@@ -41,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.auth import service as auth_service
 from app.auth.scopes import Scope
 from app.availability import core as av
-from app.availability.offers import _free_stmt
+from app.availability.queries import _free_stmt
 from app.config import Settings
 from app.db import db, make_engine, to_async_url
 from app.main import create_app

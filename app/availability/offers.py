@@ -11,48 +11,18 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from functools import cache
-from typing import Any
 
-from sqlalchemy import bindparam, select, text
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import UUID as PG_UUID
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.types import String
 
-from app.availability import core
+from app.availability import core, queries
 from app.availability.core import FreeSlot, SlotBook, Window
 from app.availability.models import Schedule, Slot
-from app.direct import Direct, fetch
 from app.errors import Conflict, NotFound
 from app.leads.models import Lead
 from app.tenancy import scoped
 
 _NO_LEAD = uuid.UUID(int=0)
-
-
-@cache
-def _free_stmt(typed: bool) -> Direct:
-    types = "AND s.appointment_type = ANY(:types)" if typed else ""
-    sql = text(f"""
-        SELECT s.external_id, s.start, s."end", s.location_id, s.practitioner,
-               s.appointment_type
-        FROM unnest(CAST(:locations AS uuid[])) AS l(id)
-        CROSS JOIN LATERAL (
-            SELECT * FROM availability_slots s
-            WHERE s.organization_id = :org AND s.location_id = l.id
-              AND s.service_code = :service AND s.status = 'free'
-              AND s.start >= :now AND s.start < :until {types}
-              AND (s.held_until IS NULL OR s.held_until <= :now OR s.held_for_lead = :lead)
-            ORDER BY s.start
-            LIMIT :per_location
-        ) s
-    """)  # noqa: S608 - a constant fragment; values are bound
-    binds: list[Any] = [bindparam("locations", type_=ARRAY(PG_UUID(as_uuid=True)))]
-    if typed:
-        binds.append(bindparam("types", type_=ARRAY(String())))
-    stmt = sql.bindparams(*binds)
-    return Direct(stmt)
 
 
 async def free_slots(
@@ -79,7 +49,7 @@ async def free_slots(
     }
     if win.types is not None:
         params["types"] = sorted(win.types)
-    rows = await fetch(session, _free_stmt(win.types is not None), params)
+    rows = await queries.free_slots(session, params, typed=win.types is not None)
     return SlotBook.build(
         service,
         (FreeSlot(r[0], r[1], r[2], str(r[3]), service, r[4], r[5]) for r in rows),

@@ -16,30 +16,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.appointments.core import compare
+from app.availability import queries
 from app.availability.fhir import Entry, Problem, ScheduleData, SlotData
-from app.availability.models import Schedule, Slot
+from app.availability.models import Schedule
 from app.db import utcnow
-from app.direct import Direct, execute_many
 from app.errors import Unprocessable
 from app.practice import service as practice_service
 from app.practice.models import Location, Service
 from app.tenancy import scoped
 
 Outcome = Literal["created", "updated", "unchanged", "ignored_older", "invalid"]
-SLOT_FIELDS = (
-    "schedule_id",
-    "location_id",
-    "practitioner",
-    "service_code",
-    "appointment_type",
-    "status",
-    "start",
-    "end",
-)
 
 
 class AvailabilityInvalid(Unprocessable):
@@ -245,45 +235,6 @@ async def _schedules_for(
     return known
 
 
-_COLUMNS = ("id", "external_id", *SLOT_FIELDS, "source_version", "source_updated_at", "version")
-_HELD = (
-    select(*(Slot.__table__.c[c] for c in _COLUMNS))
-    .where(
-        Slot.organization_id == bindparam("org"),
-        Slot.external_id.in_(bindparam("ids", expanding=True)),
-    )
-    .with_for_update()
-)
-_INSERT = Direct(
-    insert(Slot).values(
-        {
-            c: bindparam(c, type_=Slot.__table__.c[c].type)
-            for c in (
-                "id",
-                "organization_id",
-                "external_id",
-                *SLOT_FIELDS,
-                "pulled",
-                "source_version",
-                "source_updated_at",
-                "version",
-                "updated_at",
-            )
-        }
-    )
-)
-_UPDATE = Direct(
-    update(Slot)
-    .where(Slot.id == bindparam("b_id"))
-    .values(
-        {
-            c: bindparam(c, type_=Slot.__table__.c[c].type)
-            for c in (*SLOT_FIELDS, "source_version", "source_updated_at", "version", "updated_at")
-        }
-    )
-)
-
-
 def _slot_service(data: SlotData, schedule: Schedule, practice: Practice) -> str | None:
     # The slot's own service type overrides its schedule's (FHIR Slot.serviceType).
     own = practice.service_codes(data.service_codes)
@@ -306,10 +257,7 @@ async def _write_slots(
     if not entries:
         return
     ids = list({e.parsed.external_id for e in entries if isinstance(e.parsed, SlotData)})
-    held = {
-        r.external_id: dict(r._mapping)
-        for r in (await session.execute(_HELD, {"org": org_id, "ids": ids})).all()
-    }
+    held = {r["external_id"]: r for r in await queries.held_slots(session, org_id, ids)}
     now = utcnow()
     inserts: dict[str, dict[str, Any]] = {}
     updates: dict[str, dict[str, Any]] = {}
@@ -386,8 +334,7 @@ async def _write_slots(
             Result(e.index, "Slot", data.external_id, "updated", int(row["version"]), now)
         )
         _note_free(written, row)
-    await execute_many(session, _INSERT, list(inserts.values()))
-    await execute_many(session, _UPDATE, [{**r, "b_id": r["id"]} for r in updates.values()])
+    await queries.write_slots(session, list(inserts.values()), list(updates.values()))
     await _add_observed_services(session, org_id, schedules, observed)
 
 

@@ -9,7 +9,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.availability import offers
+from app.availability import queries
 from tests.availability.helpers import (
     FHIR,
     demo,
@@ -161,7 +161,7 @@ async def test_the_earliest_free_slots_are_one_index_range_scan_per_location(
     so each location's scan stops after its first rows and nothing is sorted."""
     locs = await demo(client, org, session)
     await stock(client, org, locs)
-    stmt = offers._free_stmt(False).stmt
+    stmt = queries._free_stmt(False).stmt
     now = dt.datetime.now(dt.UTC)
     params = {
         "org": org.id,
