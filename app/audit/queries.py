@@ -1,4 +1,6 @@
-"""Reading the audit trail: who read or changed what, when, from where, and how it ended."""
+"""The audit trail's statements: its rows written past the ORM (one a request, on every
+request), and the trail read back: who read or changed what, when, from where, and how it
+ended."""
 
 from __future__ import annotations
 
@@ -9,16 +11,27 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, cast, literal, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, cast, insert, literal, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEvent
 from app.audit.schemas import AuditEventList, AuditEventOut
 from app.auth.models import ApiKey
+from app.direct import Direct, Target, fetch
 from app.errors import Unprocessable
 
 MAX_LIMIT = 1000
+
+_COLUMNS = ("organization_id", "actor_key_id", "action", "target_type", "target_id",
+            "request_id", "client_ip", "details", "created_at", "outcome", "status_code",
+            "problem_type", "route")  # fmt: skip
+_INSERT = Direct(insert(AuditEvent).values({c: bindparam(c) for c in _COLUMNS}))
+
+
+async def insert_event(target: Target, params: dict[str, Any]) -> None:
+    """One audit row (every column of `_COLUMNS`), in the caller's transaction."""
+    await fetch(target, _INSERT, params)
 
 
 @dataclass(frozen=True)

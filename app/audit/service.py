@@ -8,22 +8,16 @@ import uuid
 from typing import Any
 
 import structlog
-from sqlalchemy import bindparam, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.models import AuditEvent
+from app.audit import queries
 from app.audit.trail import ALLOWED, RequestTrail, failure
 from app.auth import service as auth_service
 from app.auth.service import Caller
 from app.db import utcnow
-from app.direct import Direct, Target, fetch
+from app.direct import Target
 
-_COLUMNS = ("organization_id", "actor_key_id", "action", "target_type", "target_id",
-            "request_id", "client_ip", "details", "created_at", "outcome", "status_code",
-            "problem_type", "route")  # fmt: skip
 log = structlog.get_logger("app.audit")
-
-_RECORD = Direct(insert(AuditEvent).values({c: bindparam(c) for c in _COLUMNS}))
 
 
 async def record(
@@ -43,9 +37,8 @@ async def record(
     trail = caller.trail if caller else None
     if trail is not None:
         trail.written += 1
-    await fetch(
+    await queries.insert_event(
         target,
-        _RECORD,
         _params(caller, action, target_type, target_id, details, org_id=org_id, trail=trail),
     )
 
@@ -92,7 +85,7 @@ async def finish_request(session: AsyncSession, caller: Caller) -> None:
     if trail is None or trail.written or not trail.audited():
         return
     kind, ident = trail.target_of()
-    await fetch(session, _RECORD, _params(caller, trail.action, kind, ident, trail.details,
+    await queries.insert_event(session, _params(caller, trail.action, kind, ident, trail.details,
                                           trail=trail, status_code=None))  # fmt: skip
 
 
@@ -115,7 +108,7 @@ async def record_failure(session: AsyncSession, caller: Caller, exc: BaseExcepti
                     details[name] = extra[name]
             params = _params(caller, trail.action, kind, ident, details, trail=trail,
                              outcome=outcome, status_code=status, problem_type=type_)  # fmt: skip
-            await fetch(session, _RECORD, params)
+            await queries.insert_event(session, params)
         await session.commit()
     except Exception as error:
         log.error("audit_failure_not_recorded", error_type=type(error).__name__)

@@ -39,7 +39,8 @@ from app.intake.models import InboxDelivery
 from app.intake.queries import Redelivered
 from app.intake.service import Answer
 from app.integrations import verification
-from app.leads import record, write
+from app.leads import queries as leads_queries
+from app.leads import record
 from app.leads.canonical import CanonicalLead
 from app.leads.context import StepContext
 from app.leads.identity import Identity, encrypt_pii
@@ -294,7 +295,7 @@ async def ingest(
     found = consent_evidence.intake_consent(lead_in, source, now)
     answer: dict[str, Any] = {}
     # A new lead is written once, after scoring and routing, by one INSERT carrying their
-    # columns (app.leads.write), instead of an INSERT and an UPDATE per step; a stored
+    # columns (app.leads.queries), instead of an INSERT and an UPDATE per step; a stored
     # lead's changes wait for the store step's flush.
     with session.no_autoflush:
         answer.update(await assess(ctx))
@@ -356,7 +357,7 @@ async def store_lead(
     """Step 8: the lead with its decisions, then the rows that refer to it: its consent
     events and the verification of its consent certificate."""
     if ctx.unsaved is not None:
-        await write.insert_lead(ctx.session, ctx.lead, ctx.unsaved)
+        await leads_queries.insert_lead(ctx.session, ctx.lead, ctx.unsaved)
     else:
         await ctx.session.flush()
     who = Identity(ctx.phone, ctx.email)

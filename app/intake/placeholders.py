@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.intake.adapters.base import ParsedItem
 from app.intake.models import InboxDelivery
 from app.jobs import service as jobs
-from app.leads import write
+from app.leads import queries as leads_queries
 from app.leads.models import Lead, Source
 
 META_RETRIEVE = "meta.retrieve"
@@ -55,7 +55,7 @@ async def meta_placeholder(
         },
         normalization_flags=[],
     )
-    await write.insert_lead(session, lead)
+    await leads_queries.insert_lead(session, lead)
     await jobs.enqueue(
         session,
         META_RETRIEVE,

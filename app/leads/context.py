@@ -31,7 +31,7 @@ class StepContext:
     phone: str | None = None
     email: str | None = None
     # A new lead's submission: the lead is in no session yet, and both rows are written
-    # by one statement once the decisions are made (app.leads.write).
+    # by one statement once the decisions are made (app.leads.queries).
     unsaved: LeadSubmission | None = None
     # The slots the answer offers, for the routed event (app.scoring.availability).
     offered_slots: list[dict[str, Any]] = field(default_factory=list)
