@@ -12,7 +12,7 @@ from app.auth.deps import AdminCaller
 from app.crypto import keyed_hash
 from app.db import SessionDep
 from app.errors import PROBLEM_JSON, Forbidden
-from app.idempotency import idempotent
+from app.idempotency import REPLAYED, idempotent
 from app.intake import flow, sources
 from app.intake import service as intake_service
 from app.intake.adapters.base import RawDelivery
@@ -35,7 +35,8 @@ router = APIRouter(tags=["intake"])
 
 def _answer(answer: intake_service.Answer) -> JSONResponse:
     media = PROBLEM_JSON if answer.status >= 400 else "application/json"
-    return JSONResponse(answer.body, status_code=answer.status, media_type=media)
+    headers = {REPLAYED: "true"} if answer.replayed else None
+    return JSONResponse(answer.body, status_code=answer.status, media_type=media, headers=headers)
 
 
 @router.post("/v1/sources", status_code=status.HTTP_201_CREATED, response_model=SourceOut)
@@ -142,8 +143,9 @@ async def receive_webhook(
     source_id: str, request: Request, _slot: IntakeSlot, session: SessionDep
 ) -> JSONResponse:
     """The URL given to a sender. Authenticated by the sender's own scheme (see the source
-    kind); the raw delivery is stored with its answer and its leads, and a redelivery
-    answers like the first. Unauthenticated deliveries get 401 and store nothing."""
+    kind); the raw delivery is stored with its answer and its leads, and a redelivery (the
+    same sender event id: `webhook-id`, else the sender's own id) answers like the first, with
+    `Idempotent-Replayed: true`. Unauthenticated deliveries get 401 and store nothing."""
     source = await sources.get_public(session, source_id)
     webhook_limiter.hit(str(source.id), request.app.state.settings.webhook_rate_limit_per_minute)
     body = await request.body()

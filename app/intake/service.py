@@ -30,6 +30,8 @@ log = structlog.get_logger("app.intake")
 class Answer:
     status: int
     body: dict[str, Any]
+    # The first answer to the same event, given again to a redelivery.
+    replayed: bool = False
 
 
 def body_context(inbox_id: uuid.UUID) -> str:
@@ -79,7 +81,7 @@ async def first_answer(session: AsyncSession, kind: str, inbox: InboxDelivery) -
             )
         )
     ).scalar_one()
-    return Answer(first.response_status, receive.repeated(kind, first.response_body))
+    return Answer(first.response_status, receive.repeated(kind, first.response_body), True)
 
 
 def failed(inbox: InboxDelivery, kind: str, exc: Exception) -> Answer:

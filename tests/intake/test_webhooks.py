@@ -122,6 +122,8 @@ async def test_redelivery_is_one_lead_with_the_same_answer(
     second = await client.post(webhook_path(source), content=body)
     assert first.status_code == second.status_code == 200
     assert first.json() == second.json()
+    assert "Idempotent-Replayed" not in first.headers
+    assert second.headers["Idempotent-Replayed"] == "true"
     assert await count(session, "leads", org) == 1
     assert await count(session, "inbox_deliveries", org) == 1
 
@@ -185,6 +187,9 @@ async def test_concurrent_redeliveries_store_one_delivery_with_one_answer(
     for r in answers:
         assert (r.status_code, r.json()) == (first.status_code, first.json()), r.text
         assert r.headers["content-type"] == first.headers["content-type"]
+    # one attempt did the work; every other one is told it got the stored answer
+    replayed = [r.headers.get("Idempotent-Replayed") for r in answers]
+    assert sorted(replayed, key=str) == [None] + ["true"] * 5
     assert await _committed_count(engine, "inbox_deliveries", org) == 1
     leads = 1 if first.status_code == 200 else 0
     assert await _committed_count(engine, "leads", org) == leads
