@@ -26,6 +26,7 @@ from app.intake import tasks as _intake_tasks  # noqa: F401
 from app.integrations import verification as _verification  # noqa: F401
 from app.jobs import service as jobs
 from app.jobs.models import Job
+from app.jobs.queries import CHANNEL
 from app.ops import failures
 from app.outreach import sla
 from app.privacy import requests as _requests  # noqa: F401
@@ -196,7 +197,7 @@ class Worker:
             log.warning("worker_listen_lost")
         try:
             conn = await asyncpg.connect(self.dsn, timeout=CONNECT_TIMEOUT)
-            await conn.add_listener(jobs.CHANNEL, lambda *_: self.wake.set())
+            await conn.add_listener(CHANNEL, lambda *_: self.wake.set())
         except Exception:
             return False  # the database is away: said once, by the batch that fails
         # A lost connection wakes the loop, which connects again.

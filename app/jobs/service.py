@@ -10,22 +10,20 @@ taken again within seconds, and a worker that could not finish a batch hands its
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import random
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import BigInteger, String, any_, bindparam, func, null, select, text, update
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import utcnow
-from app.direct import Direct, Target, execute_many, fetch
+from app.direct import Target
+from app.jobs import queries
 from app.jobs.models import Job
 
-CHANNEL = "lead_router_jobs"
 # Renewed every RENEW_EVERY while the job runs, so it bounds only how long a dead worker's
 # jobs wait (a kill -9 leaves them `running`): not how long a job may take.
 LEASE = dt.timedelta(seconds=15)
@@ -84,20 +82,6 @@ class Registry:
 registry = Registry()
 
 
-_COLUMNS = ("organization_id", "kind", "payload", "dedupe_key", "status", "run_at", "attempts",
-            "max_attempts", "created_at")  # fmt: skip
-# A queued or running job with the same dedupe key wins; jobs without a key never conflict.
-_ENQUEUE = Direct(
-    insert(Job)
-    .values({c: bindparam(c) for c in _COLUMNS})
-    .on_conflict_do_nothing(
-        index_elements=["kind", "dedupe_key"],
-        index_where=text("dedupe_key IS NOT NULL AND status IN ('queued', 'running')"),
-    )
-)
-_NOTIFY = Direct(select(func.pg_notify(CHANNEL, bindparam("kind"))))
-
-
 @dataclass(frozen=True, slots=True)
 class NewJob:
     payload: dict[str, Any]
@@ -132,28 +116,7 @@ async def enqueue_many(target: Target, kind: str, new: Sequence[NewJob]) -> None
          "attempts": 0, "max_attempts": spec.max_attempts if spec else 12, "created_at": now}
         for job in new
     ]  # fmt: skip
-    await execute_many(target, _ENQUEUE, rows)
-    await fetch(target, _NOTIFY, {"kind": kind})
-
-
-_JOB_COLUMNS = tuple(c.key for c in Job.__table__.c)
-
-
-@functools.cache
-def _claim_stmt(by_kind: bool) -> Direct:
-    due = (Job.status == "queued") & (Job.run_at <= bindparam("now")) | (
-        (Job.status == "running") & (Job.locked_until < bindparam("now"))
-    )
-    pick = select(Job.id).where(due).order_by(Job.run_at).limit(bindparam("limit"))
-    if by_kind:
-        pick = pick.where(Job.kind == any_(bindparam("kinds", type_=ARRAY(String()))))
-    return Direct(
-        update(Job)
-        .where(Job.id.in_(pick.with_for_update(skip_locked=True).scalar_subquery()))
-        .values(status="running", locked_until=bindparam("until"), attempts=Job.attempts + 1,
-                locked_by=bindparam("owner"))
-        .returning(*Job.__table__.c)
-    )  # fmt: skip
+    await queries.insert_jobs(target, kind, rows)
 
 
 async def claim(
@@ -165,31 +128,13 @@ async def claim(
     now = utcnow()
     params = {"now": now, "until": now + LEASE, "limit": limit, "kinds": list(kinds),
               "owner": owner}  # fmt: skip
-    rows = await fetch(target, _claim_stmt(bool(kinds)), params)
-    return [Job(**dict(zip(_JOB_COLUMNS, row, strict=True))) for row in rows]
-
-
-_MINE = (
-    Job.id == any_(bindparam("ids", type_=ARRAY(BigInteger()))),
-    Job.locked_by == bindparam("owner"),
-    Job.status == "running",
-)
-_RENEW = Direct(update(Job).where(*_MINE).values(locked_until=bindparam("until")))
-# Handed back as if never claimed: the attempt did not happen (or its outcome was lost with
-# the database), so it does not count against the job's attempts.
-_RELEASE = Direct(
-    update(Job)
-    .where(*_MINE)
-    .values(status="queued", locked_until=null(), locked_by=null(), run_at=bindparam("now"),
-            attempts=func.greatest(Job.attempts - 1, 0))
-    .returning(Job.id)
-)  # fmt: skip
+    return await queries.claim(target, params, by_kind=bool(kinds))
 
 
 async def renew(target: Target, ids: Sequence[int], owner: uuid.UUID) -> None:
     """Extend the lease of `owner`'s running jobs among `ids`."""
     if ids:
-        await fetch(target, _RENEW, {"ids": list(ids), "owner": owner, "until": utcnow() + LEASE})
+        await queries.renew(target, {"ids": list(ids), "owner": owner, "until": utcnow() + LEASE})
 
 
 async def release(target: Target, ids: Sequence[int], owner: uuid.UUID) -> int:
@@ -197,19 +142,11 @@ async def release(target: Target, ids: Sequence[int], owner: uuid.UUID) -> int:
     has taken since (its lease expired) is left alone. How many went back."""
     if not ids:
         return 0
-    return len(await fetch(target, _RELEASE, {"ids": list(ids), "owner": owner, "now": utcnow()}))
-
-
-_COMPLETE = Direct(
-    update(Job)
-    .where(Job.id == bindparam("id"))
-    .values(status="done", finished_at=bindparam("at"), locked_until=null(), locked_by=null(),
-            last_error=null())
-)  # fmt: skip
+    return await queries.release(target, {"ids": list(ids), "owner": owner, "now": utcnow()})
 
 
 async def complete(target: Target, job_id: int) -> None:
-    await fetch(target, _COMPLETE, {"id": job_id, "at": utcnow()})
+    await queries.complete(target, {"id": job_id, "at": utcnow()})
 
 
 def retry_delay(schedule: Sequence[float], attempts: int) -> dt.timedelta:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import direct, worker
 from app.db import utcnow
+from app.jobs import queries
 from app.jobs import service as jobs
 from app.jobs.models import Job
 from tests.conftest import make_settings
@@ -105,7 +106,7 @@ async def test_a_claim_reads_the_due_and_the_lapsed_jobs_by_index(engine: AsyncE
     params = {"now": utcnow(), "until": utcnow(), "limit": 20, "kinds": ["webhook.deliver"],
               "owner": uuid.uuid4()}  # fmt: skip
     for by_kind in (False, True):
-        claim = jobs._claim_stmt(by_kind)
+        claim = queries._claim_stmt(by_kind)
         async with direct.transaction(engine) as conn:
             # A few rows would be read by a sequential scan: ask for the plan a large table
             # gets.
