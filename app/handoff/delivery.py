@@ -24,19 +24,18 @@ from urllib.parse import urlsplit
 
 import httpx
 import structlog
-from sqlalchemy import bindparam, null, select, update
 
 from app.audit import service as audit
 from app.config import Settings, get_settings
 from app.db import utcnow
-from app.direct import Direct, fetch
 from app.direct import Target as DbTarget
+from app.direct import fetch
+from app.handoff import queries
 from app.handoff.subscriptions import decrypt_secret
 from app.handoff.targets import Target, TargetRefused, resolve_target
 from app.jobs import service as jobs
 from app.jobs.models import Job
 from app.outbox import service
-from app.outbox.models import WebhookDelivery, WebhookMessage, WebhookSubscription
 from app.signatures import sign_standard_webhook
 
 log = structlog.get_logger("app.handoff")
@@ -198,44 +197,12 @@ class Due:
     payload: Any
 
 
-_D, _S, _M = WebhookDelivery, WebhookSubscription, WebhookMessage
-_WHERE = (_D.id == bindparam("id"), _D.organization_id == bindparam("org"))
-# The delivery is locked, skipping one another worker holds; the subscription is not, so
-# deliveries to one endpoint go out in parallel. One statement: a worker runs it per job.
-_LOCK = Direct(
-    select(_D.id, _D.organization_id, _D.status, _D.next_attempt_at, _D.attempts,
-           _D.redeliveries, _D.webhook_id, _S.id, _S.url, _S.secret_enc, _S.active, _M.payload)
-    .join(_S, _S.id == _D.subscription_id)
-    .join(_M, _M.id == _D.message_id)
-    .where(*_WHERE)
-    .with_for_update(of=_D, skip_locked=True)
-)  # fmt: skip
-_EXISTS = Direct(select(_D.id).where(*_WHERE))
-_RECORD = Direct(
-    update(_D)
-    .where(*_WHERE)
-    .values({c: bindparam(c) for c in ("status", "attempts", "last_attempt_at",
-                                       "last_status_code", "last_error", "next_attempt_at",
-                                       "delivered_at")})
-)  # fmt: skip
-_ABANDON = Direct(
-    update(_D)
-    .where(*_WHERE)
-    .values(status="dead", next_attempt_at=null(), last_error=bindparam("error"))
-)
-_DISABLE = Direct(
-    update(_S)
-    .where(_S.id == bindparam("id"), _S.organization_id == bindparam("org"))
-    .values(active=False, disabled_reason=bindparam("reason"), updated_at=bindparam("at"))
-)
-
-
 async def _lock(target: DbTarget, job: Job) -> Due | None:
     assert job.organization_id is not None
     key = {"id": uuid.UUID(job.payload["delivery_id"]), "org": job.organization_id}
-    rows = await fetch(target, _LOCK, key)
+    rows = await fetch(target, queries.LOCK, key)
     if not rows:
-        if await fetch(target, _EXISTS, key):
+        if await fetch(target, queries.EXISTS, key):
             raise jobs.RetryLater("delivery in flight in another worker", dt.timedelta(seconds=15))
         return None
     return Due(*rows[0])
@@ -252,7 +219,7 @@ async def deliver(target: DbTarget, job: Job) -> None:
     if due.next_attempt_at is not None and due.next_attempt_at > now + DUE_SLACK:
         return  # superseded by a redelivery that rescheduled it
     if not due.active:
-        await fetch(target, _ABANDON, {"id": due.id, "org": due.organization_id,
+        await fetch(target, queries.ABANDON, {"id": due.id, "org": due.organization_id,
                                        "error": "subscription disabled"})  # fmt: skip
         return
     secret = decrypt_secret(due.subscription_id, due.secret_enc)
@@ -296,7 +263,7 @@ async def record_outcome(target: DbTarget, due: Due, outcome: Outcome, now: dt.d
     if after.disable:
         gone = {"id": due.subscription_id, "org": due.organization_id, "at": now,
                 "reason": "the endpoint answered 410 Gone"}  # fmt: skip
-        await fetch(target, _DISABLE, gone)
+        await fetch(target, queries.DISABLE, gone)
         await audit.record(
             target, None, "webhook_subscription.disable", "webhook_subscription",
             due.subscription_id, {"reason": "410"}, org_id=due.organization_id,
@@ -314,7 +281,7 @@ async def _record(
     """The delivery's state after the attempt that started `at`."""
     await fetch(
         target,
-        _RECORD,
+        queries.RECORD,
         {"id": due.id, "org": due.organization_id, "status": after.status,
          "attempts": after.attempts, "last_attempt_at": at, "last_status_code": status_code,
          "last_error": after.error, "next_attempt_at": after.next_attempt_at,

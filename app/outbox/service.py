@@ -14,15 +14,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, get_args
 
-from sqlalchemy import bindparam, insert
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import configcache
 from app.db import utcnow
-from app.direct import Direct, Target, execute_many
+from app.direct import Target, execute_many
 from app.jobs import service as jobs
 from app.leads.models import Lead
-from app.outbox.models import LeadEvent, WebhookDelivery, WebhookMessage, WebhookSubscription
+from app.outbox import queries
+from app.outbox.models import LeadEvent, WebhookMessage, WebhookSubscription
 from app.tenancy import scoped
 
 EventType = Literal[
@@ -100,13 +101,6 @@ async def emit(
     return (await emit_many(session, org_id, [(event_type, data, at)], lead_id))[0]
 
 
-_TIMELINE = Direct(
-    insert(LeadEvent).values(
-        {c: bindparam(c) for c in ("organization_id", "lead_id", "type", "data", "occurred_at")}
-    )
-)
-
-
 async def emit_many(
     session: AsyncSession,
     org_id: uuid.UUID,
@@ -126,7 +120,7 @@ async def emit_many(
     if lead_id is not None:
         await execute_many(
             session,
-            _TIMELINE,
+            queries.TIMELINE,
             [
                 {"organization_id": org_id, "lead_id": lead_id, "type": event_type,
                  "data": body, "occurred_at": now}
@@ -140,21 +134,6 @@ async def emit_many(
     ]
     await outbox.write(session)
     return ids
-
-
-_MESSAGE = Direct(
-    insert(WebhookMessage).values(
-        {c: bindparam(c) for c in ("id", "organization_id", "event_type", "lead_id", "payload",
-                                   "created_at")}
-    )
-)  # fmt: skip
-_DELIVERY = Direct(
-    insert(WebhookDelivery).values(
-        {c: bindparam(c) for c in ("id", "organization_id", "message_id", "subscription_id",
-                                   "webhook_id", "event_type", "status", "attempts",
-                                   "redeliveries", "next_attempt_at", "created_at")}
-    )
-)  # fmt: skip
 
 
 @dataclass
@@ -196,8 +175,8 @@ class _Outbox:
         return msg_id
 
     async def write(self, session: AsyncSession) -> None:
-        await execute_many(session, _MESSAGE, self.messages)
-        await execute_many(session, _DELIVERY, self.deliveries)
+        await execute_many(session, queries.MESSAGE, self.messages)
+        await execute_many(session, queries.DELIVERY, self.deliveries)
         await jobs.enqueue_many(
             session,
             DELIVER,
