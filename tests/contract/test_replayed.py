@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
-from app.intake.signatures import generate_whsec
 from app.main import create_app
+from app.signatures import generate_whsec
 from tests.conftest import Org, make_settings
 from tests.intake.helpers import person
 from tests.outreach.helpers import at, attempt, backdate
