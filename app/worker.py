@@ -27,11 +27,11 @@ from app.integrations import verification as _verification  # noqa: F401
 from app.jobs import service as jobs
 from app.jobs.models import Job
 from app.jobs.queries import CHANNEL
+from app.lifecycle import reroute as _reroute  # noqa: F401
 from app.ops import failures
 from app.outreach import sla
 from app.privacy import requests as _requests  # noqa: F401
 from app.privacy import retention
-from app.routing import reroute as _reroute  # noqa: F401
 
 log = structlog.get_logger("app.worker")
 

@@ -5,8 +5,7 @@ import uuid
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from app.appointments import answers, fhir
-from app.appointments import service as appointments
+from app.appointments import fhir
 from app.appointments.models import Appointment
 from app.appointments.schemas import (
     AppointmentOut,
@@ -17,6 +16,8 @@ from app.auth.deps import LeadsReader, OutcomesWriter
 from app.db import SessionDep
 from app.errors import BadRequest, UnsupportedMediaType
 from app.leads.models import Lead
+from app.lifecycle import appointment_answers as answers
+from app.lifecycle import appointments
 from app.tenancy import get_owned
 
 router = APIRouter(tags=["appointments"])

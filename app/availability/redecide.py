@@ -1,6 +1,6 @@
 """New free slots may help leads still waiting for their first call: queue a re-decision.
 
-The job (app.routing.reroute, kind `availability.redecide`) runs after the commit, so a
+The job (app.lifecycle.reroute, kind `availability.redecide`) runs after the commit, so a
 5,000-slot Bundle is answered as fast as it is stored.
 """
 

@@ -1,7 +1,7 @@
 """The intake queue and the lead page, with the forms the front desk works with.
 
 Every read and write goes through the services the API uses: the queue's order and claims
-(app.handoff.queue), the lead read and its audit (app.leads.service), the contact policy
+(app.handoff.queue), the lead read and its audit (app.lifecycle.reads), the contact policy
 (app.consent.service), attempts (app.outreach.service) and appointments.
 """
 
@@ -19,7 +19,6 @@ from pydantic import BeforeValidator, ValidationError
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.appointments import service as appointments
 from app.appointments.schemas import AppointmentIn
 from app.audit import service as audit
 from app.auth.scopes import Scope
@@ -35,6 +34,7 @@ from app.errors import AppError, Unprocessable
 from app.handoff import queue
 from app.handoff.queue import ClaimIn, Cursor, QueueEmpty, QueueStatus
 from app.leads.models import Lead
+from app.lifecycle import appointments
 from app.outreach import service as outreach
 from app.outreach.schemas import AttemptIn
 from app.routing import teams

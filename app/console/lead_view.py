@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.appointments import service as appointments
 from app.auth.service import Caller
 from app.consent import service as consent_service
 from app.consent.models import CHANNELS
@@ -16,8 +15,9 @@ from app.consent.standing import lifted_pairs
 from app.console import names, words
 from app.db import utcnow
 from app.handoff import timeline
-from app.leads import service as leads_service
 from app.leads.models import Lead
+from app.lifecycle import appointments
+from app.lifecycle import reads as leads_service
 from app.outreach import service as outreach
 from app.tenancy import get_owned
 

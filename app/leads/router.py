@@ -10,9 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from app.appointments import answers as appointment_answers
 from app.appointments import fhir as appointment_fhir
-from app.appointments import service as appointments
 from app.appointments.schemas import AppointmentList, AppointmentOut
 from app.audit import queries as audit_queries
 from app.audit import service as audit
@@ -46,17 +44,17 @@ from app.intake import flow
 from app.intake.adapters.base import AdapterError, load_json_object
 from app.intake.slots import IntakeSlot
 from app.integrations import verification
-from app.leads import service as leads_service
 from app.leads import status as lead_status
 from app.leads.canonical import CanonicalLead, validation_problems
 from app.leads.models import Lead
 from app.leads.schemas import LeadList, LeadOut
+from app.lifecycle import appointment_answers, appointments, reroute
+from app.lifecycle import reads as leads_service
+from app.lifecycle import reassign as reassign_service
 from app.outreach import service as outreach
 from app.outreach.schemas import AttemptIn, AttemptList, AttemptOut
 from app.privacy.erasure import erase_lead
 from app.reports import negotiate
-from app.routing import reassign as reassign_service
-from app.routing import reroute
 from app.routing import service as routing
 from app.routing.schemas import ReassignIn
 from app.scoring import facts as lead_facts

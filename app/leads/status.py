@@ -2,22 +2,16 @@
 
 new → routed → contacted → booked → completed, or not_qualified, unreachable, lost, no_show;
 pending_retrieval while a Meta lead's data is still being fetched. Callers change facts
-(routing, attempts, appointments) and then call `refresh`, never set `status` themselves.
+(routing, attempts, appointments) and then call `refresh`, never set `status` themselves;
+app.outreach.history loads the facts kept outside the lead row and records the change.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from app.appointments.core import summarize
-from app.appointments.models import Appointment
 from app.errors import Conflict
 from app.leads.models import Lead
-from app.outbox.service import record_event
-from app.outreach.history import attempt_facts
-from app.tenancy import scoped
 
 
 class LeadErased(Conflict):
@@ -67,32 +61,3 @@ def derive(lead: Lead, history: History = History()) -> str:
 def refresh(lead: Lead, history: History = History()) -> str:
     lead.status = derive(lead, history)
     return lead.status
-
-
-async def load_history(session: AsyncSession, lead: Lead) -> History:
-    """The facts outside the lead row. Contact attempts add `unreachable`/`lost` here."""
-    statuses = (
-        await session.execute(
-            scoped(Appointment, lead.organization_id)
-            .with_only_columns(Appointment.status)
-            .where(Appointment.lead_id == lead.id)
-            .order_by(Appointment.created_at, Appointment.id)
-        )
-    ).scalars()
-    appointment_status, had_no_show = summarize(list(statuses))
-    unreachable, lost = await attempt_facts(session, lead)
-    return History(
-        appointment_status=appointment_status,
-        had_no_show=had_no_show,
-        unreachable=unreachable,
-        lost=lost,
-    )
-
-
-async def recompute(session: AsyncSession, lead: Lead) -> str:
-    """Load the history, derive the status, and put a change on the lead's timeline."""
-    before = lead.status
-    after = refresh(lead, await load_history(session, lead))
-    if after != before:
-        await record_event(session, lead, "lead.status_changed", {"from": before, "to": after})
-    return after

@@ -32,6 +32,7 @@ from app.intake.adapters.callrail import CallInfo
 from app.leads import status as lead_status
 from app.leads.models import Lead
 from app.outbox import service as handoff
+from app.outreach import history as lead_history
 from app.outreach.models import ContactAttempt
 from app.outreach.schemas import AttemptIn, AttemptOut
 from app.routing.models import Member
@@ -295,7 +296,7 @@ async def record_attempt(
         lead_id=lead.id,
         at=now,
     )
-    await lead_status.recompute(session, lead)
+    await lead_history.recompute(session, lead)
     await session.flush()
     return attempt, True
 

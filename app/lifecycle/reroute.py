@@ -26,7 +26,7 @@ from app.outbox import service as handoff
 from app.routing import service as routing_service
 from app.scoring import service as scoring_service
 
-log = structlog.get_logger("app.routing.reroute")
+log = structlog.get_logger("app.lifecycle.reroute")
 
 BATCH = 200
 # Statuses before any contact outcome: the lead still waits for its first call.

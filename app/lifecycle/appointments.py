@@ -22,6 +22,7 @@ from app.errors import Conflict, Unprocessable
 from app.leads import status as lead_status
 from app.leads.models import Lead
 from app.outbox import service as handoff
+from app.outreach import history as lead_history
 from app.tenancy import get_owned, scoped
 
 
@@ -115,7 +116,7 @@ async def submit(
     session.add(appt)
     await session.flush()
     await _follow_slots(session, appt, data)
-    status = await lead_status.recompute(session, lead)
+    status = await lead_history.recompute(session, lead)
     await handoff.emit(
         session, org_id, "appointment.booked", _event_data(appt, status), lead_id=lead.id
     )
@@ -204,7 +205,7 @@ async def _change(
     appt.version += 1
     await session.flush()
     await _follow_slots(session, appt, data)
-    status = await lead_status.recompute(session, lead)
+    status = await lead_history.recompute(session, lead)
     await handoff.emit(
         session,
         lead.organization_id,

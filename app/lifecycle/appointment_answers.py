@@ -10,11 +10,11 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.appointments import fhir
-from app.appointments import service as appointments
 from app.appointments.schemas import AppointmentIn
 from app.audit import service as audit
 from app.auth.service import Caller
 from app.errors import BadRequest, Unprocessable
+from app.lifecycle import appointments
 
 
 def json_body(raw: bytes) -> Any:
