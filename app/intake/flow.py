@@ -50,6 +50,7 @@ from app.outbox import service as handoff
 from app.outreach import service as outreach
 from app.outreach import twilio as outreach_twilio
 from app.routing import service as routing
+from app.routing import trace as routing_trace
 from app.routing.rules import CompiledRuleset
 from app.scoring import service as scoring
 from app.tenancy import get_owned
@@ -412,7 +413,7 @@ async def simulate(
             "mode": "lead",
             "resubmission": result.resubmission,
             "routing": routing.answer(result.lead),
-            "decision": copy.deepcopy(result.lead.routing_trace),
+            "decision": routing_trace.flat(copy.deepcopy(result.lead.routing_trace)),
         }
     finally:
         await savepoint.rollback()

@@ -56,7 +56,9 @@ class LeadOut(BaseModel):
     )
     routing: dict[str, Any] = Field(
         description="Team, member, rule set version and rule, callback and SLA times, "
-        "and the decision trace."
+        "and `trace`: the decision and what it tried, on one level (`status`, `strategy`, "
+        "`rules`, `teams`, `overflow`, `choice`, `notes`; `previous` decisions and "
+        "reassignment `events` alike)."
     )
     contact_summary: dict[str, Any]
 

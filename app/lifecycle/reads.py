@@ -16,6 +16,7 @@ from app.errors import Unprocessable
 from app.leads.identity import decrypt_pii, postal_code
 from app.leads.models import Lead, LeadSubmission
 from app.leads.schemas import LeadList, LeadListItem, LeadOut, Submission
+from app.routing import trace as routing_trace
 from app.scoring.service import assessment_view
 from app.tenancy import get_owned, scoped
 
@@ -112,7 +113,7 @@ def _routing(lead: Lead) -> dict[str, Any]:
         "routed_at": lead.routed_at,
         "callback_at": lead.callback_at,
         "sla_due_at": lead.sla_due_at,
-        "trace": lead.routing_trace,
+        "trace": routing_trace.flat(lead.routing_trace),
     }
 
 

@@ -56,6 +56,7 @@ async def test_corrected_facts_re_score_and_re_route_a_lead_nobody_has_reached(
     trace = (await _lead(client, org, first["lead_id"]))["routing"]["trace"]
     [previous] = trace["previous"]
     assert previous["team_id"] == first["team_id"] and previous["location_id"] == locs["near"]
+    assert "trace" not in previous["trace"] and previous["trace"]["teams"]
     assert trace["reason"] == "facts changed: service_code"
     assert trace["location_choice"]["chosen_location_id"] == locs["far"]
 

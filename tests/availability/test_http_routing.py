@@ -219,7 +219,7 @@ async def test_nearest_preference_keeps_the_nearest_and_rules_read_time_to_first
     fast = (await post_lead(client, org, sleep_lead(2))).json()
     assert fast["team_id"] == soon_team
     lead = (await client.get(f"/v1/leads/{fast['lead_id']}", headers=org.headers)).json()
-    [matched] = [x for x in lead["routing"]["trace"]["trace"]["rules"] if x["matched"]]
+    [matched] = [x for x in lead["routing"]["trace"]["rules"] if x["matched"]]
     assert 0 < matched["conditions"][0]["actual"] <= 2
     assert lead["assessment"]["flags"] == []
     assert lead["assessment"]["first_slot_at"] is not None

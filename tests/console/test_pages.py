@@ -142,6 +142,9 @@ async def test_queue_claim_attempts_and_appointments(
     assert [a["status"] for a in appts["data"]] == ["booked"]
     page = await console.get(f"/console/leads/{lead_id}")
     assert "booked" in page.text and "Record outcome" in page.text
+    # the trace in words reads the rules the decision tried
+    [matched] = [r for r in lead["routing"]["trace"]["rules"] if r["matched"]]
+    assert f"Rule “{matched['name']}” matched" in page.text
     assert len(page.content) < 200_000
 
     claim = await console.post("/console/queue/claim", data={"csrf_token": token})

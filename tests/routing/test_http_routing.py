@@ -46,7 +46,7 @@ async def test_away_member_gets_nothing_while_away(client: httpx.AsyncClient, or
     await publish_rules(client, org, [default_rule(team["id"])])
     got = [(await post_lead(client, org, person(i))).json() for i in range(6)]
     assert [g["member_id"] for g in got] == [ana["id"], cleo["id"]] * 3
-    trace = (await get_lead(client, org, got[0]["lead_id"]))["routing"]["trace"]["trace"]
+    trace = (await get_lead(client, org, got[0]["lead_id"]))["routing"]["trace"]
     skipped = {c["member_id"]: c["skipped"] for c in trace["teams"][0]["candidates"]}
     assert skipped == {ana["id"]: None, ben["id"]: "away", cleo["id"]: None}
     await client.patch(f"/v1/members/{ben['id']}", json={"status": "active"}, headers=org.headers)
@@ -63,7 +63,7 @@ async def test_members_lacking_the_language_are_skipped(
     await publish_rules(client, org, [default_rule(team["id"])])
     got = [(await post_lead(client, org, person(i, language="es-MX"))).json() for i in range(3)]
     assert {g["member_id"] for g in got} == {sofia["id"]}
-    trace = (await get_lead(client, org, got[0]["lead_id"]))["routing"]["trace"]["trace"]
+    trace = (await get_lead(client, org, got[0]["lead_id"]))["routing"]["trace"]
     assert trace["teams"][0]["candidates"][0]["skipped"] == "language_mismatch"
 
 
@@ -79,7 +79,7 @@ async def test_closed_team_queues_the_lead_until_its_next_opening(
     assert dt.datetime.fromisoformat(answer["callback_at"]) == reopen
     lead = await get_lead(client, org, answer["lead_id"])
     assert lead["status"] == "routed"
-    assert lead["routing"]["trace"]["trace"]["teams"][0]["outcome"] == "closed"
+    assert lead["routing"]["trace"]["teams"][0]["outcome"] == "closed"
 
 
 async def test_closed_team_overflows_to_an_open_one(client: httpx.AsyncClient, org: Org) -> None:
@@ -105,7 +105,7 @@ async def test_capacity_daily_cap_and_sla(client: httpx.AsyncClient, org: Org) -
     assert first["member_id"] == ana["id"]
     assert second["routing_status"] == "queued"
     lead = await get_lead(client, org, second["lead_id"])
-    candidates = lead["routing"]["trace"]["trace"]["teams"][0]["candidates"]
+    candidates = lead["routing"]["trace"]["teams"][0]["candidates"]
     skipped = {c["member_id"]: c["skipped"] for c in candidates}
     assert skipped == {ana["id"]: "at_capacity", ben["id"]: "daily_cap_reached"}
     received = dt.datetime.fromisoformat(lead["received_at"])

@@ -40,7 +40,8 @@ async def test_simulation_equals_what_posting_the_lead_yields(
         decision = sim["decision"]
         assert isinstance(decision, dict)
         assert decision["member_id"] == stored["member_id"]
-        assert decision["trace"]["rules"] == stored["trace"]["rules"]
+        assert decision["rules"] == stored["rules"]
+        assert "trace" not in decision and "trace" not in stored
     assert await session.scalar(text("SELECT count(*) FROM leads")) == before + 3
 
 
@@ -110,6 +111,8 @@ async def test_reassign_to_a_member_or_a_team_is_traced_and_audited(
     events = routing["trace"]["events"]
     assert [e["to"]["member_id"] for e in events] == [ben["id"], nina["id"]]
     assert events[0]["from"]["member_id"] == ana["id"]
+    # the team's decision, one level like the lead's own
+    assert "trace" not in events[1]["decision"] and events[1]["decision"]["teams"]
     assert routing["rule_id"] == "default"  # what routed it first is kept
     details = (
         (
@@ -157,7 +160,7 @@ async def test_reassign_checks_scope_tenancy_and_body(
 
 def _loads(decision: dict[str, Any]) -> dict[str, int]:
     """Each candidate's open leads as the decision saw them."""
-    [step] = decision["trace"]["teams"]
+    [step] = decision["teams"]
     return {c["member_id"]: c["open_leads"] for c in step["candidates"]}
 
 
