@@ -26,9 +26,16 @@ _CONTACT_KEYS = ("first_name", "last_name", "full_name", "phone", "email", "city
 EXPLANATION_FACTORS = 3
 
 
-class Assignee(BaseModel):
+class TeamRef(BaseModel):
     id: uuid.UUID
     name: str
+
+
+class MemberRef(BaseModel):
+    """The member as `/v1/members/{id}` names its fields."""
+
+    id: uuid.UUID
+    display_name: str
     external_id: str | None = None
 
 
@@ -43,7 +50,7 @@ class Packet(BaseModel):
     preferred_contact_time: str | None
     language: str | None
     service_requested: dict[str, Any] = Field(description="`code` and `text` as sent.")
-    service_matched: str | None = Field(description="The practice's service code matched.")
+    service_code: str | None = Field(description="The practice's service code matched.")
     reason: str | None
     urgency: str | None
     emergency: bool
@@ -54,8 +61,8 @@ class Packet(BaseModel):
     score_band: str | None
     score_explanation: str | None
     consent: dict[str, Any] = Field(description="Per channel: granted, revoked, suppressed…")
-    team: Assignee | None
-    member: Assignee | None
+    team: TeamRef | None
+    member: MemberRef | None
     sla_due_at: dt.datetime | None
     callback_at: dt.datetime | None
     claimed_at: dt.datetime | None
@@ -78,17 +85,17 @@ def _campaign(attribution: dict[str, Any]) -> str | None:
     return attribution.get("campaign") or attribution.get("utm_campaign")
 
 
-async def _assignees(session: AsyncSession, lead: Lead) -> tuple[Assignee | None, Assignee | None]:
+async def _assignees(session: AsyncSession, lead: Lead) -> tuple[TeamRef | None, MemberRef | None]:
     team = await session.get(Team, lead.team_id) if lead.team_id else None
     member = await session.get(Member, lead.member_id) if lead.member_id else None
     # Ids on the lead are the organisation's own; the check guards against a stale id.
     team_out = (
-        Assignee(id=team.id, name=team.name)
+        TeamRef(id=team.id, name=team.name)
         if team and team.organization_id == lead.organization_id
         else None
     )
     member_out = (
-        Assignee(id=member.id, name=member.display_name, external_id=member.external_id)
+        MemberRef(id=member.id, display_name=member.display_name, external_id=member.external_id)
         if member and member.organization_id == lead.organization_id
         else None
     )
@@ -128,7 +135,7 @@ async def build(session: AsyncSession, lead: Lead) -> Packet:
         preferred_contact_time=lead.preferred_contact_time,
         language=lead.language,
         service_requested={"code": lead.service_requested, "text": pii.get("service_text")},
-        service_matched=lead.service_code,
+        service_code=lead.service_code,
         reason=pii.get("reason"),
         urgency=lead.urgency or lead.urgency_requested,
         emergency=lead.emergency,

@@ -100,6 +100,11 @@ async def test_queue_order_filters_and_packet(
     assert packet["consent"]["channels"]["email"] == "none"
     assert packet["source"]["campaign"] == "spring"
     assert packet["team"]["id"] == team["id"] and packet["member"]["external_id"] == "agent-cleo"
+    # the member's fields as /v1/members names them; the service code as leads and events do
+    assert packet["member"] == {k: member[k] for k in ("id", "display_name", "external_id")}
+    listed = (await client.get("/v1/leads", headers=org.headers)).json()["data"]
+    [item] = [i for i in listed if i["id"] == ids[2]]
+    assert "service_matched" not in packet and packet["service_code"] == item["service_code"]
     assert packet["sla_due_at"] == "2030-01-01T12:00:00Z" and packet["claimed_at"]
 
     mine = await client.get(
