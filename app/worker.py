@@ -25,8 +25,7 @@ from app.handoff import delivery
 from app.intake import tasks as _intake_tasks  # noqa: F401
 from app.integrations import verification as _verification  # noqa: F401
 from app.jobs import service as jobs
-from app.jobs.models import Job
-from app.jobs.queries import CHANNEL
+from app.jobs.models import CHANNEL, Job
 from app.lifecycle import reroute as _reroute  # noqa: F401
 from app.ops import failures
 from app.outreach import sla

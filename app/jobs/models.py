@@ -10,6 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
 
+# Workers LISTEN on it; a new job NOTIFYs it on commit.
+CHANNEL = "lead_router_jobs"
+
 
 class Job(Base):
     """A unit of background work, written in the transaction of the change that causes it."""

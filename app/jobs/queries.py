@@ -11,9 +11,7 @@ from sqlalchemy import BigInteger, String, any_, bindparam, func, null, select, 
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 
 from app.direct import Direct, Target, execute_many, fetch
-from app.jobs.models import Job
-
-CHANNEL = "lead_router_jobs"
+from app.jobs.models import CHANNEL, Job
 
 _COLUMNS = ("organization_id", "kind", "payload", "dedupe_key", "status", "run_at", "attempts",
             "max_attempts", "created_at")  # fmt: skip

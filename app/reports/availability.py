@@ -12,40 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.direct import Direct, fetch
-from app.reports.period import BUCKETS_CTE, PERIOD_FILTER, Period
+from app.reports import queries
+from app.reports.period import Period
 from app.reports.schemas import PeriodOut
-
-SQL = BUCKETS_CTE.format(unit="week") + (  # noqa: S608 - constant fragments; values bound
-    f"""
-    SELECT to_char((SELECT starts FROM buckets)[k] AT TIME ZONE :tz, 'YYYY-MM-DD') AS week,
-           service_code AS service, location_id, count(*) AS leads,
-           count(*) FILTER (WHERE availability = 'offered') AS offered,
-           count(*) FILTER (WHERE availability = 'offered' AND booked_at IS NOT NULL)
-               AS offered_booked,
-           count(*) FILTER (WHERE availability = 'no_availability') AS no_availability,
-           count(*) FILTER (WHERE availability = 'no_availability' AND booked_at IS NOT NULL)
-               AS no_availability_booked,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY days) AS median_days,
-           percentile_cont(0.9) WITHIN GROUP (ORDER BY days) AS p90_days,
-           avg(days) AS mean_days
-    FROM (
-        SELECT width_bucket(m.received_at, (SELECT starts FROM buckets)) AS k,
-               m.service_code, m.location_id, m.availability, m.booked_at,
-               date_part('epoch', m.first_slot_at - m.received_at) / 86400.0 AS days
-        FROM lead_metrics m
-        WHERE {PERIOD_FILTER} AND m.availability IS NOT NULL
-    ) l
-    GROUP BY k, service_code, location_id
-    ORDER BY k, service_code, location_id NULLS LAST
-"""  # noqa: S608
-)
-
-
-_STMT = Direct(text(SQL))
 
 
 class AvailabilityRow(BaseModel):
@@ -75,18 +46,21 @@ def _days(value: Any) -> float | None:
 
 
 async def report(session: AsyncSession, period: Period) -> AvailabilityReport:
-    rows = await fetch(session, _STMT, period.params())
+    rows = await queries.availability(session, period)
     out = []
     for r in rows:
-        offered, booked = int(r[4]), int(r[5])
+        offered, booked = int(r["offered"]), int(r["offered_booked"])
         out.append(
             AvailabilityRow(
-                week=r[0], service=r[1], location_id=None if r[2] is None else str(r[2]),
-                leads=int(r[3]), offered=offered, offered_booked=booked,
+                week=r["week"], service=r["service"],
+                location_id=None if r["location_id"] is None else str(r["location_id"]),
+                leads=int(r["leads"]), offered=offered, offered_booked=booked,
                 offered_booked_rate=round(booked / offered, 4) if offered else None,
-                no_availability=int(r[6]), no_availability_booked=int(r[7]),
-                median_days_to_first_slot=_days(r[8]), p90_days_to_first_slot=_days(r[9]),
-                mean_days_to_first_slot=_days(r[10]),
+                no_availability=int(r["no_availability"]),
+                no_availability_booked=int(r["no_availability_booked"]),
+                median_days_to_first_slot=_days(r["median_days"]),
+                p90_days_to_first_slot=_days(r["p90_days"]),
+                mean_days_to_first_slot=_days(r["mean_days"]),
             )
         )  # fmt: skip
     return AvailabilityReport(period=PeriodOut.model_validate(period.describe()), rows=out)

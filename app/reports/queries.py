@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.reports.funnel_sql import funnel_sql, rollup_dim
-from app.reports.period import PERIOD_FILTER, Dimension, Period
+from app.reports.period import BUCKETS_CTE, PERIOD_FILTER, Dimension, Period
 
 # Delays in seconds from receipt (kept in lead_metrics), NULL when the step has not happened:
 # aggregates ignore NULLs, so the percentiles and shares are over leads that reached the step.
@@ -84,4 +84,35 @@ async def fetch(session: AsyncSession, sql: str, params: dict[str, Any]) -> list
     return [dict(r) for r in result.mappings()]
 
 
-__all__: Sequence[str] = ("cost", "currency", "fetch", "funnel")
+__all__: Sequence[str] = ("availability", "cost", "currency", "fetch", "funnel")
+
+
+# Availability (app.reports.availability): per local week of receipt, service and location.
+AVAILABILITY_SQL = BUCKETS_CTE.format(unit="week") + (  # noqa: S608 - constant fragments; values bound
+    f"""
+    SELECT to_char((SELECT starts FROM buckets)[k] AT TIME ZONE :tz, 'YYYY-MM-DD') AS week,
+           service_code AS service, location_id, count(*) AS leads,
+           count(*) FILTER (WHERE availability = 'offered') AS offered,
+           count(*) FILTER (WHERE availability = 'offered' AND booked_at IS NOT NULL)
+               AS offered_booked,
+           count(*) FILTER (WHERE availability = 'no_availability') AS no_availability,
+           count(*) FILTER (WHERE availability = 'no_availability' AND booked_at IS NOT NULL)
+               AS no_availability_booked,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY days) AS median_days,
+           percentile_cont(0.9) WITHIN GROUP (ORDER BY days) AS p90_days,
+           avg(days) AS mean_days
+    FROM (
+        SELECT width_bucket(m.received_at, (SELECT starts FROM buckets)) AS k,
+               m.service_code, m.location_id, m.availability, m.booked_at,
+               date_part('epoch', m.first_slot_at - m.received_at) / 86400.0 AS days
+        FROM lead_metrics m
+        WHERE {PERIOD_FILTER} AND m.availability IS NOT NULL
+    ) l
+    GROUP BY k, service_code, location_id
+    ORDER BY k, service_code, location_id NULLS LAST
+"""  # noqa: S608
+)
+
+
+async def availability(session: AsyncSession, period: Period) -> list[dict[str, Any]]:
+    return await fetch(session, AVAILABILITY_SQL, period.params())

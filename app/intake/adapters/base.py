@@ -1,8 +1,9 @@
 """Types and helpers shared by the source adapters.
 
-Each source kind is one module exporting an `Adapter`: how its sender authenticates a raw
-delivery, the sender's event id (a redelivery's key), and a pure parse from the
-authenticated delivery to canonical data. Parsing raises AdapterError for deliveries it
+Each source kind is one module exporting an `Adapter`: the settings a source of the kind
+takes (its secrets marked write-only), how its sender authenticates a raw delivery, the
+sender's event id (a redelivery's key), and a pure parse from the authenticated delivery to
+canonical data. Parsing raises AdapterError for deliveries it
 cannot map; the caller keeps those quarantined and answers `quarantine_status`. Reasons and
 fields never contain submitted values. `app.intake.adapters.registry` lists the kinds.
 """
@@ -17,8 +18,9 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from app.consent.schemas import FormConsent
 from app.leads.canonical import CanonicalLead, validation_problems
 
 MAX_FORM_FIELDS = 1000
@@ -104,11 +106,25 @@ class CallStatus:
 Parsed = list[ParsedItem] | IgnoredDelivery | CallStatus
 
 
+class SourceSettings(BaseModel):
+    """What a source of some kind needs in its `settings`; every kind may carry the consent
+    its form shows (app.consent)."""
+
+    model_config = ConfigDict(extra="forbid")
+    consent: FormConsent | None = None
+
+
+def secret(**constraints: Any) -> Any:
+    """A settings field that is a secret: stored encrypted, never answered (write-only)."""
+    return Field(json_schema_extra={"writeOnly": True}, **constraints)
+
+
 @dataclass(frozen=True, slots=True)
 class Adapter:
     """One source kind: everything intake needs to know of its sender."""
 
     kind: str
+    settings: type[SourceSettings]
     # Raises app.signatures.SignatureError; runs on the raw bytes, before anything
     # is stored.
     authenticate: Callable[[Mapping[str, Any], RawDelivery, datetime], None]

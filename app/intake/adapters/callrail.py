@@ -20,11 +20,13 @@ from app.intake.adapters.base import (
     IgnoredDelivery,
     ParsedItem,
     RawDelivery,
+    SourceSettings,
     body_digest,
     build_lead,
     load_json_object,
     parse_iso_datetime,
     scalar_text,
+    secret,
 )
 
 ATTRIBUTION: Mapping[str, str] = {
@@ -173,4 +175,10 @@ def _parse(
 
 
 # CallRail disables a webhook after a few failed answers: a quarantined call is answered 200.
-ADAPTER = Adapter("call_tracking", authenticate, event_id, _parse, quarantine_status=200)
+class CallTrackingSettings(SourceSettings):
+    signing_key: str = secret(min_length=8, max_length=200)
+
+
+ADAPTER = Adapter(
+    "call_tracking", CallTrackingSettings, authenticate, event_id, _parse, quarantine_status=200
+)

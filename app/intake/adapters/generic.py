@@ -12,6 +12,8 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
+from pydantic import field_validator
+
 from app import signatures as sig
 from app.intake.adapters.base import (
     Adapter,
@@ -19,6 +21,7 @@ from app.intake.adapters.base import (
     Parsed,
     ParsedItem,
     RawDelivery,
+    SourceSettings,
     add_custom,
     body_digest,
     build_lead,
@@ -26,6 +29,7 @@ from app.intake.adapters.base import (
     get_path,
     is_form,
     load_json_object,
+    secret,
     set_path,
 )
 
@@ -116,5 +120,20 @@ def _parse_as(channel: GenericChannel) -> Callable[[RawDelivery, Mapping[str, st
 
 
 # Web forms and partners send Standard Webhooks; they differ in the channel their leads name.
-WEB_FORM = Adapter("web_form", authenticate, _standard_event_id, _parse_as("web_form"))
-PARTNER = Adapter("partner", authenticate, _standard_event_id, _parse_as("partner"))
+class StandardWebhookSettings(SourceSettings):
+    secrets: list[str] = secret(min_length=1, max_length=5)
+
+    @field_validator("secrets")
+    @classmethod
+    def _whsec(cls, v: list[str]) -> list[str]:
+        if any(not s.startswith("whsec_") or len(s) < 20 for s in v):
+            raise ValueError("each secret must be a `whsec_…` Standard Webhooks secret")
+        return v
+
+
+WEB_FORM = Adapter(
+    "web_form", StandardWebhookSettings, authenticate, _standard_event_id, _parse_as("web_form")
+)
+PARTNER = Adapter(
+    "partner", StandardWebhookSettings, authenticate, _standard_event_id, _parse_as("partner")
+)

@@ -22,11 +22,13 @@ from app.intake.adapters.base import (
     AdapterError,
     ParsedItem,
     RawDelivery,
+    SourceSettings,
     add_custom,
     body_digest,
     build_lead,
     load_json_object,
     parse_iso_datetime,
+    secret,
     set_path,
 )
 
@@ -196,4 +198,8 @@ def _parse(delivery: RawDelivery, mapping: Mapping[str, str] | None) -> list[Par
     return [parse(delivery, mapping)]
 
 
-ADAPTER = Adapter("google_ads_lead_form", authenticate, event_id, _parse)
+class GoogleSettings(SourceSettings):
+    google_key: str = secret(min_length=3, max_length=200)
+
+
+ADAPTER = Adapter("google_ads_lead_form", GoogleSettings, authenticate, event_id, _parse)

@@ -11,17 +11,21 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
+from pydantic import Field
+
 from app import signatures as sig
 from app.intake.adapters.base import (
     Adapter,
     AdapterError,
     ParsedItem,
     RawDelivery,
+    SourceSettings,
     add_custom,
     body_digest,
     build_lead,
     load_json_object,
     parse_iso_datetime,
+    secret,
     set_path,
 )
 from app.leads.canonical import CanonicalLead
@@ -213,4 +217,16 @@ def _parse(delivery: RawDelivery, mapping: Mapping[str, str] | None) -> list[Par
 
 
 # Meta retries a non-2xx answer for 36 hours: a quarantined delivery is answered 200.
-ADAPTER = Adapter("meta_lead_ads", authenticate, event_id, _parse, quarantine_status=200)
+class MetaSettings(SourceSettings):
+    app_secret: str = secret(min_length=8, max_length=200)
+    verify_token: str = secret(min_length=8, max_length=200)
+    access_token: str = secret(min_length=8, max_length=1000)
+    graph_base_url: str | None = Field(
+        default=None, max_length=500, description="Default: the Graph API (setting)."
+    )
+    graph_version: str | None = Field(default=None, pattern=r"^v\d+\.\d+$")
+
+
+ADAPTER = Adapter(
+    "meta_lead_ads", MetaSettings, authenticate, event_id, _parse, quarantine_status=200
+)

@@ -1,4 +1,6 @@
-"""Every source kind that sends webhooks, by name: a new kind is its adapter module, listed here.
+"""Every source kind that sends webhooks, by name: a new kind is its adapter module, listed
+here. The source API's kinds, their settings and their secret fields derive from this list
+(app.intake.source_settings).
 
 The `api` kind has no adapter: its leads come through `POST /v1/leads` only.
 """

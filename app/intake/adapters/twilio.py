@@ -19,6 +19,8 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
+from pydantic import Field
+
 from app import signatures as sig
 from app.intake.adapters.base import (
     Adapter,
@@ -26,8 +28,10 @@ from app.intake.adapters.base import (
     CallStatus,
     IgnoredDelivery,
     RawDelivery,
+    SourceSettings,
     body_digest,
     form_dict,
+    secret,
 )
 
 TERMINAL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
@@ -141,7 +145,26 @@ def repeated(first: Mapping[str, Any]) -> dict[str, Any]:
     return dict(first)
 
 
+class TwilioVoiceSettings(SourceSettings):
+    """Status callbacks of the calls we place (contact attempts), not leads."""
+
+    auth_token: str = secret(min_length=8, max_length=200)
+    public_url: str | None = Field(
+        default=None,
+        max_length=2000,
+        pattern=r"^https?://",
+        description="The callback URL exactly as configured in Twilio (scheme, host, path), "
+        "when a proxy makes it differ from the source's `webhook_url`.",
+    )
+
+
 # Status callbacks of the calls we place (contact attempts), not leads.
 ADAPTER = Adapter(
-    "twilio_voice", authenticate, event_id, parse, stored_query=("member",), repeated=repeated
+    "twilio_voice",
+    TwilioVoiceSettings,
+    authenticate,
+    event_id,
+    parse,
+    stored_query=("member",),
+    repeated=repeated,
 )

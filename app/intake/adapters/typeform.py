@@ -13,6 +13,7 @@ from app.intake.adapters.base import (
     AdapterError,
     ParsedItem,
     RawDelivery,
+    SourceSettings,
     add_custom,
     body_digest,
     build_lead,
@@ -20,6 +21,7 @@ from app.intake.adapters.base import (
     load_json_object,
     parse_iso_datetime,
     scalar_text,
+    secret,
     set_path,
 )
 
@@ -152,4 +154,8 @@ def _parse(delivery: RawDelivery, mapping: Mapping[str, str] | None) -> list[Par
     return [parse(delivery, mapping)]
 
 
-ADAPTER = Adapter("typeform", authenticate, event_id, _parse)
+class TypeformSettings(SourceSettings):
+    secret: str = secret(min_length=8, max_length=200)
+
+
+ADAPTER = Adapter("typeform", TypeformSettings, authenticate, event_id, _parse)

@@ -19,6 +19,7 @@ from app.intake.adapters.base import (
     AdapterError,
     ParsedItem,
     RawDelivery,
+    SourceSettings,
     add_custom,
     body_digest,
     build_lead,
@@ -26,6 +27,7 @@ from app.intake.adapters.base import (
     form_dict,
     load_json_object,
     scalar_text,
+    secret,
     set_path,
 )
 
@@ -138,4 +140,10 @@ def _parse(delivery: RawDelivery, mapping: Mapping[str, str] | None) -> list[Par
     return [parse(delivery, mapping)]
 
 
-ADAPTER = Adapter("unbounce", authenticate, event_id, _parse)
+class UnbounceSettings(SourceSettings):
+    secret: str = secret(
+        min_length=16, max_length=200, description="Sent by Unbounce as `?token=` in the URL."
+    )
+
+
+ADAPTER = Adapter("unbounce", UnbounceSettings, authenticate, event_id, _parse)
