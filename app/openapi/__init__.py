@@ -10,14 +10,12 @@ and the outbound events' payloads.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from app.openapi import bodies, events, links, problems
-
-Document = dict[str, Any]
+from app.openapi.paths import Document, operations
 
 # Reached without an API key: probes, and the senders' webhooks (their own signatures).
 PUBLIC_PREFIXES = ("/healthz", "/readyz", "/v1/webhooks/")
@@ -74,12 +72,3 @@ def install(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-def operations(doc: Document) -> list[tuple[str, str, dict[str, Any]]]:
-    return [
-        (path, method, op)
-        for path, item in doc.get("paths", {}).items()
-        for method, op in item.items()
-        if method in ("get", "put", "post", "patch", "delete")
-    ]

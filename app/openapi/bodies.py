@@ -15,6 +15,7 @@ from pydantic.json_schema import models_json_schema
 from app.appointments.schemas import AppointmentIn
 from app.leads.canonical import CanonicalLead
 from app.openapi import fhir, inbound
+from app.openapi.paths import operations
 from app.reports.spend import SpendIn
 
 Schema = dict[str, Any]
@@ -122,7 +123,6 @@ def _model_schemas() -> dict[str, Schema]:
 def install(doc: dict[str, Any]) -> None:
     """Publish the body schemas and attach them. A model that a response already publishes
     under its name in its answer's shape is published here as `{name}Input`."""
-    from app.openapi import operations
 
     schemas = doc["components"]["schemas"]
     extra = {

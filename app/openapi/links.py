@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.openapi.paths import operations
+
 # parameter -> (method, path, the answer's status, JSON pointer of the id in the answer)
 Creator = tuple[str, str, str, str]
 CREATORS: dict[str, list[Creator]] = {
@@ -39,7 +41,6 @@ def _path_params(op: dict[str, Any]) -> list[str]:
 
 
 def install(doc: dict[str, Any]) -> None:
-    from app.openapi import operations
 
     ops = operations(doc)
     by_key = {(method, path): op for path, method, op in ops}

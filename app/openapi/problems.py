@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.errors import PROBLEM_BASE, PROBLEM_JSON
+from app.openapi.paths import operations
 
 Schema = dict[str, Any]
 FHIR_JSON = "application/fhir+json"
@@ -103,7 +104,6 @@ def statuses(path: str, method: str, op: dict[str, Any]) -> list[int]:
 
 
 def install(doc: dict[str, Any]) -> None:
-    from app.openapi import operations
 
     components = doc["components"]
     components["schemas"]["Problem"] = PROBLEM

@@ -6,13 +6,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
+from app.availability.core import Choice
 from app.scoring.concepts import ConceptDef
-
-if TYPE_CHECKING:
-    from app.availability.core import Choice
-    from app.scoring.triage import TriageHit
+from app.scoring.triage import TriageHit
 
 # Bump whenever a rule or default below changes meaning; every lead stores it.
 SCORING_VERSION = "scoring-2"
