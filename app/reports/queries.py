@@ -30,13 +30,18 @@ async def funnel(
     return groups, next(r for r in rows if r["is_total"])
 
 
-COST_SQL = f"""
+COST_SQL = """
     WITH l AS (
-        SELECT coalesce(m.source, '') AS source, coalesce(m.campaign, '') AS campaign,
-               count(*) AS leads, count(*) FILTER (WHERE m.qualified) AS qualified,
-               count(m.booked_at) AS booked, count(m.completed_at) AS completed
-        FROM lead_metrics m WHERE {PERIOD_FILTER}
+        -- The rollup's (source, campaign) grouping (migration 0031), keyed [source, campaign].
+        -- Rows whose leads all moved away stay as zeros: a group needs a lead to exist.
+        SELECT coalesce(x.k ->> 0, '') AS source, coalesce(x.k ->> 1, '') AS campaign,
+               sum(r.leads)::bigint AS leads, sum(r.qualified)::bigint AS qualified,
+               sum(r.booked)::bigint AS booked, sum(r.completed)::bigint AS completed
+        FROM lead_rollup r CROSS JOIN LATERAL (SELECT r.key::jsonb AS k) x
+        WHERE r.organization_id = :org AND r.dim = 'source_campaign'
+          AND r.day >= :from_date AND r.day <= :to_date
         GROUP BY 1, 2
+        HAVING sum(r.leads) > 0
     ), s AS (
         SELECT source, campaign, sum(amount) AS spend
         FROM spend
@@ -58,7 +63,7 @@ COST_SQL = f"""
     FROM j
     GROUP BY GROUPING SETS ((source, campaign), (source), ())
     ORDER BY level, sum(spend) DESC, sum(leads) DESC, source, campaign
-"""  # noqa: S608
+"""
 
 
 async def cost(session: AsyncSession, period: Period) -> list[dict[str, Any]]:

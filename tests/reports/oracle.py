@@ -189,3 +189,40 @@ FACTORS = f"""
 async def factors(session: AsyncSession, period: Period) -> list[dict[str, Any]]:
     result = await session.execute(text(FACTORS), period.params())
     return [dict(r) for r in result.mappings()]
+
+
+# The cost report's counts of leads per source and campaign, counted from lead_metrics.
+COST = f"""
+    WITH l AS (
+        SELECT coalesce(m.source, '') AS source, coalesce(m.campaign, '') AS campaign,
+               count(*) AS leads, count(*) FILTER (WHERE m.qualified) AS qualified,
+               count(m.booked_at) AS booked, count(m.completed_at) AS completed
+        FROM lead_metrics m WHERE {PERIOD_FILTER}
+        GROUP BY 1, 2
+    ), s AS (
+        SELECT source, campaign, sum(amount) AS spend
+        FROM spend
+        WHERE organization_id = :org AND date >= :from_date AND date <= :to_date
+        GROUP BY 1, 2
+    ), j AS (
+        SELECT coalesce(l.source, s.source) AS source, coalesce(l.campaign, s.campaign) AS campaign,
+               coalesce(s.spend, 0) AS spend, coalesce(l.leads, 0) AS leads,
+               coalesce(l.qualified, 0) AS qualified, coalesce(l.booked, 0) AS booked,
+               coalesce(l.completed, 0) AS completed, s.spend IS NOT NULL AS has_spend
+        FROM l FULL JOIN s ON l.source = s.source AND l.campaign = s.campaign
+    )
+    SELECT nullif(source, '') AS source, nullif(campaign, '') AS campaign,
+           GROUPING(source, campaign) AS level,
+           coalesce(sum(spend), 0) AS spend, coalesce(sum(leads), 0) AS leads,
+           coalesce(sum(qualified), 0) AS qualified, coalesce(sum(booked), 0) AS booked,
+           coalesce(sum(completed), 0) AS completed,
+           coalesce(bool_or(has_spend), false) AS has_spend
+    FROM j
+    GROUP BY GROUPING SETS ((source, campaign), (source), ())
+    ORDER BY level, sum(spend) DESC, sum(leads) DESC, source, campaign
+"""  # noqa: S608
+
+
+async def cost(session: AsyncSession, period: Period) -> list[dict[str, Any]]:
+    result = await session.execute(text(COST), period.params())
+    return [dict(r) for r in result.mappings()]

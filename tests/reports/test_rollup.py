@@ -1,7 +1,8 @@
 """The rollup-based funnel against its definition: the same report computed by scanning
 `lead_metrics` with `percentile_cont` (tests/reports/oracle.py), on a year of seeded leads that
 are then changed the ways intake, outreach, scheduling and erasure change them. Speed to lead
-(percentiles from bucket histograms) and the score factors (kept per lead) likewise."""
+(percentiles from bucket histograms), the cost report's counts (the rollup's source and
+campaign grouping) and the score factors (kept per lead) likewise."""
 
 from __future__ import annotations
 
@@ -97,6 +98,16 @@ async def _seed(session: AsyncSession, org: Org, bulk: bool = False) -> None:
     await driver.execute(seed_reports.INSERT_LEADS, org.id, LEADS, *SOURCE_IDS)
     await driver.execute(seed_reports.INSERT_APPOINTMENTS, org.id)
     await driver.execute(seed_reports.REBOOK, org.id)
+    # Spend per source and campaign every day; a label some leads carry after the changes
+    # below, and one no lead carries.
+    await driver.execute(seed_reports.INSERT_SPEND, org.id, *SOURCE_IDS)
+    await driver.execute(
+        "INSERT INTO spend (id, organization_id, date, source, campaign, amount, currency)"
+        " SELECT gen_random_uuid(), $1, d::date, s, '', 25, 'USD'"
+        " FROM generate_series(date '2025-03-01', date '2025-03-31', interval '1 day') d"
+        " CROSS JOIN unnest(ARRAY['flyer', 'google']) s",
+        org.id,
+    )
 
 
 async def _change_everything(session: AsyncSession, org: Org) -> None:
@@ -115,6 +126,9 @@ async def _assert_matches_oracle(session: AsyncSession, org: Org, time_zone: str
                 want = await oracle.funnel(session, period, dimension)
                 assert got == want, (first, last, as_of, dimension)
                 compared += len(got[0]) + 1
+            cost = await queries.cost(session, period)
+            assert cost == await oracle.cost(session, period), (first, last, as_of)
+            compared += len(cost)
             _, factors = await diagnostics.calibration(session, period)
             assert factors == await oracle.factors(session, period), (first, last, as_of)
             compared += len(factors)
