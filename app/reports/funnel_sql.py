@@ -7,8 +7,9 @@ Counts are sums of the period's rollup rows. Two corrections and the percentiles
   wanted rank's bucket and its index inside it, and one pass over the period's leads reads only
   the values in those buckets; `percentile_cont`'s interpolation is then applied to them.
 
-So a report reads a few hundred rollup rows and scans the period's leads once, keeping only
-the few percent the corrections and ranks need (a stored bucket number is all it tests).
+So a report reads a few hundred rollup rows and the few percent of the period's leads the
+corrections and ranks need, found by index (migration 0032: by organisation and bucket, then
+receipt; by each `as_of` time) rather than by testing every lead of the period.
 """
 
 from __future__ import annotations
