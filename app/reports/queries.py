@@ -79,9 +79,15 @@ async def currency(session: AsyncSession, period: Period) -> str | None:
 async def fetch(session: AsyncSession, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     # Sorting for the percentiles of a year of leads needs more than the default 4 MB to stay
     # in memory; set_config(..., true) ends with this transaction. JIT compiling a report's many
-    # expressions cost more (~150 ms) than it saved in every report measured.
+    # expressions cost more (~150 ms) than it saved in every report measured. A statement the
+    # driver prepared runs on a generic plan from its sixth execution on a connection: blind to
+    # the period's length and to the buckets the funnel's pass looks for, it read every lead of
+    # the period and took 2.5 times as long; a report's planning costs a few milliseconds.
     await session.execute(
-        text("SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true)")
+        text(
+            "SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true),"
+            " set_config('plan_cache_mode', 'force_custom_plan', true)"
+        )
     )
     # The rollup trigger is deferred to commit; changes this transaction made are applied now.
     await session.execute(text("SET CONSTRAINTS lead_rollup_metrics IMMEDIATE"))
