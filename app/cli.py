@@ -352,6 +352,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
         f"certificate checks past their legal hold: {delete} {counts.consent_verifications_deleted}"
     )
     print(f"erasure request records past 24 months: {delete} {counts.erasure_requests_deleted}")
+    print(f"finished jobs past their retention: {delete} {counts.jobs_deleted}")
     print(f"erasure requests overdue (45 days): {counts.erasure_requests_overdue}")
     return 0
 

@@ -125,6 +125,12 @@ class Settings(BaseSettings):
         description="Raw bodies of deliveries never processed (quarantined, unmatched) are "
         "kept this long for a replay, then dropped.",
     )
+    job_retention_days: int = Field(
+        default=14,
+        ge=1,
+        description="Finished background jobs (done, or dead after their last attempt) are "
+        "deleted this long after they finished; they hold ids, never personal data.",
+    )
     erasure_inline_limit: int = Field(
         default=200,
         ge=0,

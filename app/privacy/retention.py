@@ -10,6 +10,8 @@
 - Erasure request records older than their 24 months are deleted, and those overdue (not
   completed 45 days after they were received) are logged.
 - Stored answers of `Idempotency-Key` requests past their 24 hours are deleted.
+- Finished background jobs are deleted `job_retention_days` after they finished: every lead
+  queues several, and nothing reads them once done.
 
 Idempotent: a second run finds nothing left to do. `lead-router purge --dry-run` counts the
 same rows without changing any.
@@ -136,6 +138,9 @@ async def purge(
     checks_expired = ConsentVerification.retain_until < now
     requests_expired = ErasureRequest.retain_until < now
     keys_expired = IdempotencyKey.expires_at < now
+    jobs_finished = Job.status.in_(("done", "dead")) & (
+        Job.finished_at < now - dt.timedelta(days=settings.job_retention_days)
+    )
     counts = PurgeCounts(
         dry_run=dry_run,
         lead_cutoff=cut.lead,
@@ -146,6 +151,7 @@ async def purge(
         consent_verifications_deleted=await _count(session, checks_expired, ConsentVerification),
         erasure_requests_deleted=await _count(session, requests_expired, ErasureRequest),
         idempotency_keys_deleted=await _count(session, keys_expired, IdempotencyKey),
+        jobs_deleted=await _count(session, jobs_finished, Job),
         erasure_requests_overdue=await requests.overdue_count(session, now),
         more_leads_due=more,
         lead_ids=ids,
@@ -170,6 +176,7 @@ async def purge(
         await session.execute(delete(ConsentVerification).where(checks_expired))
         await session.execute(delete(ErasureRequest).where(requests_expired))
         await session.execute(delete(IdempotencyKey).where(keys_expired))
+        await session.execute(delete(Job).where(jobs_finished))
     log.info("purge", **counts.model_dump(exclude={"lead_ids", "lead_cutoff"}))
     if counts.erasure_requests_overdue:
         log.warning("erasure_requests_overdue", count=counts.erasure_requests_overdue)

@@ -68,6 +68,7 @@ class PurgeCounts(BaseModel):
     consent_verifications_deleted: int = 0
     erasure_requests_deleted: int
     idempotency_keys_deleted: int = 0
+    jobs_deleted: int = 0
     erasure_requests_overdue: int
     more_leads_due: bool = False
     lead_ids: list[uuid.UUID] = Field(default_factory=list)

@@ -156,6 +156,43 @@ async def test_purge_dry_run_lists_then_the_run_erases_once(
     assert ids["inactive"] not in again
 
 
+async def test_the_purge_deletes_finished_jobs_past_their_retention(
+    engine: AsyncEngine, database_url: str
+) -> None:
+    """Each lead queues jobs; once finished for `job_retention_days` (14) they go, whether
+    done or dead; a queued job waits however old it is."""
+    made = {}
+    async with engine.begin() as conn:
+        for name, status, finished_days in (
+            ("old_done", "done", 20), ("old_dead", "dead", 20), ("recent_done", "done", 2),
+            ("old_queued", "queued", None),
+        ):  # fmt: skip
+            made[name] = (
+                await conn.execute(
+                    text(
+                        "INSERT INTO jobs (kind, payload, status, run_at, attempts,"
+                        " max_attempts, created_at, finished_at) VALUES ('test.retention',"
+                        " '{}', :status, now(), 1, 12, now() - interval '30 days',"
+                        " now() - make_interval(days => :d)) RETURNING id"
+                    ),
+                    {"status": status, "d": finished_days},
+                )
+            ).scalar_one()
+    left = "SELECT count(*) FROM jobs WHERE id = :id"
+    dry = purge(database_url, "--dry-run")
+    assert "finished jobs past their retention: would delete" in dry, dry
+    for i in made.values():
+        assert (await _row(engine, left, id=i))[0] == 1
+
+    done = purge(database_url)
+    assert "finished jobs past their retention: deleted" in done, done
+    kept = set()
+    for name, i in made.items():
+        if (await _row(engine, left, id=i))[0]:
+            kept.add(name)
+    assert kept == {"recent_done", "old_queued"}
+
+
 @pytest.mark.parametrize(
     ("env", "lead", "inbox"),
     [({}, 730, 30), ({"LEAD_ROUTER_LEAD_RETENTION_DAYS": "400"}, 400, 30),
