@@ -154,9 +154,17 @@ Item = TypeVar("Item", bound=BaseModel)
 
 
 class DataList(BaseModel, Generic[Item]):
-    """Every item in one answer: an organisation's configuration (its teams, locations...)."""
+    """Every item in one answer: an organisation's configuration (its teams, locations...).
+
+    Every list of the API answers `{"data": [...], "next_cursor": ...}`; these have one page."""
+
+    # Always in the answer, so the published schema says it is there.
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
     data: list[Item]
+    next_cursor: str | None = Field(
+        default=None, description="Always null: every item is in this answer."
+    )
 
     @classmethod
     def of(cls, rows: Iterable[object]) -> Self:

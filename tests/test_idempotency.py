@@ -92,8 +92,8 @@ async def test_a_retried_spend_import_counts_once(client: httpx.AsyncClient, org
     assert first.status_code == again.status_code == 200, first.text
     assert first.json() == again.json()
     # The organisation has no lead from `meta` yet: the answer names the spend as unmatched.
-    assert {k: first.json()[k] for k in ("rows", "days", "replaced")} == {
-        "rows": 1, "days": 1, "replaced": 0,
+    assert {k: first.json()[k] for k in ("stored", "days", "replaced")} == {
+        "stored": 1, "days": 1, "replaced": 0,
     }  # fmt: skip
     assert [u["source"] for u in first.json()["unmatched"]] == ["meta"]
     assert again.headers["Idempotent-Replayed"] == "true"

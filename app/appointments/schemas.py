@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.appointments.core import AppointmentData
 from app.appointments.transitions import FhirStatus
-from app.fields import Instant, PatchModel
+from app.fields import DataList, Instant, PatchModel
 
 Outcome = Literal["created", "updated", "unchanged", "ignored_older"]
 
@@ -94,5 +94,5 @@ class AppointmentOut(BaseModel):
     )
 
 
-class AppointmentList(BaseModel):
-    data: list[AppointmentOut]
+class AppointmentList(DataList[AppointmentOut]):
+    pass

@@ -6,7 +6,7 @@ import uuid
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.auth.scopes import Scope
-from app.fields import Instant
+from app.fields import DataList, Instant
 
 
 class ApiKeyCreate(BaseModel):
@@ -36,5 +36,5 @@ class ApiKeyCreated(ApiKeyOut):
     key: str = Field(description="The secret key. Shown once: store it now.")
 
 
-class ApiKeyList(BaseModel):
-    data: list[ApiKeyOut]
+class ApiKeyList(DataList[ApiKeyOut]):
+    pass

@@ -38,6 +38,7 @@ from app.consent import eligibility
 from app.consent import service as consent_service
 from app.db import utcnow
 from app.errors import AppError, Conflict, NotFound, Unprocessable
+from app.fields import DataList
 from app.handoff import packet
 from app.leads.models import Lead
 from app.outbox.service import record_event
@@ -89,8 +90,8 @@ class QueueItem(BaseModel):
     )
 
 
-class QueueList(BaseModel):
-    data: list[QueueItem]
+class QueueList(DataList[QueueItem]):
+    pass
 
 
 class ClaimIn(BaseModel):

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.fields import PatchModel
+from app.fields import DataList, PatchModel
 from app.intake.source_settings import Kind
 
 
@@ -59,8 +59,8 @@ class SourceOut(BaseModel):
     updated_at: dt.datetime
 
 
-class SourceList(BaseModel):
-    data: list[SourceOut]
+class SourceList(DataList[SourceOut]):
+    pass
 
 
 class InboxOut(BaseModel):
@@ -86,6 +86,7 @@ class InboxOut(BaseModel):
     )
 
 
-class InboxList(BaseModel):
-    data: list[InboxOut]
-    next_cursor: str | None = None
+class InboxList(DataList[InboxOut]):
+    next_cursor: str | None = Field(
+        default=None, description="Always null: the answer is the newest `limit` deliveries."
+    )

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.fields import Instant
+from app.fields import DataList, Instant
 
 ChannelName = Literal["voice", "sms", "email"]
 DirectionName = Literal["outbound", "inbound"]
@@ -102,5 +102,5 @@ class AttemptOut(BaseModel):
     recorded_at: dt.datetime
 
 
-class AttemptList(BaseModel):
-    data: list[AttemptOut]
+class AttemptList(DataList[AttemptOut]):
+    pass

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from app.fields import Instant
+from app.fields import DataList, Instant
 
 
 class ErasureRequestIn(BaseModel):
@@ -51,9 +51,8 @@ class ErasureRequestOut(BaseModel):
     retain_until: dt.datetime = Field(description="The record is kept 24 months.")
 
 
-class ErasureRequestList(BaseModel):
-    data: list[ErasureRequestOut]
-    next_cursor: str | None = None
+class ErasureRequestList(DataList[ErasureRequestOut]):
+    next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next page.")
 
 
 class PurgeCounts(BaseModel):

@@ -161,8 +161,9 @@ async def score_calibration(
 async def import_spend(
     request: Request, caller: AdminCaller, session: SessionDep
 ) -> spend_service.SpendImportResult:
-    """Import ad spend as a JSON list of `{date, source, campaign, amount, currency}` or as CSV
-    with the header `date,source,campaign,amount,currency`.
+    """Import ad spend as a JSON list of `{date, source, campaign, amount, currency}` (or
+    `{"data": [...]}`, the shape `GET /v1/spend` answers) or as CSV with the header
+    `date,source,campaign,amount,currency`.
 
     Re-importing replaces: for every (date, source) present in the body, all stored rows of
     that day and source are deleted and the body's rows stored, so a corrected export for a day

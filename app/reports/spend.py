@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import BadRequest, Unprocessable
-from app.fields import Day
+from app.fields import DataList, Day
 from app.reports import period as periods
 from app.reports import queries, unmatched
 from app.reports.models import Spend
@@ -58,7 +58,7 @@ class SpendOut(BaseModel):
 
 
 class SpendImportResult(BaseModel):
-    rows: int = Field(description="Rows stored (same date, source and campaign are summed).")
+    stored: int = Field(description="Rows stored (same date, source and campaign are summed).")
     days: int = Field(description="Distinct (date, source) sets replaced.")
     replaced: int = Field(description="Previously stored rows deleted by this import.")
     unmatched: list[UnmatchedSpend] = Field(
@@ -70,8 +70,8 @@ class SpendImportResult(BaseModel):
     )
 
 
-class SpendList(BaseModel):
-    rows: list[SpendOut]
+class SpendList(DataList[SpendOut]):
+    pass
 
 
 ROWS_COUNT = (
@@ -95,8 +95,9 @@ def parse_json(raw: bytes) -> list[dict[str, Any]]:
         data = json.loads(raw)
     except ValueError:
         raise BadRequest("The body is not valid JSON.", type="malformed-json") from None
-    if isinstance(data, dict) and isinstance(data.get("rows"), list):
-        data = data["rows"]
+    # `{"data": [...]}`, what `GET /v1/spend` answers, is taken as its list.
+    if isinstance(data, dict) and isinstance(data.get("data"), list):
+        data = data["data"]
     if not isinstance(data, list):
         raise _whole("body", "expected a list of objects")
     bad = [n for n, r in enumerate(data, start=1) if not isinstance(r, dict)]
@@ -185,7 +186,7 @@ async def replace(
         raise _whole("currency", "differs from stored spend's currency")
     replaced = int(getattr(deleted, "rowcount", 0) or 0)
     return SpendImportResult(
-        rows=len(merged),
+        stored=len(merged),
         days=len(days),
         replaced=replaced,
         unmatched=await _unmatched(session, org_id, merged),
@@ -219,4 +220,4 @@ async def list_rows(
         .order_by(Spend.date, Spend.source, Spend.campaign)
     )
     found = (await session.execute(stmt)).scalars().all()
-    return SpendList(rows=[SpendOut.model_validate(s, from_attributes=True) for s in found])
+    return SpendList(data=[SpendOut.model_validate(s, from_attributes=True) for s in found])

@@ -38,12 +38,12 @@ SECOND = (
 async def _import(client: httpx.AsyncClient, org: Org) -> None:
     r = await client.post("/v1/spend", json=FIRST, headers=org.headers)
     assert r.status_code == 200, r.text
-    assert r.json() == {"rows": 5, "days": 5, "replaced": 0, "unmatched": []}
+    assert r.json() == {"stored": 5, "days": 5, "replaced": 0, "unmatched": []}
     headers = {**org.headers, "Content-Type": "text/csv"}
     r = await client.post("/v1/spend", content=SECOND, headers=headers)
     assert r.status_code == 200, r.text
     # No lead of the organisation ever came from `tiktok`: its spend would cost nothing.
-    assert r.json() == {"rows": 3, "days": 3, "replaced": 1, "unmatched": [TIKTOK]}
+    assert r.json() == {"stored": 3, "days": 3, "replaced": 1, "unmatched": [TIKTOK]}
 
 
 TIKTOK = {"source": "tiktok", "campaign": "x", "spend": "40.00", "reason": "unknown_source",
@@ -107,7 +107,7 @@ async def test_spend_is_listed_and_replaced_per_day_and_source(
         "/v1/spend", params={"from": "2026-01-01", "to": "2026-01-31"}, headers=january.org.headers
     )
     assert r.status_code == 200
-    assert [(s["date"], s["source"], s["campaign"], s["amount"]) for s in r.json()["rows"]] == [
+    assert [(s["date"], s["source"], s["campaign"], s["amount"]) for s in r.json()["data"]] == [
         ("2026-01-03", "referral", "", "50.00"),
         ("2026-01-05", "google", "knee", "100.00"),
         ("2026-01-07", "tiktok", "x", "40.00"),
@@ -119,7 +119,14 @@ async def test_spend_is_listed_and_replaced_per_day_and_source(
     row = {"date": "2026-01-05", "source": "google", "campaign": "hip", "amount": 1,
            "currency": "USD"}  # fmt: skip
     r = await client.post("/v1/spend", json=[row], headers=january.org.headers)
-    assert r.json() == {"rows": 1, "days": 1, "replaced": 1, "unmatched": []}
+    assert r.json() == {"stored": 1, "days": 1, "replaced": 1, "unmatched": []}
+    # a list answers like every list, and what it answers can be sent back as it is
+    listed = await client.get(
+        "/v1/spend", params={"from": "2026-01-05", "to": "2026-01-05"}, headers=january.org.headers
+    )
+    assert set(listed.json()) == {"data", "next_cursor"} and listed.json()["next_cursor"] is None
+    r = await client.post("/v1/spend", json=listed.json(), headers=january.org.headers)
+    assert r.status_code == 200 and r.json()["stored"] == 1, r.text
 
 
 async def test_invalid_rows_are_422_with_row_numbers_and_change_nothing(
@@ -147,7 +154,7 @@ async def test_invalid_rows_are_422_with_row_numbers_and_change_nothing(
             "message": "header must be date,source,campaign,amount,currency",
         }
     ]
-    for body in ({"rows": "x"}, [], "[1, 2]"):
+    for body in ({"data": "x"}, [], "[1, 2]"):
         r = await client.post("/v1/spend", json=body, headers=org.headers)
         assert r.status_code == 422, body
         assert [e["row"] for e in r.json()["errors"]] == [None], body
@@ -179,7 +186,7 @@ async def test_invalid_rows_are_422_with_row_numbers_and_change_nothing(
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "currency"
     r = await client.get("/v1/spend", params={"from": "2026-01-01", "to": "2026-12-31"},
                          headers=org.headers)  # fmt: skip
-    assert [s["amount"] for s in r.json()["rows"]] == ["1.00"]
+    assert [s["amount"] for s in r.json()["data"]] == ["1.00"]
 
 
 async def test_spend_import_needs_admin(
