@@ -64,6 +64,11 @@ def invariant_problems(data: AppointmentData) -> list[Problem]:
     return out
 
 
+def not_started(data: AppointmentData, now: dt.datetime) -> bool:
+    """A visit that is said to have happened (`fulfilled`) but starts later than now."""
+    return data.status == "fulfilled" and data.start is not None and data.start > now
+
+
 Order = Literal["older", "same", "newer"]
 
 

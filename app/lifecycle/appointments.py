@@ -18,6 +18,7 @@ from app.appointments.core import AppointmentData
 from app.appointments.models import Appointment
 from app.appointments.schemas import AppointmentOut, Outcome
 from app.availability import booking
+from app.db import utcnow
 from app.errors import Conflict, Unprocessable
 from app.leads import status as lead_status
 from app.leads.models import Lead
@@ -111,6 +112,7 @@ async def submit(
                     type="appointment-external-id-conflict",
                 )
             return await _change(session, lead, existing, data)
+    _check_started(data)
     appt = Appointment(id=uuid.uuid4(), organization_id=org_id, lead_id=lead.id, version=1)
     _assign(appt, data)
     session.add(appt)
@@ -181,6 +183,16 @@ def _check_transition(appt: Appointment, new_status: str) -> None:
         )
 
 
+def _check_started(data: AppointmentData) -> None:
+    if core.not_started(data, utcnow()):
+        raise Unprocessable(
+            "An appointment cannot be `fulfilled` before its start.",
+            type="appointment-not-started",
+            title="Appointment not started",
+            extra={"errors": [{"field": "status", "message": "fulfilled before the start"}]},
+        )
+
+
 def _check_invariants(data: AppointmentData) -> None:
     problems = core.invariant_problems(data)
     if problems:
@@ -200,6 +212,7 @@ async def _change(
         await _follow_slots(session, appt, data)
         return Applied(appt, "unchanged", lead.status)
     _check_transition(appt, data.status)
+    _check_started(data)
     previous = appt.status
     _assign(appt, data)
     appt.version += 1

@@ -243,3 +243,35 @@ async def test_idempotency_key_replays_the_stored_answer(
     assert first.json() == again.json()
     other = await client.post(url, json=appointment("I-2", "booked", "1"), headers=headers)
     assert other.status_code == 422
+
+
+async def test_a_visit_is_not_fulfilled_before_it_starts(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    """Neither as JSON nor as FHIR, neither on creation nor as a change: 422, nothing kept."""
+    lead_id = await new_lead(client, org)
+    later = {"start": "2099-03-10T14:00:00-06:00", "end": "2099-03-10T14:30:00-06:00"}
+    url = f"/v1/leads/{lead_id}/appointments"
+
+    def refused(r: httpx.Response) -> None:
+        assert r.status_code == 422, r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert r.json()["type"].endswith("/appointment-not-started")
+
+    refused(await client.post(url, json={"status": "fulfilled", **later}, headers=org.headers))
+    refused(await post_fhir(client, org, lead_id, appointment("F-1", "fulfilled", "1", **later)))
+    booked = await post_fhir(client, org, lead_id, appointment("F-2", "booked", "1", **later))
+    assert booked.status_code == 201, booked.text
+    appt_id = booked.json()["id"]
+    refused(await put_fhir(client, org, appt_id, appointment("F-2", "fulfilled", "2", **later)))
+    patch = await client.patch(
+        f"/v1/appointments/{appt_id}", json={"status": "fulfilled"}, headers=org.headers
+    )
+    refused(patch)
+    listed = (await client.get(url, headers=org.headers)).json()["data"]
+    assert [a["status"] for a in listed] == ["booked"]
+    assert await lead_status(client, org, lead_id) == "booked"
+    # once it has started, it may be fulfilled
+    begun = appointment("F-2", "fulfilled", "3", start="2026-03-10T14:00:00-06:00",
+                        end="2026-03-10T14:30:00-06:00")  # fmt: skip
+    assert (await put_fhir(client, org, appt_id, begun)).status_code == 200
