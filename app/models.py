@@ -3,6 +3,7 @@
 from app.appointments.models import Appointment
 from app.audit.models import AuditEvent
 from app.auth.models import ApiKey, Organization
+from app.catalog.models import Location, ScoringConfig, Service
 from app.consent.models import ConsentDisclosure, ConsentEvent, Suppression
 from app.console.models import ConsoleSession
 from app.db import Base
@@ -13,7 +14,6 @@ from app.jobs.models import Job
 from app.leads.models import Lead, LeadSubmission, Source
 from app.outbox.models import LeadEvent, WebhookDelivery, WebhookMessage, WebhookSubscription
 from app.outreach.models import ContactAttempt
-from app.practice.models import Location, ScoringConfig, Service
 from app.privacy.models import ErasureRequest
 from app.reports.models import LeadMetric, Spend
 from app.routing.models import Member, Ruleset, Team, TeamRotation

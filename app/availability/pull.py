@@ -22,11 +22,11 @@ from app.availability import fhir, redecide
 from app.availability import service as availability
 from app.availability.fhir import Entry
 from app.availability.models import AvailabilityFeed, Schedule, Slot
+from app.catalog.models import Location
 from app.config import get_settings
 from app.db import utcnow
 from app.jobs import service as jobs
 from app.jobs.models import Job
-from app.practice.models import Location
 
 log = structlog.get_logger("app.availability.pull")
 

@@ -23,10 +23,10 @@ from app.appointments.core import compare
 from app.availability import queries
 from app.availability.fhir import Entry, Problem, ScheduleData, SlotData
 from app.availability.models import Schedule
+from app.catalog import versions as practice_versions
+from app.catalog.models import Location, Service
 from app.db import utcnow
 from app.errors import Unprocessable
-from app.practice import service as practice_service
-from app.practice.models import Location, Service
 from app.tenancy import scoped
 
 Outcome = Literal["created", "updated", "unchanged", "ignored_older", "invalid"]
@@ -216,7 +216,7 @@ async def _write_schedules(
     await session.flush()
     if bump:
         # Which services have schedules is part of the compiled practice (app.scoring).
-        await practice_service.bump(session, org_id)
+        await practice_versions.bump(session, org_id)
     return held
 
 
@@ -360,4 +360,4 @@ async def _add_observed_services(
                 *sorted(extra - set(schedule.service_codes)),
             ]
     await session.flush()
-    await practice_service.bump(session, org_id)
+    await practice_versions.bump(session, org_id)

@@ -8,8 +8,8 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.catalog.models import Location, Service
 from app.leads.models import Source
-from app.practice.models import Location, Service
 from app.routing.models import Member, Team
 
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.catalog.models import Location
 from app.db import utcnow
-from app.practice.models import Location
 from app.routing import rulesets, teams
 from app.routing.schemas import MemberCreate, RulesetCreate, TeamCreate, TeamPatch
 from app.tenancy import scoped

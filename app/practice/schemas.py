@@ -16,9 +16,9 @@ from pydantic import (
     model_validator,
 )
 
+from app.catalog.models import DEFAULT_DUPLICATE_WINDOW_HOURS
 from app.fields import DataList, PatchModel
 from app.hours import WEEKDAYS, HoursError, parse_hours
-from app.practice.models import DEFAULT_DUPLICATE_WINDOW_HOURS
 from app.scoring.triage import check_pattern
 
 _FORBID = ConfigDict(extra="forbid")

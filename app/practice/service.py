@@ -11,13 +11,13 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.catalog.models import Location, Service
+from app.catalog.versions import bump
 from app.errors import Conflict, Unprocessable
 from app.hours import HoursError, parse_hours
 from app.leads.normalize import lookup_zip, zip5
-from app.practice.models import Location, ScoringConfig, Service
 from app.practice.schemas import (
     LocationCreate,
     LocationOut,
@@ -26,7 +26,6 @@ from app.practice.schemas import (
     ServicePatch,
     hours_out,
 )
-from app.scoring import service as scoring_service
 from app.tenancy import get_owned, scoped
 
 _REQUIRED = ("name", "postal_code", "accepts_new_patients", "insurance_plans")
@@ -34,27 +33,6 @@ _PLAIN = ("name", "address", "phone", "accepts_new_patients", "min_age", "max_ag
           "service_radius_miles")  # fmt: skip
 
 Row = TypeVar("Row", Location, Service)
-
-
-async def bump(session: AsyncSession, org_id: uuid.UUID, *, settings: bool = False) -> None:
-    """Advance the practice version (and the settings version), creating the row if needed."""
-    table = ScoringConfig.__table__
-    values: dict[str, Any] = {"practice_version": table.c.practice_version + 1}
-    if settings:
-        values["settings_version"] = table.c.settings_version + 1
-    await session.execute(
-        insert(ScoringConfig)
-        .values(
-            id=uuid.uuid4(),
-            organization_id=org_id,
-            practice_version=1,
-            settings_version=int(settings),
-        )
-        .on_conflict_do_update(
-            index_elements=["organization_id"], set_={**values, "updated_at": func.now()}
-        )
-    )
-    scoring_service.forget_config(session)
 
 
 def _unique(items: list[str]) -> list[str]:

@@ -7,10 +7,10 @@ from types import MappingProxyType
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.catalog.models import ScoringConfig
+from app.catalog.versions import bump
 from app.errors import Unprocessable
-from app.practice.models import ScoringConfig
 from app.practice.schemas import RedFlagConcept, ScoringSettingsIn, ScoringSettingsOut
-from app.practice.service import bump
 from app.scoring.core import DEFAULT_WEIGHTS, ScoringSettings, settings_problems
 from app.scoring.service import DEFAULT_CONFIG
 from app.tenancy import scoped

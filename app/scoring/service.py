@@ -21,13 +21,13 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import configcache
+from app.catalog.models import DEFAULT_DUPLICATE_WINDOW_HOURS, Location, ScoringConfig, Service
 from app.db import utcnow
 from app.leads import identity
 from app.leads import status as lead_status
 from app.leads.context import StepContext
 from app.leads.models import Lead
 from app.leads.normalize import lookup_zip
-from app.practice.models import DEFAULT_DUPLICATE_WINDOW_HOURS, Location, ScoringConfig, Service
 from app.scoring import availability as scoring_availability
 from app.scoring.concepts import ConceptDef
 from app.scoring.core import (
@@ -87,11 +87,6 @@ def settings_from_row(row: ScoringConfig) -> ScoringSettings:
         availability_horizon_days=row.availability_horizon_days,
         availability_max_miles=row.availability_max_miles,
     )
-
-
-def forget_config(session: AsyncSession) -> None:
-    """Called by every practice change, so this transaction reads the new version."""
-    configcache.forget(session)
 
 
 async def load_config(session: AsyncSession, org_id: uuid.UUID) -> Config:

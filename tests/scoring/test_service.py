@@ -7,6 +7,7 @@ import datetime as dt
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.catalog.versions import bump
 from app.demo import practice as practice_demo
 from app.scoring import service as scoring_service
 from tests.conftest import Org
@@ -83,8 +84,6 @@ async def test_demo_practice_scores_leads(
 async def test_config_is_read_once_per_transaction_and_forgotten_on_change(
     session: AsyncSession, org: Org
 ) -> None:
-    from app.practice.service import bump
-
     first = await scoring_service.load_config(session, org.id)
     assert await scoring_service.load_config(session, org.id) is first
     await bump(session, org.id)
