@@ -22,7 +22,9 @@ class SourceCreate(BaseModel):
     mapping: dict[str, str] | None = Field(
         default=None,
         description="Sender field → canonical path (e.g. `phone`, `service.text`, "
-        "`attribution.utm_source`). Without one, canonical field names are expected.",
+        "`attribution.utm_source`). Without one, canonical field names are expected; with "
+        "one, they are still read (web forms, partners, the JSON API), the mapped field "
+        "winning where both are sent, and other fields go to `custom`.",
     )
     default_service: str | None = Field(default=None, max_length=64)
     default_location_id: uuid.UUID | None = None

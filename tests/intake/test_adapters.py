@@ -506,3 +506,28 @@ def test_twilio_outcomes(fields: dict[str, str], outcome: str | None) -> None:
 )
 def test_twilio_event_ids(fields: dict[str, str], event: str) -> None:
     assert twilio.event_id(RawDelivery(urlencode(fields).encode(), FORM)).startswith(event)
+
+
+@pytest.mark.parametrize(
+    ("body", "phone", "custom"),
+    [
+        ({"phone": "3125550101"}, "3125550101", {}),  # the canonical name, mapping or not
+        ({"mobile": "3125550102"}, "3125550102", {}),
+        ({"mobile": "3125550102", "phone": "3125550101"}, "3125550102", {}),  # mapped wins
+        ({"mobile": "", "phone": "3125550101"}, "3125550101", {}),  # an empty one gives none
+        ({"phone": "3125550101", "Clinic": "Loop"}, "3125550101", {"Clinic": "Loop"}),
+    ],
+)
+def test_a_mapping_adds_to_the_canonical_names(
+    body: dict[str, Any], phone: str, custom: dict[str, str]
+) -> None:
+    lead = generic.parse(_json(body), {"mobile": "phone"}, channel="partner").lead
+    assert lead is not None and (lead.phone, lead.custom) == (phone, custom)
+
+
+def test_a_mapped_field_inside_a_canonical_object_keeps_its_siblings() -> None:
+    body = {"src": "fb", "phone": "3125550101",
+            "attribution": {"utm_source": "google", "utm_campaign": "spring"}}  # fmt: skip
+    lead = generic.parse(_json(body), {"src": "attribution.utm_source"}).lead
+    assert lead is not None and lead.attribution is not None
+    assert (lead.attribution.utm_source, lead.attribution.utm_campaign) == ("fb", "spring")

@@ -289,6 +289,12 @@ async def test_quarantined_delivery_is_replayed_after_the_mapping_is_fixed(
     assert lead["contact"]["phone"] == "+13125550142"
     again = await client.post(f"/v1/inbox/{inbox_id}/replay", headers=org.headers)
     assert again.status_code == 409
+    # The mapping adds names: a delivery that says `phone` is still a lead, not quarantined.
+    body = json.dumps({"fname": "Bea", "phone": "+1 312 555 0143"}).encode()
+    r = await client.post(webhook_path(source), content=body, headers=signed(body, secret, "p-2"))
+    assert r.status_code == 200, r.text
+    lead = await lead_detail(client, org, r.json()["leads"][0]["lead_id"])
+    assert lead["contact"]["phone"] == "+13125550143"
 
 
 async def test_delivery_that_fails_midway_is_quarantined_and_nothing_half_written(

@@ -3,7 +3,9 @@
 Without a mapping the body must already be a canonical lead (JSON) or carry
 canonical dotted paths as form field names, and unknown fields are rejected.
 With a mapping, `{sender field (dotted for nested JSON): canonical path}`
-picks the fields and everything else scalar goes to `custom`.
+adds the sender's names to the canonical ones: a field under a canonical name (or a form's
+canonical dotted path) is still read as that field, the mapped field winning where both
+give one; everything else scalar goes to `custom`.
 """
 
 from __future__ import annotations
@@ -32,9 +34,12 @@ from app.intake.adapters.base import (
     secret,
     set_path,
 )
+from app.leads.canonical import CanonicalLead
 
 GenericChannel = Literal["web_form", "partner", "api"]
 MAX_EXTERNAL_ID = 200
+# Names a mapped delivery may still use as they are (`custom` collects the rest).
+CANONICAL = frozenset(CanonicalLead.model_fields) - {"custom"}
 
 
 def _body(delivery: RawDelivery) -> dict[str, Any]:
@@ -60,9 +65,26 @@ def _mapped(body: Mapping[str, Any], mapping: Mapping[str, str]) -> dict[str, An
             continue
         set_path(data, path, value)
     for key, value in body.items():
-        if key not in used_roots:
+        if key in used_roots:
+            continue
+        if key.split(".", 1)[0] in CANONICAL:
+            _fill(data, key, value)
+        else:
             add_custom(data, key, value)
     return data
+
+
+def _fill(data: dict[str, Any], path: str, value: Any) -> None:
+    """A canonical field the mapping did not already give (the mapped one wins)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return
+    current = get_path(data, path)
+    if current is None:
+        set_path(data, path, value)
+    elif isinstance(current, dict) and isinstance(value, dict):
+        for key, inner in value.items():
+            if isinstance(key, str) and key and "." not in key:
+                _fill(data, f"{path}.{key}", inner)
 
 
 def to_canonical_data(delivery: RawDelivery, mapping: Mapping[str, str] | None) -> dict[str, Any]:
