@@ -40,10 +40,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 from starlette.requests import HTTPConnection
 
-from app.auth.deps import CallerDep
 from app.auth.service import Caller
 from app.crypto import cipher
 from app.db import Base, IdMixin, SessionDep, utcnow
+from app.deps import CallerDep
 from app.errors import Conflict, Unprocessable
 from app.tenancy import TenantMixin
 

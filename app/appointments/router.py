@@ -12,8 +12,8 @@ from app.appointments.schemas import (
     AppointmentPatch,
 )
 from app.audit import service as audit
-from app.auth.deps import LeadsReader, OutcomesWriter
 from app.db import SessionDep
+from app.deps import LeadsReader, OutcomesWriter
 from app.errors import BadRequest, UnsupportedMediaType
 from app.leads.models import Lead
 from app.lifecycle import appointment_answers as answers

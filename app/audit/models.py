@@ -32,7 +32,7 @@ class AuditEvent(Base):
     request_id: Mapped[str | None] = mapped_column(String(128))
     client_ip: Mapped[str | None] = mapped_column(INET)
     details: Mapped[dict[str, object]] = mapped_column(JSONB, default=dict)
-    # allowed | refused | not_found | error (app.audit.trail)
+    # allowed | refused | not_found | error (app.auth.trail)
     outcome: Mapped[str] = mapped_column(String(16), default="allowed", server_default="allowed")
     status_code: Mapped[int | None] = mapped_column(SmallInteger)
     problem_type: Mapped[str | None] = mapped_column(String(64))

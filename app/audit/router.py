@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query, Request, Response
 from app.audit import queries
 from app.audit import service as audit
 from app.audit.schemas import AuditEventList
-from app.auth.deps import AdminCaller
 from app.db import SessionDep
+from app.deps import AdminCaller
 from app.fields import Instant
 from app.reports import negotiate
 

@@ -1,5 +1,5 @@
 """Audit events, written inside the caller's transaction so they share its fate; and the
-request's own row (app.audit.trail), which a failed request writes after its rollback."""
+request's own row (app.auth.trail), which a failed request writes after its rollback."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import queries
-from app.audit.trail import ALLOWED, RequestTrail, failure
 from app.auth import service as auth_service
 from app.auth.service import Caller
+from app.auth.trail import ALLOWED, RequestTrail, failure
 from app.db import utcnow
 from app.direct import Target
 
@@ -33,7 +33,7 @@ async def record(
     """`details` must hold identifiers and codes only, never personal data.
 
     Written in the caller's transaction: it stands only if what it records does. Within an
-    API request it is the request's row (outcome `allowed`; app.audit.trail)."""
+    API request it is the request's row (outcome `allowed`; app.auth.trail)."""
     trail = caller.trail if caller else None
     if trail is not None:
         trail.written += 1

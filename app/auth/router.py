@@ -6,9 +6,9 @@ from fastapi import APIRouter, status
 
 from app.audit import service as audit
 from app.auth import service as auth_service
-from app.auth.deps import AdminCaller
 from app.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyOut
 from app.db import SessionDep
+from app.deps import AdminCaller
 from app.errors import Unprocessable
 from app.idempotency import idempotent
 

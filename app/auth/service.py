@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.trail import RequestTrail
 from app.auth.models import ApiKey, Organization
 from app.auth.scopes import Scope
+from app.auth.trail import RequestTrail
 from app.crypto import keyed_hash
 from app.db import utcnow
 from app.errors import Unauthorized
@@ -29,7 +29,7 @@ class Caller:
     scopes: frozenset[str]
     request_id: str | None = None
     client_ip: str | None = None
-    # The API request's audit trail (app.audit.trail); None outside an API request.
+    # The API request's audit trail (app.auth.trail); None outside an API request.
     trail: RequestTrail | None = field(default=None, compare=False, repr=False)
 
     def has(self, scope: Scope | str) -> bool:

@@ -13,7 +13,6 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from app.audit import service as audit
-from app.auth.deps import AdminCaller, AvailabilityWriter, LeadsReader
 from app.auth.service import Caller
 from app.availability import fhir, offers, redecide
 from app.availability import service as availability
@@ -27,6 +26,7 @@ from app.availability.schemas import (
     SlotResult,
 )
 from app.db import SessionDep, utcnow
+from app.deps import AdminCaller, AvailabilityWriter, LeadsReader
 from app.errors import BadRequest, NotFound, Unprocessable, UnsupportedMediaType
 from app.handoff import targets
 from app.idempotency import idempotent

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, status
 
-from app.auth.deps import ConsentWriter
 from app.consent import grants, revocation
 from app.consent.schemas import (
     GrantIn,
@@ -11,6 +10,7 @@ from app.consent.schemas import (
     RevocationOut,
 )
 from app.db import SessionDep, utcnow
+from app.deps import ConsentWriter
 from app.idempotency import idempotent
 
 router = APIRouter(tags=["consent"])

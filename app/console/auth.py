@@ -20,13 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
 from app.auth import service as auth_service
-from app.auth.deps import client_ip
 from app.auth.models import ApiKey
 from app.auth.scopes import Scope
 from app.auth.service import Caller
 from app.config import Settings
 from app.console.models import ConsoleSession
 from app.db import SessionDep, utcnow
+from app.deps import client_ip
 from app.errors import AppError
 from app.ratelimit import api_limiter
 

@@ -6,10 +6,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from app.audit import service as audit
-from app.auth.deps import CallerDep, LeadsReader
 from app.auth.scopes import Scope
 from app.auth.service import Caller
 from app.db import SessionDep
+from app.deps import CallerDep, LeadsReader
 from app.errors import Forbidden
 from app.handoff import queue
 from app.handoff.packet import Packet

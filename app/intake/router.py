@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from app.audit import service as audit
-from app.auth.deps import AdminCaller
 from app.crypto import keyed_hash
 from app.db import SessionDep
+from app.deps import AdminCaller
 from app.errors import PROBLEM_JSON, Forbidden
 from app.idempotency import REPLAYED, idempotent
 from app.intake import flow, sources

@@ -7,8 +7,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from app.audit import service as audit
-from app.auth.deps import AdminCaller
 from app.db import SessionDep
+from app.deps import AdminCaller
 from app.integrations import verification
 
 router = APIRouter(prefix="/v1/integrations", tags=["integrations"])

@@ -15,15 +15,6 @@ from app.appointments.schemas import AppointmentList, AppointmentOut
 from app.audit import queries as audit_queries
 from app.audit import service as audit
 from app.audit.schemas import AuditEventList
-from app.auth.deps import (
-    AdminCaller,
-    AttemptsWriter,
-    LeadsEraser,
-    LeadsReader,
-    LeadsWriter,
-    OutcomesWriter,
-    require_any,
-)
 from app.auth.models import Organization
 from app.auth.scopes import Scope
 from app.auth.service import Caller
@@ -35,6 +26,15 @@ from app.consent import fhir as consent_fhir
 from app.consent.policy import Channel, Direction, Purpose
 from app.consent.schemas import ConsentView, EligibilityOut
 from app.db import SessionDep, utcnow
+from app.deps import (
+    AdminCaller,
+    AttemptsWriter,
+    LeadsEraser,
+    LeadsReader,
+    LeadsWriter,
+    OutcomesWriter,
+    require_any,
+)
 from app.errors import PROBLEM_JSON, Conflict, Unprocessable, UnsupportedMediaType
 from app.fields import Instant
 from app.handoff import timeline

@@ -6,9 +6,9 @@ from fastapi import APIRouter, Response, status
 
 from app import resources
 from app.audit import service as audit
-from app.auth.deps import AdminCaller
 from app.catalog.models import Location, Service
 from app.db import SessionDep
+from app.deps import AdminCaller
 from app.idempotency import idempotent
 from app.practice import service as practice_service
 from app.practice import settings as practice_settings

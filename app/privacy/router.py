@@ -5,8 +5,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, status
 
-from app.auth.deps import LeadsEraser
 from app.db import SessionDep
+from app.deps import LeadsEraser
 from app.idempotency import idempotent
 from app.privacy import requests
 from app.privacy.schemas import ErasureRequestIn, ErasureRequestList, ErasureRequestOut

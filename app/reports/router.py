@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from app.audit import service as audit
-from app.auth.deps import AdminCaller, ReportsReader
 from app.db import SessionDep
+from app.deps import AdminCaller, ReportsReader
 from app.errors import UnsupportedMediaType
 from app.fields import Day, Instant
 from app.idempotency import idempotent

@@ -7,8 +7,8 @@ from fastapi import APIRouter, Response, status
 
 from app import resources
 from app.audit import service as audit
-from app.auth.deps import AdminCaller
 from app.db import SessionDep
+from app.deps import AdminCaller
 from app.errors import Unprocessable
 from app.idempotency import idempotent
 from app.intake import flow

@@ -2,7 +2,7 @@
 
 - `outcome` (allowed, refused, not_found, error), `status_code`, `problem_type` and `route`
   (the endpoint, never the ids in its path): a refused or failed request writes its row
-  after its rollback (app.audit.trail). Rows before this revision were all allowed.
+  after its rollback (app.auth.trail). Rows before this revision were all allowed.
 - Indexes for `GET /v1/audit-events`: by time, by actor, and a GIN index on the ids a list
   read returned (`details -> 'ids'`).
 - Six years (HIPAA, 45 CFR 164.316(b)(2)): the append-only trigger now lets rows older than

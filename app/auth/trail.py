@@ -1,7 +1,7 @@
 """One audit row for every API request that reads, creates, changes, exports or tries to
 reach personal data, with its outcome (HIPAA audit controls, 45 CFR 164.312(b)).
 
-A request passes through `app.auth.deps.get_caller`, which opens a `RequestTrail`:
+A request passes through `app.deps.get_caller`, which opens a `RequestTrail`:
 
 - a request that succeeds keeps the rows its services wrote (`lead.read`, `consent.revoke`,
   …, outcome `allowed`), or, if they wrote none, gets one here, in its own transaction;

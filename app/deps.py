@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.audit import service as audit
-from app.audit.trail import RequestTrail
 from app.auth import service as auth_service
 from app.auth.scopes import Scope
 from app.auth.service import Caller
+from app.auth.trail import RequestTrail
 from app.db import SessionDep
 from app.errors import Forbidden, Unauthorized
 from app.ratelimit import WindowLimiter, api_limiter
@@ -45,7 +45,7 @@ def _trail(request: Request) -> RequestTrail:
 
 
 async def get_caller(request: Request, session: SessionDep) -> AsyncIterator[Caller]:
-    """The authenticated caller, and the request's audit row (app.audit.trail): written
+    """The authenticated caller, and the request's audit row (app.auth.trail): written
     with the request's work when it succeeds, after its rollback when it fails."""
     # Failed authentications are counted per client address, so keys cannot be guessed at
     # speed; an address over its budget is refused before its key is even looked up.
