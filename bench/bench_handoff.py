@@ -26,6 +26,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from app.signatures import SignatureError, verify_standard_webhook
 from bench.bench_intake import (
     RESULTS,
     ROOT,
@@ -52,8 +53,6 @@ class Receiver:
         self.secret = secret_holder
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        from app.signatures import SignatureError, verify_standard_webhook
-
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")

@@ -58,6 +58,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from app.signatures import sign_standard_webhook
 from bench import seed_reports
 from bench.loadgen import Result, build_request, percentile, run, run_open
 
@@ -383,8 +384,6 @@ def people(n: int, seed: int, offset: int = 0) -> list[dict[str, Any]]:
 def intake_requests(
     host: str, key: str, sources: dict[str, dict[str, Any]], n: int, seed: int, offset: int = 0
 ) -> list[bytes]:
-    from app.signatures import sign_standard_webhook
-
     rnd = random.Random(seed)
     crowd = people(n, seed, offset)
     web = sources["web_form"]

@@ -51,6 +51,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from app.signatures import sign_standard_webhook
 from bench import bench_intake as bi
 from bench.loadgen import build_request, percentile
 
@@ -257,8 +258,6 @@ def crowd(n: int, seed: int, tag: str, block: int) -> list[dict[str, str]]:
 
 
 def ours_requests(host: str, source_id: str, leads: list[dict[str, str]]) -> list[bytes]:
-    from app.signatures import sign_standard_webhook
-
     out = []
     for lead in leads:
         body = json.dumps(

@@ -54,6 +54,8 @@ def _rows(sql: str) -> Any:
 
 
 def upgrade() -> None:
+    # Loaded when this revision runs: Alembic imports every revision to list them, and only
+    # this one needs the service's cipher.
     from app.crypto import cipher
 
     op.add_column("leads", sa.Column("zip3", sa.String(3)))
@@ -83,6 +85,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Loaded when this revision runs: Alembic imports every revision to list them, and only
+    # this one needs the service's cipher (and ZIP table).
     from app.crypto import cipher
     from app.leads.normalize import lookup_zip
 

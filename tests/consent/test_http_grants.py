@@ -10,7 +10,8 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.conftest import Org
+from app.main import create_app
+from tests.conftest import Org, make_settings
 from tests.consent.helpers import consent_of, eligibility, new_lead, revoke, rules
 from tests.outreach.helpers import key_with, problem_type
 from tests.routing.http_helpers import add_member, default_rule, make_team, publish_rules
@@ -168,9 +169,6 @@ async def test_a_grant_without_a_revocation_is_recorded_and_lifts_nothing(
 
 
 async def test_no_endpoint_deletes_a_suppression() -> None:
-    from app.main import create_app
-    from tests.conftest import make_settings
-
     spec = create_app(make_settings()).openapi()
     assert not [p for p, ops in spec["paths"].items() if "consent" in p and "delete" in ops]
     assert not [p for p in spec["paths"] if "suppression" in p]

@@ -5,6 +5,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import idempotency
+from app.auth.service import Caller
 from tests.conftest import Org
 from tests.intake.helpers import api_lead, person, post_lead
 
@@ -131,9 +133,6 @@ async def test_idempotency_key_in_flight_is_409(
     engine,  # type: ignore[no-untyped-def]
 ) -> None:
     from sqlalchemy.ext.asyncio import AsyncSession as S
-
-    from app import idempotency
-    from app.auth.service import Caller
 
     async with S(engine) as holder, holder.begin():
         key_id = (

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import direct, worker
-from app.db import utcnow
+from app.db import db, utcnow
 from app.jobs import queries
 from app.jobs import service as jobs
 from app.jobs.models import Job
@@ -81,8 +81,6 @@ async def test_failing_job_is_retried_then_kept_dead(engine: AsyncEngine) -> Non
 
 
 async def test_notify_wakes_the_worker_before_its_poll(engine: AsyncEngine) -> None:
-    from app.db import db
-
     db.engine = engine
     db.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
     stop = asyncio.Event()

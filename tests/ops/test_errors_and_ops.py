@@ -6,9 +6,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import get_session
 from app.errors import RateLimited
+from app.main import create_app
 from app.ratelimit import WindowLimiter
-from tests.conftest import Org
+from tests.conftest import Org, _client, make_settings
 
 PROBLEM = "application/problem+json"
 
@@ -104,12 +106,6 @@ def test_rate_limiter_answers_429_with_retry_after() -> None:
 
 
 async def test_rate_limit_per_key_over_http(engine, conn, org: Org) -> None:  # type: ignore[no-untyped-def]
-    from sqlalchemy.ext.asyncio import AsyncSession
-
-    from app.db import get_session
-    from app.main import create_app
-    from tests.conftest import _client, make_settings
-
     app = create_app(make_settings(rate_limit_per_minute=2), manage_database=False)
 
     async def same_conn():  # type: ignore[no-untyped-def]
