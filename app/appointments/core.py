@@ -5,12 +5,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from app.appointments.transitions import STATUSES, TIMELESS, WITH_REASON
 
 FIELDS = ("external_id", "status", "cancellation_reason", "location", "provider", "service",
-          "start", "end")  # fmt: skip
+          "start", "end", "external_system", "provider_participant")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,10 @@ class AppointmentData:
     service: str | None = None
     start: dt.datetime | None = None
     end: dt.datetime | None = None
+    # FHIR only, kept to be answered as sent: the identifier's system, the practitioner
+    # participant element.
+    external_system: str | None = None
+    provider_participant: dict[str, Any] | None = None
     # ordering facts from the sender (meta.versionId, meta.lastUpdated or event time)
     source_version: str | None = None
     source_updated_at: dt.datetime | None = None

@@ -1,13 +1,15 @@
 """FHIR R4 `Appointment`: the minimal reading and writing a scheduling integration needs.
 
-We read status, start/end, identifiers, cancellation reason (code only: its text is free text
-and may describe the patient), service type and the Location / Practitioner participants.
+We read status, start/end, identifiers (the first, with its system), cancellation reason (code
+only: its text is free text and may describe the patient), service type and the Location /
+Practitioner participants (the practitioner's element kept as sent, to be answered so).
 The Patient participant is not kept: the lead already names the person.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from typing import Any
 
@@ -21,6 +23,9 @@ INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:
 PARTICIPANT_STATUSES = frozenset({"accepted", "declined", "tentative", "needs-action"})
 PROVIDER_TYPES = ("Practitioner/", "PractitionerRole/")
 LEAD_SYSTEM = "https://lead-router.dev/fhir/lead-id"
+# A practitioner's participant element is kept and answered as sent, up to this size.
+ACTOR_TEXT = ("reference", "type", "display")
+MAX_PARTICIPANT = 2000
 
 
 class FhirError(Unprocessable):
@@ -51,8 +56,8 @@ def _code(concept: Any) -> str | None:
     return None
 
 
-def _participants(resource: dict[str, Any], out: list[Problem]) -> dict[str, str]:
-    refs: dict[str, str] = {}
+def _participants(resource: dict[str, Any], out: list[Problem]) -> dict[str, Any]:
+    refs: dict[str, Any] = {}
     parts = resource.get("participant")
     if not isinstance(parts, list) or not parts:
         out.append({"field": "participant", "message": "at least one participant is required"})
@@ -70,17 +75,58 @@ def _participants(resource: dict[str, Any], out: list[Problem]) -> dict[str, str
             out.append({"field": f"participant[{i}]", "message": "type or actor is required"})
         if isinstance(ref, str) and ref.startswith("Location/"):
             refs.setdefault("location", ref[:200])
-        elif isinstance(ref, str) and ref.startswith(PROVIDER_TYPES):
-            refs.setdefault("provider", ref[:200])
+        elif (
+            isinstance(ref, str)
+            and ref.startswith(PROVIDER_TYPES)
+            and "provider" not in refs
+            and status in PARTICIPANT_STATUSES
+        ):
+            refs["provider"] = ref[:200]
+            refs["provider_participant"] = _as_sent(p)
     return refs
 
 
-def _external_id(resource: dict[str, Any]) -> str | None:
+def _as_sent(participant: dict[str, Any]) -> dict[str, Any]:
+    """The practitioner's participant element as sent: the members the published schema
+    names, of the types it names, if it is of sane size."""
+    actor = participant["actor"]
+    kept: dict[str, Any] = {
+        "actor": {k: actor[k] for k in ACTOR_TEXT if isinstance(actor.get(k), str)},
+        "status": participant["status"],
+    }
+    ident = actor.get("identifier")
+    if isinstance(ident, dict):
+        kept["actor"]["identifier"] = {k: v for k, v in ident.items() if isinstance(v, str)}
+    if isinstance(participant.get("type"), list):
+        kept["type"] = [t for t in participant["type"] if isinstance(t, dict)]
+    if isinstance(participant.get("required"), str):
+        kept["required"] = participant["required"]
+    if isinstance(participant.get("period"), dict):
+        kept["period"] = participant["period"]
+    if len(json.dumps(kept, default=str)) <= MAX_PARTICIPANT:
+        return kept
+    return {"actor": {"reference": actor["reference"]}, "status": participant["status"]}
+
+
+def _first_identifier(resource: dict[str, Any]) -> dict[str, Any] | None:
     for ident in resource.get("identifier") or []:
         if isinstance(ident, dict) and isinstance(ident.get("value"), str) and ident["value"]:
-            return str(ident["value"])[:200]
+            return ident
+    return None
+
+
+def _external_id(resource: dict[str, Any]) -> str | None:
+    ident = _first_identifier(resource)
+    if ident is not None:
+        return str(ident["value"])[:200]
     rid = resource.get("id")
     return str(rid)[:200] if isinstance(rid, str) and rid else None
+
+
+def _system(resource: dict[str, Any]) -> str | None:
+    """The `system` of the identifier `external_id` comes from."""
+    system = (_first_identifier(resource) or {}).get("system")
+    return system[:200] if isinstance(system, str) and system else None
 
 
 def _slots(resource: dict[str, Any]) -> tuple[str, ...]:
@@ -114,6 +160,7 @@ def parse(resource: Any, *, use_id_as_external: bool = True) -> AppointmentData:
     data = AppointmentData(
         status=status,
         external_id=_external_id(resource) if use_id_as_external else _identifier(resource),
+        external_system=_system(resource),
         cancellation_reason=(_code(reason_elem) or "other") if reason_elem else None,
         service=_service(resource),
         start=_instant(resource, "start", "start", out),
@@ -146,7 +193,9 @@ def to_fhir(appt: Appointment) -> dict[str, Any]:
     a read-modify-write round trip keeps ordering on the sender's clock."""
     lead = {"type": "Patient", "identifier": {"system": LEAD_SYSTEM, "value": str(appt.lead_id)}}
     participants: list[dict[str, Any]] = [{"actor": lead, "status": "accepted"}]
-    if appt.provider:
+    if appt.provider and appt.provider_participant:
+        participants.append(appt.provider_participant)
+    elif appt.provider:
         participants.append(
             {"actor": {"reference": _ref(appt.provider, "Practitioner")}, "status": "accepted"}
         )
@@ -165,7 +214,10 @@ def to_fhir(appt: Appointment) -> dict[str, Any]:
         "participant": participants,
     }
     if appt.external_id:
-        res["identifier"] = [{"value": appt.external_id}]
+        ident = {"value": appt.external_id}
+        res["identifier"] = (
+            [{"system": appt.external_system, **ident}] if appt.external_system else [ident]
+        )
     if appt.cancellation_reason:
         res["cancelationReason"] = {"coding": [{"code": appt.cancellation_reason}]}
     if appt.service:

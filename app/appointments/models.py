@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -29,10 +30,14 @@ class Appointment(IdMixin, TimestampMixin, TenantMixin, Base):
 
     lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
     external_id: Mapped[str | None] = mapped_column(String(200))
+    # FHIR `identifier.system` of the identifier `external_id` came from.
+    external_system: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20))
     cancellation_reason: Mapped[str | None] = mapped_column(String(64))
     location: Mapped[str | None] = mapped_column(String(200))
     provider: Mapped[str | None] = mapped_column(String(200))
+    # The FHIR practitioner participant as sent (a staff member, no patient data).
+    provider_participant: Mapped[dict[str, Any] | None]
     service: Mapped[str | None] = mapped_column(String(200))
     start: Mapped[dt.datetime | None]
     end: Mapped[dt.datetime | None]

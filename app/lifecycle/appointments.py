@@ -75,6 +75,8 @@ def data_of(appt: Appointment) -> AppointmentData:
         end=appt.end,
         source_version=appt.source_version,
         source_updated_at=appt.source_updated_at,
+        external_system=appt.external_system,
+        provider_participant=appt.provider_participant,
     )
 
 
@@ -143,7 +145,7 @@ async def change(
             return Applied(appt, "ignored_older", lead.status)
     elif data.external_id is None:
         # A FHIR PUT without `identifier` keeps the link to the sender's appointment.
-        data = data.replace(external_id=appt.external_id)
+        data = data.replace(external_id=appt.external_id, external_system=appt.external_system)
     if data.external_id is not None and data.external_id != appt.external_id:
         other = await _by_external_id(session, org_id, data.external_id)
         if other is not None:
@@ -168,6 +170,11 @@ def _merge_patch(lead: Lead, appt: Appointment, patch: dict[str, object]) -> App
     if order == "older":
         return None
     _check_transition(appt, merged.status)
+    # A canonical change of the id or the provider leaves the FHIR forms they came with.
+    if "external_id" in patch:
+        merged = merged.replace(external_system=None)
+    if "provider" in patch:
+        merged = merged.replace(provider_participant=None)
     if "cancellation_reason" not in patch and merged.status not in transitions.WITH_REASON:
         merged = merged.replace(cancellation_reason=None)
     _check_invariants(merged)

@@ -69,9 +69,10 @@ APPOINTMENT: Schema = {
     "title": "FhirAppointment",
     "type": "object",
     "description": (
-        "A FHIR R4 `Appointment`. We keep status, start/end, the first identifier, the "
-        "cancellation reason's code, the service type and the Location and Practitioner "
-        "participants. `start` and `end` come together; `end` is after `start`."
+        "A FHIR R4 `Appointment`. We keep status, start/end, the first identifier (with "
+        "its `system`), the cancellation reason's code, the service type, the Location "
+        "participant and the Practitioner participant as sent. `start` and `end` come "
+        "together; `end` is after `start`; `fulfilled` not before `start`."
     ),
     "required": ["resourceType", "status", "participant"],
     "properties": {

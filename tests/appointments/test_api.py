@@ -275,3 +275,51 @@ async def test_a_visit_is_not_fulfilled_before_it_starts(
     begun = appointment("F-2", "fulfilled", "3", start="2026-03-10T14:00:00-06:00",
                         end="2026-03-10T14:30:00-06:00")  # fmt: skip
     assert (await put_fhir(client, org, appt_id, begun)).status_code == 200
+
+
+async def test_the_fhir_answer_keeps_the_identifier_system_and_the_practitioner(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    lead_id = await new_lead(client, org)
+    ident = [{"system": "https://sched.example/appt", "value": "K-1"}]
+    doctor = {
+        "type": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
+                              "code": "ATND"}]}],
+        "actor": {"reference": "Practitioner/dr-7", "display": "Dr. Seven"},
+        "required": "required",
+        "status": "tentative",
+    }  # fmt: skip
+    others = [p for p in BOOKED["participant"] if "Practitioner/" not in str(p)]
+    body = appointment("K-1", "booked", "1", identifier=ident, participant=[*others, doctor])
+
+    def kept(answer: dict[str, Any]) -> None:
+        assert answer["identifier"] == ident
+        assert doctor in answer["participant"]
+
+    created = await post_fhir(client, org, lead_id, body)
+    assert created.status_code == 201, created.text
+    kept(created.json())
+    appt_id = created.json()["id"]
+    kept((await client.get(f"/v1/fhir/Appointment/{appt_id}", headers=org.headers)).json())
+    # a change sent as FHIR keeps them as sent again, the new participant status included
+    doctor["status"] = "accepted"
+    body = appointment("K-1", "booked", "2", identifier=ident, participant=[*others, doctor])
+    changed = await put_fhir(client, org, appt_id, body)
+    assert changed.status_code == 200, changed.text
+    kept(changed.json())
+    # without an identifier the PUT keeps the link to the sender's appointment, system too
+    changed = await put_fhir(
+        client, org, appt_id, {**body, "identifier": None, "meta": {"versionId": "3"}}
+    )
+    assert changed.status_code == 200, changed.text
+    kept(changed.json())
+    # a canonical change of the provider leaves the FHIR element it came with
+    r = await client.patch(
+        f"/v1/appointments/{appt_id}", json={"provider": "Practitioner/dr-9"}, headers=org.headers
+    )
+    assert r.status_code == 200, r.text
+    read = (await client.get(f"/v1/fhir/Appointment/{appt_id}", headers=org.headers)).json()
+    assert {"actor": {"reference": "Practitioner/dr-9"}, "status": "accepted"} in read[
+        "participant"
+    ]
+    assert read["identifier"] == ident
