@@ -12,7 +12,6 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -23,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from app.fields import IpAddress
+from app.fields import Instant, IpAddress
 
 # hide_input_in_errors keeps submitted values (PHI) out of str(ValidationError),
 # which is what ends up in logs and tracebacks.
@@ -167,7 +166,7 @@ class Consent(_Model):
         tuple[Annotated[Literal["scheduling", "marketing"], BeforeValidator(_enum_token)], ...],
         Field(max_length=2),
     ] = ()
-    captured_at: AwareDatetime | None = None
+    captured_at: Instant | None = None
     method: (
         Annotated[Literal["web_form", "verbal_recorded", "written"], BeforeValidator(_enum_token)]
         | None
@@ -229,7 +228,7 @@ class CanonicalLead(_Model):
     attribution: Attribution | None = None
     consent: Consent | None = None
     external_id: IdStr | None = None
-    submitted_at: AwareDatetime | None = None
+    submitted_at: Instant | None = None
     is_test: bool = False
     channel: Channel | None = None
     custom: Annotated[

@@ -112,6 +112,23 @@ async def test_api_key_expiry_is_range_checked_and_a_stored_infinite_one_is_expi
 
 
 @pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"submitted_at": YEAR_ONE}, "submitted_at"),
+        ({"consent": {"checked": True, "captured_at": YEAR_ONE}}, "consent.captured_at"),
+        ({"consent": {"checked": True, "captured_at": "1899-12-31T23:59:59Z"}},
+         "consent.captured_at"),
+    ],
+)  # fmt: skip
+async def test_a_lead_s_instants_out_of_range_are_422(
+    client: httpx.AsyncClient, org: Org, changes: dict[str, Any], field: str
+) -> None:
+    """The stated consent time becomes the consent event's: year 1 would be -infinity."""
+    r = await post_lead(client, org, {**person(8611), **changes})
+    assert fields(problem(r, 422)) == {field}
+
+
+@pytest.mark.parametrize(
     "query",
     [
         "at=0001-01-01T00:00:00Z",

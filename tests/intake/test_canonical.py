@@ -59,6 +59,12 @@ def test_one_contact_point_is_enough(data: dict[str, Any]) -> None:
         ({"phone": "1", "consent": {"checked": True, "channels": ["fax"]}}, "consent.channels.0"),
         ({"phone": "1", "consent": {"disclosure_text": "x"}}, "consent.checked"),
         ({"phone": "1", "submitted_at": "2025-03-14T15:04:37"}, "submitted_at"),
+        # the years every instant of the API takes (year 1 would be stored -infinity)
+        ({"phone": "1", "submitted_at": "0001-01-01T00:00:00Z"}, "submitted_at"),
+        (
+            {"phone": "1", "consent": {"checked": True, "captured_at": "0001-01-01T00:00:00Z"}},
+            "consent.captured_at",
+        ),
         ({"phone": "1", "date_of_birth": "2999-01-01"}, "date_of_birth"),
         ({"phone": "1", "language": "Klingon!"}, "language"),
         ({"phone": "1", "channel": "carrier_pigeon"}, "channel"),
