@@ -423,3 +423,38 @@ def test_a_revoked_keys_session_stops(browser: Any, server: str, seeded: Seeded)
     browser.get(f"{server}/console/queue")
     wait_for(lambda: "/console/login" in browser.current_url)
     assert "revoked" in browser.page_source
+
+
+def _try_out(driver: Any, operation: str) -> str:
+    """Expand an operation in /docs, execute it with its defaults, and read the status."""
+    block = f"#{operation}"
+    if "is-open" not in css(driver, block).get_attribute("class"):
+        css(driver, f"{block} .opblock-summary-control").click()
+    try_out = wait_for(lambda: css(driver, f"{block} .try-out__btn"))
+    if "cancel" not in try_out.get_attribute("class"):
+        try_out.click()
+    wait_for(lambda: css(driver, f"{block} .execute")).click()
+    status = wait_for(
+        lambda: css(driver, f"{block} .live-responses-table tbody .response-col_status")
+    )
+    return str(status.text).split()[0]
+
+
+def test_api_docs_authorize_with_a_key_and_call_the_api(
+    browser: Any, server: str, seeded: Seeded
+) -> None:
+    """/docs, served offline, takes an API key through its Authorize button and sends it."""
+    browser.get(f"{server}/docs")
+    wait_for(lambda: css(browser, "button.authorize"))
+    operation = "operations-api_keys-list_api_keys"
+    assert _try_out(browser, operation) == "401"
+    css(browser, "button.authorize").click()
+    wait_for(lambda: css(browser, "#auth-bearer-value")).send_keys(seeded.org.admin_key)
+    css(browser, ".auth-btn-wrapper button.authorize").click()
+    wait_for(lambda: css(browser, ".auth-btn-wrapper .btn-done")).click()
+    assert "locked" in css(browser, "button.authorize").get_attribute("class")
+    css(browser, f"#{operation} .btn-clear").click()
+    assert _try_out(browser, operation) == "200"
+    shown = css(browser, f"#{operation} .live-responses-table tbody").text
+    keys = httpx.get(f"{server}/v1/api-keys", headers=seeded.org.headers).json()["data"]
+    assert keys and all(k["prefix"] in shown for k in keys), shown
