@@ -45,6 +45,12 @@ class _Fields(BaseModel):
 
 
 class AppointmentIn(_Fields):
+    # FHIR app-2: start and end together (the other invariants are the API's checks alone).
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"dependentRequired": {"start": ["end"], "end": ["start"]}},
+    )
+
     status: FhirStatus = Field(description="FHIR R4 AppointmentStatus.")
 
     def to_data(self) -> AppointmentData:

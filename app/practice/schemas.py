@@ -67,7 +67,13 @@ def check_hours(hours: WeekHours | None) -> None:
 
 
 class _LocationFields(BaseModel):
-    model_config = _FORBID
+    # Coordinates come in pairs (the null of a missing one is the API's check alone).
+    model_config = ConfigDict(
+        **_FORBID,
+        json_schema_extra={
+            "dependentRequired": {"latitude": ["longitude"], "longitude": ["latitude"]}
+        },
+    )
 
     address: str | None = Field(default=None, max_length=300, description="Street address.")
     city: str | None = Field(default=None, max_length=100, description="Derived from the ZIP.")

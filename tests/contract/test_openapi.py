@@ -11,6 +11,8 @@ from openapi_spec_validator import validate
 
 from app.openapi.links import CREATORS
 from app.outbox.service import EVENT_TYPES
+from tests.conftest import Org
+from tests.intake.helpers import person
 
 METHODS = ("get", "put", "post", "patch", "delete")
 PUBLIC = ("/healthz", "/readyz", "/v1/webhooks/{source_id}")
@@ -157,3 +159,24 @@ async def test_docs_work_offline(client: httpx.AsyncClient) -> None:
             got = await client.get(url)
             assert got.status_code == 200, url
             assert len(got.content) > 1000 or url.endswith(".png"), url
+
+
+@pytest.mark.parametrize(
+    ("schema", "url", "body"),
+    [
+        ("LocationCreate", "/v1/locations", {"name": "Loop", "latitude": 41.88}),
+        ("AppointmentIn", "/v1/leads/{lead_id}/appointments",
+         {"status": "booked", "start": "2026-03-10T14:00:00Z"}),
+    ],
+)  # fmt: skip
+async def test_fields_that_come_in_pairs_say_so_and_are_refused_alone(
+    doc: dict[str, Any], client: httpx.AsyncClient, org: Org, schema: str, url: str, body: Any
+) -> None:
+    pairs = doc["components"]["schemas"][schema]["dependentRequired"]
+    [(alone, [needs])] = [(k, v) for k, v in pairs.items() if k in body]
+    assert pairs[needs] == [alone]
+    lead = await client.post("/v1/leads", json=person(8711), headers=org.headers)
+    r = await client.post(
+        url.format(lead_id=lead.json()["lead_id"]), json=body, headers=org.headers
+    )
+    assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem")
