@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -12,16 +13,14 @@ import httpx
 from app.main import create_app
 from app.signatures import generate_whsec
 from tests.conftest import Org, make_settings
-from tests.intake.helpers import person
+from tests.intake.helpers import create_source, person
+from tests.intake.test_webhooks import signed, webhook_path
 from tests.outreach.helpers import at, attempt, backdate
 
-# Routes whose success needs a state built by other tests (a queue, a dead delivery, a
-# quarantined delivery, a revocation's aftermath, FHIR slots); the same decorator answers them.
+# Routes whose success needs a state built by other tests (a dead delivery, FHIR slots); the
+# same decorator answers them.
 NEED_A_STATE = {
-    "/v1/consent/grants",
     "/v1/fhir",
-    "/v1/handoffs/claim",
-    "/v1/inbox/{inbox_id}/replay",
     "/v1/leads/{lead_id}/slot-holds",
     "/v1/webhook-deliveries/{delivery_id}/redeliver",
     "/v1/webhook-subscriptions/{subscription_id}/retry-now",
@@ -56,6 +55,7 @@ STEPS: list[Step] = [
         None,
     ),
     ("/v1/leads", lambda _: person(8801), "lead_id"),
+    ("/v1/handoffs/claim", lambda i: {"member_id": i["member"]}, None),
     (
         "/v1/leads/{lead_id}/appointments",
         lambda _: {
@@ -73,6 +73,7 @@ STEPS: list[Step] = [
         lambda i: {"lead_id": i["lead_id"], "channel": "sms", "via": "agent"},
         None,
     ),
+    ("/v1/consent/grants", lambda i: _grant(i["lead_id"]), None),
     (
         "/v1/erasure-requests",
         lambda _: {
@@ -84,6 +85,14 @@ STEPS: list[Step] = [
     ),
     ("/v1/spend", lambda _: [SPEND], None),
 ]
+
+
+def _grant(lead_id: str) -> dict[str, Any]:
+    """A new written SMS consent after the revocation above."""
+    return {"lead_id": lead_id, "channel": "sms", "purpose": "scheduling",
+            "disclosure_text": "Yes, text me about my appointment.", "method": "web_form",
+            "captured_at": dt.datetime.now(dt.UTC).isoformat(), "captured_by": "form",
+            "ip": "203.0.113.9", "page_url": "https://clinic.example/text-me"}  # fmt: skip
 
 
 async def _twice(client: httpx.AsyncClient, org: Org, path: str, body: Any) -> httpx.Response:
@@ -110,6 +119,16 @@ async def test_every_replayed_answer_says_so(
             ids[keep] = answer.get("id") or answer.get(keep)
 
 
+async def test_a_replayed_inbox_replay_says_so(client: httpx.AsyncClient, org: Org) -> None:
+    source = await create_source(client, org, "partner", {"secrets": [SECRET]})
+    body = json.dumps({"fname": "Ann", "mobile": "+1 312 555 0142"}).encode()
+    r = await client.post(webhook_path(source), content=body, headers=signed(body, SECRET, "q-1"))
+    assert r.status_code == 422, r.text  # quarantined: no mapping yet
+    mapping = {"mapping": {"fname": "first_name", "mobile": "phone"}}
+    await client.patch(f"/v1/sources/{source['id']}", json=mapping, headers=org.headers)
+    await _twice(client, org, f"/v1/inbox/{r.json()['inbox_id']}/replay", None)
+
+
 async def test_every_route_that_takes_the_key_is_replayed_here_or_elsewhere() -> None:
     spec = create_app(make_settings()).openapi()
     taking = {
@@ -118,6 +137,10 @@ async def test_every_route_that_takes_the_key_is_replayed_here_or_elsewhere() ->
         for op in ops.values()
         if any(p.get("name") == "Idempotency-Key" for p in op.get("parameters", []))
     }
-    tested_here = {template.replace("{team}", "{team_id}").replace("{ruleset}", "{ruleset_id}")
-                   for template, _, _ in STEPS}  # fmt: skip
+    named = {"{team}": "{team_id}", "{ruleset}": "{ruleset_id}"}
+    tested_here = {"/v1/inbox/{inbox_id}/replay"}
+    for template, _, _ in STEPS:
+        for short, full in named.items():
+            template = template.replace(short, full)
+        tested_here.add(template)
     assert taking - tested_here == NEED_A_STATE
