@@ -16,9 +16,9 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.errors import PROBLEM_BASE, PROBLEM_JSON
+from app.ops.asgi import read_body, send_problem
 
 MAX_DEPTH = 64
 _WITH_BODY = {"POST", "PUT", "PATCH", "DELETE"}
@@ -111,10 +111,12 @@ class InputGuardMiddleware:
         if not (is_json or is_form):
             await self.app(scope, receive, send)
             return
-        body, replay = await _read_body(receive)
+        read = await read_body(receive)
+        assert read is not None  # no limit: always the whole body
+        body, replay = read
         if is_json:
             if json_depth(body) > MAX_DEPTH:
-                await _send_problem(
+                await send_problem(
                     send,
                     scope,
                     400,
@@ -144,39 +146,13 @@ def _unstorable_json_field(body: bytes) -> str | None:
     return unstorable_field(parsed)
 
 
-async def _read_body(receive: Receive) -> tuple[bytes, Receive]:
-    chunks: list[bytes] = []
-    extra: list[Message] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            extra.append(message)
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    body = b"".join(chunks)
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        if extra:
-            return extra.pop(0)
-        return await receive()
-
-    return body, replay
-
-
 async def _unstorable(send: Send, scope: Scope, field: str, where: str) -> None:
     detail = (
         "The request does not match the schema; see `errors`."
         if where == "body"
         else "A query parameter is invalid; see `errors`."
     )
-    await _send_problem(
+    await send_problem(
         send,
         scope,
         422,
@@ -185,34 +161,3 @@ async def _unstorable(send: Send, scope: Scope, field: str, where: str) -> None:
         detail,
         {"errors": [{"field": field, "message": _UNSTORABLE_MESSAGE}]},
     )
-
-
-async def _send_problem(
-    send: Send,
-    scope: Scope,
-    status: int,
-    type_: str,
-    title: str,
-    detail: str,
-    extra: dict[str, Any] | None = None,
-) -> None:
-    payload: dict[str, Any] = {
-        "type": PROBLEM_BASE + type_,
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "instance": scope.get("path"),
-        **(extra or {}),
-    }
-    body = json.dumps(payload).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", PROBLEM_JSON.encode()),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})

@@ -6,7 +6,6 @@ Plain ASGI rather than BaseHTTPMiddleware: it sits on every request, intake incl
 
 from __future__ import annotations
 
-import json
 import re
 import time
 import uuid
@@ -16,8 +15,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import PROBLEM_BASE, PROBLEM_JSON
 from app.ops import failures
+from app.ops.asgi import read_body, send_problem
 from app.ops.metrics import LATENCY, REQUESTS
 
 log = structlog.get_logger("app.access")
@@ -87,32 +86,12 @@ class RequestContextMiddleware:
             return receive
         if headers.get(b"transfer-encoding", b"").lower() != b"chunked":
             return receive
-        # Chunked body of unknown size: buffer up to the limit, then replay it.
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                return receive
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                await _problem(send, scope, 413, "payload-too-large", self._too_large(limit))
-                return None
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
-        sent = False
-
-        async def replay() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        return replay
+        # Chunked body of unknown size: buffered up to the limit, then handed on.
+        read = await read_body(receive, limit)
+        if read is None:
+            await _problem(send, scope, 413, "payload-too-large", self._too_large(limit))
+            return None
+        return read[1]
 
     def _too_large(self, limit: int) -> str:
         return f"The request body exceeds the limit of {limit} bytes."
@@ -134,24 +113,6 @@ class RequestContextMiddleware:
 
 
 async def _problem(send: Send, scope: Scope, status: int, type_: str, detail: str) -> None:
-    body = json.dumps(
-        {
-            "type": PROBLEM_BASE + type_,
-            "title": detail.split(".")[0],
-            "status": status,
-            "detail": detail,
-            "instance": scope.get("path"),
-        }
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", PROBLEM_JSON.encode()),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    # The body is left unread: the connection closes after the answer.
+    title = detail.split(".")[0]
+    await send_problem(send, scope, status, type_, title, detail, close=True)
