@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import worker
 from tests.availability.helpers import (
@@ -89,7 +89,7 @@ async def test_a_contacted_lead_is_re_scored_but_keeps_its_member(
 
 
 async def test_new_free_slots_re_decide_a_waiting_lead_that_had_none(
-    client: httpx.AsyncClient, org: Org, session: AsyncSession, conn: AsyncConnection
+    client: httpx.AsyncClient, org: Org, session: AsyncSession, engine: AsyncEngine
 ) -> None:
     locs = await demo(client, org, session)
     later = tomorrow_at(15) + dt.timedelta(days=40)
@@ -103,9 +103,7 @@ async def test_new_free_slots_re_decide_a_waiting_lead_that_had_none(
     soon = tomorrow_at(16)
     r = await post_bundle(client, org, [slot("far-new", "sch-far", soon)])
     assert r.status_code == 200, r.text
-    maker = async_sessionmaker(
-        bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
-    )
+    maker = async_sessionmaker(engine, expire_on_commit=False)
     # One job per write that brought free slots.
     assert await worker.run_once(maker, kinds=["availability.redecide"]) == 2
 

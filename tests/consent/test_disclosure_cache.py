@@ -12,22 +12,20 @@ from app.consent.models import ConsentDisclosure
 from tests.conftest import Org
 
 
-async def test_only_committed_disclosures_are_remembered(
-    engine: AsyncEngine, committed_org: Org
-) -> None:
+async def test_only_committed_disclosures_are_remembered(engine: AsyncEngine, org: Org) -> None:
     text = f"I agree to be called about my appointment ({uuid.uuid4()})."
-    key = (committed_org.id, evidence.disclosure_hash(text))
+    key = (org.id, evidence.disclosure_hash(text))
     async with AsyncSession(engine) as s:
-        rolled_back = await evidence.disclosure_id(s, committed_org.id, text)
+        rolled_back = await evidence.disclosure_id(s, org.id, text)
         assert key not in evidence._known_disclosures  # this transaction may still roll back
         await s.rollback()
     async with AsyncSession(engine) as s, s.begin():
-        stored = await evidence.disclosure_id(s, committed_org.id, text)
+        stored = await evidence.disclosure_id(s, org.id, text)
         assert stored != rolled_back and key not in evidence._known_disclosures
     async with AsyncSession(engine) as s:
-        assert await evidence.disclosure_id(s, committed_org.id, text) == stored
+        assert await evidence.disclosure_id(s, org.id, text) == stored
         assert evidence._known_disclosures[key] == stored
         # From now on no query: the remembered id is the committed row's.
-        assert await evidence.disclosure_id(s, committed_org.id, text) == stored
+        assert await evidence.disclosure_id(s, org.id, text) == stored
         row = await s.scalar(select(ConsentDisclosure).where(ConsentDisclosure.id == stored))
         assert row is not None and row.text.decode() == text

@@ -8,14 +8,10 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
-from app.config import Settings
 from app.consent.revocation import scope
 from app.consent.schemas import RevocationIn
-from app.db import db, get_session
-from app.main import create_app
-from tests.conftest import Org, make_settings
+from tests.conftest import ClientWith, Org, make_settings
 from tests.consent.helpers import consent_of, eligibility, new_lead, revoke, rules
 from tests.outreach.helpers import post_attempt, problem_type
 
@@ -60,29 +56,9 @@ def test_revoke_all_scope_setting_is_ready_for_31_january_2027(
 
 
 @pytest.fixture
-async def revoke_all_client(
-    engine: AsyncEngine, conn: AsyncConnection
-) -> AsyncIterator[httpx.AsyncClient]:
+async def revoke_all_client(client_with: ClientWith) -> AsyncIterator[httpx.AsyncClient]:
     """The test client, with the revoke-all rule already in force."""
-    settings: Settings = make_settings(revoke_all_scope="always")
-    app = create_app(settings, manage_database=False)
-
-    async def rolled_back_session() -> AsyncIterator[AsyncSession]:
-        async with AsyncSession(
-            bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
-        ) as s:
-            try:
-                yield s
-            except BaseException:
-                await s.rollback()
-                raise
-            else:
-                await s.commit()
-
-    app.dependency_overrides[get_session] = rolled_back_session
-    db.engine = engine
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+    async with client_with(revoke_all_scope="always") as c:
         yield c
 
 

@@ -7,35 +7,21 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.db import get_session
-from app.main import create_app
-from tests.conftest import Org, make_settings
+from tests.conftest import Org, make_settings, serve
+from tests.conftest import _client as client_at
 
 BUDGET = 5
 
 
-def _app(conn: AsyncConnection) -> FastAPI:
-    app = create_app(make_settings(auth_failures_per_minute=BUDGET), manage_database=False)
-
-    async def session_override() -> AsyncIterator[AsyncSession]:
-        async with AsyncSession(bind=conn, join_transaction_mode="create_savepoint") as s:
-            yield s
-            await s.commit()
-
-    app.dependency_overrides[get_session] = session_override
-    return app
+@pytest.fixture
+def app(engine: AsyncEngine) -> FastAPI:
+    return serve(engine, make_settings(auth_failures_per_minute=BUDGET))
 
 
 def _client(app: FastAPI, address: str) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app, client=(address, 4000))
-    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
-
-
-@pytest.fixture
-def app(conn: AsyncConnection) -> FastAPI:
-    return _app(conn)
+    return client_at(app, (address, 4000))
 
 
 @pytest.fixture

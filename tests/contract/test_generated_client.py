@@ -87,7 +87,7 @@ def _module(out: Path, name: str) -> Any:
 
 
 def test_a_lead_through_its_life_with_the_generated_client(
-    served: Service, generated: tuple[Path, str], committed_org: Org
+    served: Service, generated: tuple[Path, str], org: Org
 ) -> None:
     out, _ = generated
     client_mod = _module(out, "client")
@@ -104,7 +104,7 @@ def test_a_lead_through_its_life_with_the_generated_client(
             "read_fhir_appointment",
         )
     }
-    client = client_mod.AuthenticatedClient(base_url=served.base, token=committed_org.admin_key)
+    client = client_mod.AuthenticatedClient(base_url=served.base, token=org.admin_key)
     lead = person(9401)
 
     body = models.CanonicalLead.from_dict(lead)

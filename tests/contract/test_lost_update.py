@@ -43,9 +43,8 @@ def _put_of(external: str) -> Any:
 
 @pytest.mark.parametrize("how", ["patch", "fhir-put"])
 async def test_twenty_concurrent_versions_the_newest_wins(
-    committed_client: httpx.AsyncClient, committed_org: Org, how: str
+    client: httpx.AsyncClient, org: Org, how: str
 ) -> None:
-    client, org = committed_client, committed_org
     for round_ in range(ROUNDS):
         lead_id = await new_lead(client, org, 100 + round_)
         r = await post_fhir(client, org, lead_id, appointment(f"A-9-{round_}", "booked", "1"))

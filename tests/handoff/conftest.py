@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import worker
@@ -23,7 +23,6 @@ from app.outbox.models import WebhookDelivery
 from tests.conftest import Org
 from tests.conftest import make_settings as make_settings
 
-CLEANUP_TABLES = ("webhook_subscriptions", "webhook_messages", "jobs", "leads", "inbox_deliveries")
 FAST_SCHEDULE = (0.3, 0.5, 0.8, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0)
 
 
@@ -126,31 +125,13 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
 
 
 @pytest.fixture
-async def cleanup_subscriptions(engine: AsyncEngine) -> AsyncIterator[list[Org]]:
-    """Committed tests register their org; what they committed goes at the end, so later
-    workers find nothing of ours to retry and later tests count only their own rows."""
-    orgs: list[Org] = []
-    yield orgs
-    async with AsyncSession(engine) as s, s.begin():
-        for org in orgs:
-            for table in CLEANUP_TABLES:
-                await s.execute(
-                    text(f"DELETE FROM {table} WHERE organization_id = :org"),  # noqa: S608
-                    {"org": org.id},
-                )
-
-
-@pytest.fixture
 async def routed_subscription(
-    committed_client: httpx.AsyncClient,
-    committed_org: Org,
+    client: httpx.AsyncClient,
+    org: Org,
     receiver: Receiver,
-    cleanup_subscriptions: list[Org],
 ) -> dict[str, Any]:
-    """The committed organisation subscribed to `lead.routed` at the test's receiver; what
-    it commits is cleaned up after the test."""
-    cleanup_subscriptions.append(committed_org)
-    return await subscribe(committed_client, committed_org, receiver.url, ["lead.routed"])
+    """The organisation subscribed to `lead.routed` at the test's receiver."""
+    return await subscribe(client, org, receiver.url, ["lead.routed"])
 
 
 async def subscribe(

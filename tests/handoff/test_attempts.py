@@ -66,20 +66,20 @@ def test_a_long_error_is_cut_to_the_column() -> None:
 
 
 async def test_a_delivery_of_a_disabled_subscription_ends_dead_without_a_post(
-    committed_client: httpx.AsyncClient,
-    committed_org: Org,
+    client: httpx.AsyncClient,
+    org: Org,
     receiver: Receiver,
     engine: AsyncEngine,
     routed_subscription: dict[str, Any],
 ) -> None:
-    await emit_many(engine, committed_org.id, 1)
-    r = await committed_client.patch(
+    await emit_many(engine, org.id, 1)
+    r = await client.patch(
         f"/v1/webhook-subscriptions/{routed_subscription['id']}", json={"active": False},
-        headers=committed_org.headers,
+        headers=org.headers,
     )  # fmt: skip
     assert r.status_code == 200, r.text
 
-    await drain_until_status(engine, committed_org.id, "dead")
-    (row,) = await org_deliveries(engine, committed_org.id)
+    await drain_until_status(engine, org.id, "dead")
+    (row,) = await org_deliveries(engine, org.id)
     assert receiver.hits == []
     assert (row.last_error, row.attempts, row.next_attempt_at) == ("subscription disabled", 0, None)

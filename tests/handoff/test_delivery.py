@@ -11,6 +11,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -23,6 +24,7 @@ from app.config import Settings
 from app.db import db
 from app.handoff import delivery
 from app.handoff.targets import Target
+from app.outbox import service as handoff
 from app.outbox.models import WebhookSubscription
 from app.signatures import generate_whsec, sign_standard_webhook, verify_standard_webhook
 from tests.conftest import Org, make_settings
@@ -44,6 +46,9 @@ pytestmark = pytest.mark.usefixtures("fast_retries")
 # A poll interval no test lasts, and how long a test waits for what NOTIFY brings before it
 # fails (well inside that interval; a bound on the wait, not a measured time).
 POLL_NEVER, LIVENESS = 3600.0, 30.0
+# What a test counts the worker running: the periodic jobs (the SLA sweep, the feeds' poll)
+# that an earlier test's worker queued fall due too.
+DELIVERIES = [handoff.DELIVER]
 
 
 @contextlib.asynccontextmanager
@@ -60,27 +65,39 @@ async def worker_running(database_url: str, settings: Settings) -> AsyncIterator
         db.url = None
 
 
-async def routed_org(client: httpx.AsyncClient, org: Org) -> None:
+@dataclass
+class FormIntake:
+    """A routed organisation subscribed to both lead events, with a signed web-form source."""
+
+    client: httpx.AsyncClient
+    subscription: dict[str, Any]
+    source_id: str
+    secret: str
+
+    async def post(self, n: int) -> httpx.Response:
+        body = json.dumps(person(n, channel="web_form")).encode()
+        ts, wid = int(time.time()), f"form-{uuid.uuid4().hex}"
+        return await self.client.post(
+            f"/v1/webhooks/{self.source_id}",
+            content=body,
+            headers={
+                "content-type": "application/json",
+                "webhook-id": wid,
+                "webhook-timestamp": str(ts),
+                "webhook-signature": sign_standard_webhook(wid, ts, body, self.secret),
+            },
+        )
+
+
+@pytest.fixture
+async def form_intake(client: httpx.AsyncClient, org: Org, receiver: Receiver) -> FormIntake:
     team = await make_team(client, org)
     await add_member(client, org, team["id"], "Ana")
     await publish_rules(client, org, [default_rule(team["id"])])
-
-
-async def post_signed_form(
-    client: httpx.AsyncClient, source_id: str, secret: str, n: int
-) -> httpx.Response:
-    body = json.dumps(person(n, channel="web_form")).encode()
-    ts, wid = int(time.time()), f"form-{uuid.uuid4().hex}"
-    return await client.post(
-        f"/v1/webhooks/{source_id}",
-        content=body,
-        headers={
-            "content-type": "application/json",
-            "webhook-id": wid,
-            "webhook-timestamp": str(ts),
-            "webhook-signature": sign_standard_webhook(wid, ts, body, secret),
-        },
-    )
+    sub = await subscribe(client, org, receiver.url)
+    secret = generate_whsec()
+    source = await create_source(client, org, "web_form", {"secrets": [secret]})
+    return FormIntake(client, sub, source["id"], secret)
 
 
 def verify(hit: Hit, secret: str) -> dict[str, object]:
@@ -89,27 +106,18 @@ def verify(hit: Hit, secret: str) -> dict[str, object]:
 
 
 async def test_signed_form_lead_arrives_as_signed_lead_routed_woken_by_notify(
-    committed_client: httpx.AsyncClient,
-    committed_org: Org,
+    form_intake: FormIntake,
     receiver: Receiver,
     database_url: str,
-    cleanup_subscriptions: list[Org],
 ) -> None:
-    client, org = committed_client, committed_org
-    cleanup_subscriptions.append(org)
-    await routed_org(client, org)
-    sub = await subscribe(client, org, receiver.url)
-    form_secret = generate_whsec()
-    source = await create_source(client, org, "web_form", {"secrets": [form_secret]})
-
-    assert (await post_signed_form(client, source["id"], form_secret, 0)).is_success
+    assert (await form_intake.post(0)).is_success
     # The worker's next poll is an hour away: what arrives before then, LISTEN/NOTIFY
     # delivered. How fast: bench/bench_handoff.py.
     settings = make_settings(worker_poll_seconds=POLL_NEVER)
     async with worker_running(database_url, settings):
         # The lead sent before the worker started: its first batch at start.
         assert await wait_for(lambda: len(receiver.ok()) == 2, timeout=LIVENESS)
-        r = await post_signed_form(client, source["id"], form_secret, 1)
+        r = await form_intake.post(1)
         assert r.status_code == 200, r.text
         lead_id = r.json()["leads"][0]["lead_id"]
 
@@ -118,7 +126,7 @@ async def test_signed_form_lead_arrives_as_signed_lead_routed_woken_by_notify(
 
         assert await wait_for(lambda: len(routed()) == 2, timeout=LIVENESS)
     hit = next(h for h in routed() if lead_id in h.body.decode())
-    payload = verify(hit, sub["secret"])
+    payload = verify(hit, form_intake.subscription["secret"])
     data = payload["data"]
     assert isinstance(data, dict) and data["lead_id"] == lead_id and data["team_id"]
     assert hit.webhook_id.startswith("msg_") and hit.headers["webhook-timestamp"].isdigit()
@@ -127,19 +135,12 @@ async def test_signed_form_lead_arrives_as_signed_lead_routed_woken_by_notify(
 
 
 async def test_receiver_refusing_then_accepting_loses_nothing_and_duplicates_nothing(
-    committed_client: httpx.AsyncClient,
-    committed_org: Org,
+    form_intake: FormIntake,
+    org: Org,
     receiver: Receiver,
     database_url: str,
     engine: AsyncEngine,
-    cleanup_subscriptions: list[Org],
 ) -> None:
-    client, org = committed_client, committed_org
-    cleanup_subscriptions.append(org)
-    await routed_org(client, org)
-    sub = await subscribe(client, org, receiver.url)
-    form_secret = generate_whsec()
-    source = await create_source(client, org, "web_form", {"secrets": [form_secret]})
     first: list[float] = []
 
     def refuse_for_two_seconds(hit: Hit) -> int:
@@ -149,7 +150,7 @@ async def test_receiver_refusing_then_accepting_loses_nothing_and_duplicates_not
     receiver.decide = refuse_for_two_seconds
     async with worker_running(database_url, make_settings(worker_poll_seconds=0.1)):
         for n in range(3):
-            assert (await post_signed_form(client, source["id"], form_secret, 100 + n)).is_success
+            assert (await form_intake.post(100 + n)).is_success
         expected = {d.webhook_id for d in await org_deliveries(engine, org.id)}
         assert len(expected) == 6  # lead.received + lead.routed for each lead
         assert await wait_for(lambda: {h.webhook_id for h in receiver.ok()} >= expected, 12.0)
@@ -160,19 +161,19 @@ async def test_receiver_refusing_then_accepting_loses_nothing_and_duplicates_not
     refused = [h for h in receiver.hits if h.status == 503]
     assert refused and {h.webhook_id for h in refused} <= expected
     for h in receiver.hits:
-        verify(h, sub["secret"])
+        verify(h, form_intake.subscription["secret"])
     rows = await org_deliveries(engine, org.id)
     assert {d.status for d in rows} == {"succeeded"}
     assert max(d.attempts for d in rows) > 1
 
 
 async def test_two_workers_never_deliver_one_message_concurrently(
-    committed_org: Org,
+    org: Org,
     receiver: Receiver,
     engine: AsyncEngine,
     routed_subscription: dict[str, Any],
 ) -> None:
-    await emit_many(engine, committed_org.id, 200)
+    await emit_many(engine, org.id, 200)
     receiver.delay = 0.002
 
     async def one_worker() -> None:
@@ -190,16 +191,18 @@ async def test_two_workers_never_deliver_one_message_concurrently(
 
 
 async def test_one_worker_delivers_a_batch_a_few_at_a_time(
-    committed_org: Org,
+    org: Org,
     receiver: Receiver,
     engine: AsyncEngine,
     routed_subscription: dict[str, Any],
 ) -> None:
     # One at a time, a worker delivered fewer webhooks a second than intake accepts leads.
-    await emit_many(engine, committed_org.id, 8)
+    await emit_many(engine, org.id, 8)
     receiver.delay = 0.2  # long enough that jobs run together overlap at the receiver
 
-    ran = await worker.run_once(async_sessionmaker(engine, expire_on_commit=False), limit=8)
+    ran = await worker.run_once(
+        async_sessionmaker(engine, expire_on_commit=False), limit=8, kinds=DELIVERIES
+    )
 
     assert ran == 8 and len(receiver.ok()) == 8
     assert receiver.max_in_flight == worker.JOB_CONCURRENCY
@@ -207,21 +210,19 @@ async def test_one_worker_delivers_a_batch_a_few_at_a_time(
 
 
 async def test_deliveries_to_one_endpoint_reuse_its_connections(
-    committed_client: httpx.AsyncClient,
-    committed_org: Org,
+    client: httpx.AsyncClient,
+    org: Org,
     receiver: Receiver,
     engine: AsyncEngine,
-    cleanup_subscriptions: list[Org],
 ) -> None:
     # A connection (and, over HTTPS, a TLS handshake) per webhook cost more than the POST.
-    cleanup_subscriptions.append(committed_org)
     receiver.keep_alive = True
-    await subscribe(committed_client, committed_org, receiver.url, ["lead.routed"])
+    await subscribe(client, org, receiver.url, ["lead.routed"])
     sessions = async_sessionmaker(engine, expire_on_commit=False)
 
     for _ in range(2):
-        await emit_many(engine, committed_org.id, 8)
-        assert await worker.run_once(sessions, limit=8) == 8
+        await emit_many(engine, org.id, 8)
+        assert await worker.run_once(sessions, limit=8, kinds=DELIVERIES) == 8
 
     assert len(receiver.ok()) == 16
     # At most one connection per job running at once, kept from one batch to the next.
@@ -240,27 +241,27 @@ class _ImportAttempts:
 
 
 async def test_a_delivery_searches_no_import_path(
-    committed_client: httpx.AsyncClient,
-    committed_org: Org,
+    client: httpx.AsyncClient,
+    org: Org,
     receiver: Receiver,
     engine: AsyncEngine,
-    cleanup_subscriptions: list[Org],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # httpcore imports sniffio inside every lock and event it sets up, and a module that is
     # not installed is searched for on disk again each time: 4 % of a server process's CPU
     # in bench_handoff. sniffio is a dependency for that alone; nothing of ours imports it.
-    cleanup_subscriptions.append(committed_org)
     receiver.keep_alive = True
-    await subscribe(committed_client, committed_org, receiver.url, ["lead.routed"])
+    await subscribe(client, org, receiver.url, ["lead.routed"])
     sessions = async_sessionmaker(engine, expire_on_commit=False)
-    await emit_many(engine, committed_org.id, 2)
-    assert await worker.run_once(sessions, limit=2) == 2  # first use imports what it needs
+    await emit_many(engine, org.id, 2)
+    assert (
+        await worker.run_once(sessions, limit=2, kinds=DELIVERIES) == 2
+    )  # first use imports what it needs
     attempts = _ImportAttempts()
     monkeypatch.setattr(sys, "meta_path", [attempts, *sys.meta_path])
 
-    await emit_many(engine, committed_org.id, 4)
-    assert await worker.run_once(sessions, limit=4) == 4
+    await emit_many(engine, org.id, 4)
+    assert await worker.run_once(sessions, limit=4, kinds=DELIVERIES) == 4
 
     assert len(receiver.ok()) == 6
     assert attempts.names == []
@@ -292,38 +293,35 @@ def test_connections_are_shared_only_by_one_address_and_name(
 
 
 async def test_410_disables_the_subscription(
-    committed_client: httpx.AsyncClient,
-    committed_org: Org,
+    client: httpx.AsyncClient,
+    org: Org,
     receiver: Receiver,
     engine: AsyncEngine,
     routed_subscription: dict[str, Any],
 ) -> None:
     receiver.decide = lambda hit: 410
-    await emit_many(engine, committed_org.id, 1)
+    await emit_many(engine, org.id, 1)
 
-    await drain_until_status(engine, committed_org.id, "dead")
+    await drain_until_status(engine, org.id, "dead")
     got = (
-        await committed_client.get(
-            f"/v1/webhook-subscriptions/{routed_subscription['id']}", headers=committed_org.headers
+        await client.get(
+            f"/v1/webhook-subscriptions/{routed_subscription['id']}", headers=org.headers
         )
     ).json()
     assert got["active"] is False and "410" in got["disabled_reason"]
-    await emit_many(engine, committed_org.id, 1)
-    assert len(await org_deliveries(engine, committed_org.id)) == 1  # nothing new queued
-    r = await committed_client.get("/v1/webhook-deliveries", headers=committed_org.headers)
+    await emit_many(engine, org.id, 1)
+    assert len(await org_deliveries(engine, org.id)) == 1  # nothing new queued
+    r = await client.get("/v1/webhook-deliveries", headers=org.headers)
     assert r.json()["data"][0]["last_status_code"] == 410
 
 
 async def test_exhausted_retries_end_dead_and_redeliver_keeps_the_webhook_id(
-    committed_client: httpx.AsyncClient,
-    committed_org: Org,
+    client: httpx.AsyncClient,
+    org: Org,
     receiver: Receiver,
     engine: AsyncEngine,
     monkeypatch: pytest.MonkeyPatch,
-    cleanup_subscriptions: list[Org],
 ) -> None:
-    client, org = committed_client, committed_org
-    cleanup_subscriptions.append(org)
     monkeypatch.setattr(delivery, "RETRY_SCHEDULE", (0.05, 0.05))
     await subscribe(client, org, receiver.url, ["lead.routed"])
     receiver.decide = lambda hit: 500
@@ -345,23 +343,23 @@ async def test_exhausted_retries_end_dead_and_redeliver_keeps_the_webhook_id(
 
 
 async def test_throttled_answer_honours_retry_after(
-    committed_org: Org,
+    org: Org,
     receiver: Receiver,
     engine: AsyncEngine,
     routed_subscription: dict[str, Any],
 ) -> None:
     receiver.decide = lambda hit: (429, {"retry-after": "120"})
-    await emit_many(engine, committed_org.id, 1)
+    await emit_many(engine, org.id, 1)
 
-    await drain_until_status(engine, committed_org.id, "retrying")
-    (row,) = await org_deliveries(engine, committed_org.id)
+    await drain_until_status(engine, org.id, "retrying")
+    (row,) = await org_deliveries(engine, org.id)
     assert row.next_attempt_at is not None and row.last_attempt_at is not None
     wait = (row.next_attempt_at - row.last_attempt_at).total_seconds()
     assert 119 <= wait <= 121
 
 
 async def test_loopback_target_is_refused_at_delivery_time_when_not_allowed(
-    committed_org: Org,
+    org: Org,
     receiver: Receiver,
     engine: AsyncEngine,
     monkeypatch: pytest.MonkeyPatch,
@@ -369,13 +367,13 @@ async def test_loopback_target_is_refused_at_delivery_time_when_not_allowed(
 ) -> None:
     strict = make_settings(allow_private_webhook_targets=False)
     monkeypatch.setattr(delivery, "_settings", lambda: strict)
-    await emit_many(engine, committed_org.id, 1)
+    await emit_many(engine, org.id, 1)
 
     async def attempted() -> bool:
-        return [d.attempts for d in await org_deliveries(engine, committed_org.id)] == [1]
+        return [d.attempts for d in await org_deliveries(engine, org.id)] == [1]
 
     await drain(engine, attempted)
-    (row,) = await org_deliveries(engine, committed_org.id)
+    (row,) = await org_deliveries(engine, org.id)
     # Refused for good at once, with its reason: retrying would be refused the same way.
     assert row.status == "dead" and (row.last_error or "").startswith("target refused")
     assert row.next_attempt_at is None
@@ -383,9 +381,7 @@ async def test_loopback_target_is_refused_at_delivery_time_when_not_allowed(
     async with AsyncSession(engine) as s:
         sub = (
             await s.execute(
-                select(WebhookSubscription).where(
-                    WebhookSubscription.organization_id == committed_org.id
-                )
+                select(WebhookSubscription).where(WebhookSubscription.organization_id == org.id)
             )
         ).scalar_one()
         assert sub.active

@@ -42,15 +42,12 @@ async def _call(client: httpx.AsyncClient, org: Org, lead_id: str, **body: Any) 
 
 
 async def test_chest_pain_at_seven_am_is_called_back_by_the_nurse_line(
-    committed_client: httpx.AsyncClient,
-    committed_org: Org,
+    client: httpx.AsyncClient,
+    org: Org,
     engine: AsyncEngine,
     receiver: Receiver,
     fast_retries: Any,
-    cleanup_subscriptions: list[Org],
 ) -> None:
-    client, org = committed_client, committed_org
-    cleanup_subscriptions.append(org)
     front = await make_team(client, org, "Front desk", hours={"mon": [["08:00", "17:00"]]})
     nurses = await make_team(
         client, org, "Nurse line", is_urgent_team=True, sla_minutes={"emergency": 5}

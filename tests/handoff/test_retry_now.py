@@ -23,15 +23,12 @@ async def _statuses(engine: AsyncEngine, org_id: uuid.UUID) -> Counter[str]:
 
 
 async def test_retry_now_sends_every_dead_and_waiting_delivery_once(
-    committed_client: httpx.AsyncClient,
-    committed_org: Org,
+    client: httpx.AsyncClient,
+    org: Org,
     receiver: Receiver,
     engine: AsyncEngine,
     monkeypatch: pytest.MonkeyPatch,
-    cleanup_subscriptions: list[Org],
 ) -> None:
-    client, org = committed_client, committed_org
-    cleanup_subscriptions.append(org)
     sub = await subscribe(client, org, receiver.url, ["lead.routed"])
     receiver.decide = lambda hit: 503
     # Two deliveries give up (two quick attempts), two wait an hour for their next one.

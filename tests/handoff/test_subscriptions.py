@@ -9,16 +9,13 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import get_session
 from app.handoff.targets import address_allowed
 from app.jobs.models import Job
-from app.main import create_app
 from app.outbox import service as handoff
 from app.outbox.models import WebhookDelivery, WebhookMessage
-from tests.conftest import Org
-from tests.conftest import make_settings as make_settings
+from tests.conftest import ClientWith, Org
 from tests.handoff.conftest import subscribe
 
 HOOK = "http://127.0.0.1:9/hook"
@@ -34,7 +31,8 @@ async def test_secret_is_shown_once_and_stored_encrypted(
     listed = (await client.get("/v1/webhook-subscriptions", headers=org.headers)).json()
     assert [s["id"] for s in listed["data"]] == [made["id"]]
     assert "secret" not in listed["data"][0]
-    raw = await session.execute(select(WebhookDelivery))  # nothing sent yet
+    mine = select(WebhookDelivery).where(WebhookDelivery.organization_id == org.id)
+    raw = await session.execute(mine)  # nothing sent yet
     assert raw.first() is None
 
 
@@ -49,18 +47,9 @@ async def test_unknown_event_types_and_fields_are_422(client: httpx.AsyncClient,
 
 
 @pytest.fixture
-async def strict_client(conn: AsyncConnection) -> AsyncIterator[httpx.AsyncClient]:
+async def strict_client(client_with: ClientWith) -> AsyncIterator[httpx.AsyncClient]:
     """The production default: private targets refused."""
-    app = create_app(make_settings(allow_private_webhook_targets=False), manage_database=False)
-
-    async def session_override() -> AsyncIterator[AsyncSession]:
-        async with AsyncSession(bind=conn, join_transaction_mode="create_savepoint") as s:
-            yield s
-            await s.commit()
-
-    app.dependency_overrides[get_session] = session_override
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+    async with client_with(allow_private_webhook_targets=False) as c:
         yield c
 
 
@@ -124,7 +113,13 @@ async def test_emit_fans_out_to_matching_active_subscriptions(
     await handoff.emit(session, org.id, "lead.received", {})
 
     deliveries = (
-        (await session.execute(select(WebhookDelivery).order_by(WebhookDelivery.created_at)))
+        (
+            await session.execute(
+                select(WebhookDelivery)
+                .where(WebhookDelivery.organization_id == org.id)
+                .order_by(WebhookDelivery.created_at)
+            )
+        )
         .scalars()
         .all()
     )
@@ -135,7 +130,8 @@ async def test_emit_fans_out_to_matching_active_subscriptions(
     ]
     assert all(d.webhook_id.startswith(msg_id) for d in deliveries if d.event_type == "lead.routed")
     assert len({d.webhook_id for d in deliveries}) == 3
-    jobs = (await session.execute(select(Job).where(Job.kind == handoff.DELIVER))).scalars().all()
+    ours = select(Job).where(Job.organization_id == org.id, Job.kind == handoff.DELIVER)
+    jobs = (await session.execute(ours)).scalars().all()
     assert {j.payload["delivery_id"] for j in jobs} >= {str(d.id) for d in deliveries}
     message = (
         await session.execute(
@@ -157,7 +153,7 @@ async def test_other_organisations_ids_are_404(
 ) -> None:
     sub = await subscribe(client, org, HOOK, ["lead.routed"])
     await handoff.emit(session, org.id, "lead.routed", {})
-    await session.flush()
+    await session.commit()
     mine = (await client.get("/v1/webhook-deliveries", headers=org.headers)).json()["data"]
     assert len(mine) == 1
     theirs = (await client.get("/v1/webhook-deliveries", headers=other_org.headers)).json()
@@ -179,7 +175,7 @@ async def test_deliveries_list_paginates(
     await subscribe(client, org, HOOK, ["lead.routed"])
     for _ in range(5):
         await handoff.emit(session, org.id, "lead.routed", {})
-    await session.flush()
+    await session.commit()
     seen: list[str] = []
     cursor = None
     while True:

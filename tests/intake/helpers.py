@@ -12,6 +12,18 @@ import httpx
 from tests.conftest import Org
 
 FIXTURES = Path(__file__).parent / "fixtures"
+# Typeform question refs to canonical fields, as a practice would map its form.
+TYPEFORM_MAPPING = {
+    "first_name": "first_name",
+    "last_name": "last_name",
+    "email": "email",
+    "phone": "phone",
+    "zip": "postal_code",
+    "service": "service.text",
+    "dob": "date_of_birth",
+    "new_patient": "new_patient",
+    "tcpa_consent": "consent.checked",
+}
 
 
 def api_lead(**overrides: Any) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import pytest
 from app.intake.adapters import callrail, generic, google, meta, twilio, typeform, unbounce
 from app.intake.adapters.base import AdapterError, IgnoredDelivery, RawDelivery
 from app.leads.normalize import normalize
+from tests.intake.helpers import TYPEFORM_MAPPING
 
 FORM = "application/x-www-form-urlencoded"
 Load = Callable[[str], bytes]
@@ -232,18 +233,6 @@ def test_google_columns_fallbacks_and_mapping() -> None:
 
 
 # --- Typeform -----------------------------------------------------------------
-
-TYPEFORM_MAPPING = {
-    "first_name": "first_name",
-    "last_name": "last_name",
-    "email": "email",
-    "phone": "phone",
-    "zip": "postal_code",
-    "service": "service.text",
-    "dob": "date_of_birth",
-    "new_patient": "new_patient",
-    "tcpa_consent": "consent.checked",
-}
 
 
 def test_typeform_response(fixture_bytes: Load) -> None:

@@ -39,11 +39,14 @@ async def test_no_plaintext_personal_data_in_the_database(
     client: httpx.AsyncClient, org: Org, session: AsyncSession
 ) -> None:
     assert (await post_lead(client, org, api_lead())).status_code == 201
+    # This organisation's rows: other tests' free text may use the same made-up names.
     dump = await session.execute(
         text(
-            "SELECT l::text FROM leads l UNION ALL SELECT s::text FROM lead_submissions s "
-            "UNION ALL SELECT a::text FROM audit_events a"
-        )
+            "SELECT l::text FROM leads l WHERE organization_id = :o"
+            " UNION ALL SELECT s::text FROM lead_submissions s WHERE organization_id = :o"
+            " UNION ALL SELECT a::text FROM audit_events a WHERE organization_id = :o"
+        ),
+        {"o": org.id},
     )
     everything = "\n".join(r[0] for r in dump)
     for secret in ("Maria", "Gonzalez", "5550119", "maria.gonzalez", "Knee pain for six"):
@@ -128,8 +131,8 @@ async def test_idempotency_key(client: httpx.AsyncClient, org: Org) -> None:
 
 
 async def test_idempotency_key_in_flight_is_409(
-    committed_client: httpx.AsyncClient,
-    committed_org: Org,
+    client: httpx.AsyncClient,
+    org: Org,
     engine,  # type: ignore[no-untyped-def]
 ) -> None:
     from sqlalchemy.ext.asyncio import AsyncSession as S
@@ -137,12 +140,12 @@ async def test_idempotency_key_in_flight_is_409(
     async with S(engine) as holder, holder.begin():
         key_id = (
             await holder.execute(
-                text("SELECT id FROM api_keys WHERE organization_id = :o"), {"o": committed_org.id}
+                text("SELECT id FROM api_keys WHERE organization_id = :o"), {"o": org.id}
             )
         ).scalar_one()
-        caller = Caller(committed_org.id, key_id, frozenset({"admin"}))
+        caller = Caller(org.id, key_id, frozenset({"admin"}))
         assert await idempotency.lookup(holder, caller, "k1", "d") is None  # holds the key
-        r = await post_lead(committed_client, committed_org, person(3), **{"Idempotency-Key": "k1"})
+        r = await post_lead(client, org, person(3), **{"Idempotency-Key": "k1"})
         assert r.status_code == 409
         assert r.json()["type"].endswith("idempotency-key-in-flight")
 

@@ -91,10 +91,9 @@ async def test_api_changes_reach_the_very_next_lead(
 
 
 async def test_a_change_committed_by_another_process_is_seen(
-    committed_client: httpx.AsyncClient, committed_org: Org, engine: AsyncEngine
+    client: httpx.AsyncClient, org: Org, engine: AsyncEngine
 ) -> None:
     """The other process writes with its own engine and never touches this process's cache."""
-    client, org = committed_client, committed_org
     team = await make_team(client, org)
     ana = await add_member(client, org, team["id"], "Ana")
     ben = await add_member(client, org, team["id"], "Ben")
@@ -133,6 +132,7 @@ async def test_every_write_to_a_config_table_bumps_the_version(
     assert await _version(session, org.id) > after_team
     seen = await _version(session, org.id)
     await session.execute(text("DELETE FROM members WHERE id = :id"), {"id": member["id"]})
+    await session.commit()
     assert await _version(session, org.id) > seen
     seen = await _version(session, org.id)
     made = await create_ruleset(client, org, [default_rule(team["id"])])
@@ -150,14 +150,14 @@ async def test_every_write_to_a_config_table_bumps_the_version(
 
 
 async def test_a_rolled_back_change_never_hands_its_version_to_other_data(
-    engine: AsyncEngine, committed_org: Org
+    engine: AsyncEngine, org: Org
 ) -> None:
     async with AsyncSession(engine) as s:
-        s.add(Team(id=uuid.uuid4(), organization_id=committed_org.id, name="x"))
+        s.add(Team(id=uuid.uuid4(), organization_id=org.id, name="x"))
         await s.flush()
-        rolled_back = await _version(s, committed_org.id)
+        rolled_back = await _version(s, org.id)
         await s.rollback()
-        s.add(Team(id=uuid.uuid4(), organization_id=committed_org.id, name="y"))
+        s.add(Team(id=uuid.uuid4(), organization_id=org.id, name="y"))
         await s.flush()
-        assert await _version(s, committed_org.id) != rolled_back
+        assert await _version(s, org.id) != rolled_back
         await s.rollback()

@@ -15,7 +15,6 @@ import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -25,7 +24,7 @@ from app import worker
 from app.intake import flow
 from app.signatures import generate_whsec, sign_standard_webhook
 from tests.conftest import Org
-from tests.intake.helpers import create_source
+from tests.intake.helpers import TYPEFORM_MAPPING, create_source
 from tests.routing.http_helpers import add_member, default_rule, get_lead, make_team, publish_rules
 from tests.support.http import serve
 
@@ -173,10 +172,9 @@ async def _committed_count(engine: AsyncEngine, table: str, org: Org) -> int:
     ids=["lead", "quarantined"],
 )
 async def test_concurrent_redeliveries_store_one_delivery_with_one_answer(
-    committed_client: httpx.AsyncClient, committed_org: Org, engine: AsyncEngine, body: bytes
+    client: httpx.AsyncClient, org: Org, engine: AsyncEngine, body: bytes
 ) -> None:
     """A sender retrying while its first attempt is still being processed."""
-    client, org = committed_client, committed_org
     secret = generate_whsec()
     source = await create_source(client, org, "web_form", {"secrets": [secret]})
     headers = signed(body, secret, "retried-1")
@@ -197,12 +195,11 @@ async def test_concurrent_redeliveries_store_one_delivery_with_one_answer(
 
 
 async def test_retry_of_a_stored_delivery_is_answered_before_any_routing(
-    committed_client: httpx.AsyncClient, committed_org: Org, engine: AsyncEngine
+    client: httpx.AsyncClient, org: Org, engine: AsyncEngine
 ) -> None:
     """The retry of a queued lead's delivery, once a member is free, takes no member: it is
     answered from the stored delivery, not routed again (a member chosen by routing's own
     transaction would stay claimed though the retry is rolled back)."""
-    client, org = committed_client, committed_org
     team = await make_team(client, org)
     await publish_rules(client, org, [default_rule(team["id"])])
     secret = generate_whsec()
@@ -341,16 +338,8 @@ async def test_ten_mebibyte_body_is_413(client: httpx.AsyncClient, org: Org) -> 
 
 # --- Typeform, Unbounce, CallRail --------------------------------------------------------
 
-TYPEFORM_MAPPING = {
-    "first_name": "first_name",
-    "last_name": "last_name",
-    "email": "email",
-    "phone": "phone",
-    "zip": "postal_code",
-    "service": "service.text",
-    "dob": "date_of_birth",
-    "new_patient": "new_patient",
-    "tcpa_consent": "consent.checked",
+TYPEFORM_WITH_UTM = {
+    **TYPEFORM_MAPPING,
     "utm_source": "attribution.utm_source",
     "utm_campaign": "attribution.utm_campaign",
 }
@@ -358,7 +347,7 @@ TYPEFORM_MAPPING = {
 
 async def test_typeform_signed_and_mapped(client: httpx.AsyncClient, org: Org) -> None:
     source = await create_source(
-        client, org, "typeform", {"secret": "tf-secret-123"}, mapping=TYPEFORM_MAPPING
+        client, org, "typeform", {"secret": "tf-secret-123"}, mapping=TYPEFORM_WITH_UTM
     )
     body = fixture("typeform_response.json")
     r = await client.post(
@@ -474,15 +463,13 @@ def _graph(graph_lead: dict[str, Any], fail: set[str]) -> Any:
     return respond
 
 
-async def run_jobs(conn: AsyncConnection) -> int:
-    maker = async_sessionmaker(
-        bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
-    )
+async def run_jobs(engine: AsyncEngine) -> int:
+    maker = async_sessionmaker(engine, expire_on_commit=False)
     return await worker.run_once(maker, kinds=["meta.retrieve"])
 
 
 async def test_meta_delivery_retrieves_leads_from_the_graph_api(
-    client: httpx.AsyncClient, org: Org, conn: AsyncConnection, session: AsyncSession
+    client: httpx.AsyncClient, org: Org, engine: AsyncEngine, session: AsyncSession
 ) -> None:
     graph_lead = json.loads(fixture("meta_graph_lead.json"))
     graph_lead["field_data"] = [
@@ -510,7 +497,7 @@ async def test_meta_delivery_retrieves_leads_from_the_graph_api(
         assert r.status_code == 200, r.text
         leads = r.json()["leads"]
         assert len(leads) == 4 and {x["status"] for x in leads} == {"pending_retrieval"}
-        assert await run_jobs(conn) == 4
+        assert await run_jobs(engine) == 4
     by_ext = dict(
         (
             await session.execute(

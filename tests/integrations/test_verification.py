@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import worker
 from app.config import get_settings
@@ -47,11 +47,20 @@ def jornaya(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[LocalServer, Jorn
         get_settings.cache_clear()
 
 
-async def run_checks(conn: AsyncConnection) -> int:
-    maker = async_sessionmaker(
-        bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
-    )
+async def run_checks(engine: AsyncEngine) -> int:
+    maker = async_sessionmaker(engine, expire_on_commit=False)
     return await worker.run_once(maker, kinds=["consent.verify"])
+
+
+async def due_now(session: AsyncSession, org: Org) -> None:
+    """The organisation's waiting checks fall due."""
+    await session.execute(
+        text(
+            "UPDATE jobs SET run_at = now() WHERE kind = 'consent.verify' AND organization_id = :o"
+        ),
+        {"o": org.id},
+    )
+    await session.commit()
 
 
 def lead_with(who: Person, **consent: Any) -> dict[str, Any]:
@@ -108,7 +117,7 @@ async def test_integration_keys_are_write_only(
 async def test_trustedform_retain_and_match_then_marketing_call_refused_on_no_match(
     client: httpx.AsyncClient,
     org: Org,
-    conn: AsyncConnection,
+    engine: AsyncEngine,
     session: AsyncSession,
     trustedform: tuple[LocalServer, TrustedForm],
 ) -> None:
@@ -124,7 +133,7 @@ async def test_trustedform_retain_and_match_then_marketing_call_refused_on_no_ma
     pending = await consent_view(client, org, matched)
     assert [v["status"] for v in pending["verifications"]] == ["pending"]
 
-    assert await run_checks(conn) == 2
+    assert await run_checks(engine) == 2
     calls = {r.path: r for r in server.requests}
     assert set(calls) == {"/cert0good0001", "/cert0other002"}
     call = calls["/cert0good0001"]
@@ -179,7 +188,7 @@ async def test_trustedform_retain_and_match_then_marketing_call_refused_on_no_ma
 async def test_trustedform_only_its_own_host_retries_and_expiry(
     client: httpx.AsyncClient,
     org: Org,
-    conn: AsyncConnection,
+    engine: AsyncEngine,
     session: AsyncSession,
     trustedform: tuple[LocalServer, TrustedForm],
 ) -> None:
@@ -201,7 +210,7 @@ async def test_trustedform_only_its_own_host_retries_and_expiry(
     assert view["consent_unverified"] is True
     assert view["verifications"][0]["status"] == "refused"
 
-    assert await run_checks(conn) == 2
+    assert await run_checks(engine) == 2
     assert (await consent_view(client, org, old))["verifications"][0]["status"] == "expired"
     assert (await consent_view(client, org, old))["consent_unverified"] is True
     # TrustedForm was unavailable: still pending, retried with backoff
@@ -214,9 +223,8 @@ async def test_trustedform_only_its_own_host_retries_and_expiry(
         )
     ).one()  # fmt: skip
     assert tuple(retry) == ("queued", 1, True)
-    await session.execute(text("UPDATE jobs SET run_at = now() WHERE kind = 'consent.verify'"))
-    await session.commit()
-    assert await run_checks(conn) == 1
+    await due_now(session, org)
+    assert await run_checks(engine) == 1
     assert (await consent_view(client, org, flaky))["verifications"][0]["status"] == "verified"
     assert all("evil" not in r.path for r in server.requests)
     assert len(server.requests) == 3
@@ -225,7 +233,7 @@ async def test_trustedform_only_its_own_host_retries_and_expiry(
 async def test_jornaya_authenticate(
     client: httpx.AsyncClient,
     org: Org,
-    conn: AsyncConnection,
+    engine: AsyncEngine,
     jornaya: tuple[LocalServer, Jornaya],
 ) -> None:
     server, _ = jornaya
@@ -233,7 +241,7 @@ async def test_jornaya_authenticate(
     ok = await post(client, org, lead_with(Person.new(), leadid_token=TOKEN_OK))
     fake = await post(client, org, lead_with(Person.new(), leadid_token=TOKEN_FAKE))
     junk = await post(client, org, lead_with(Person.new(), leadid_token="not-a-token"))
-    assert await run_checks(conn) == 2
+    assert await run_checks(engine) == 2
     assert {r.path.split("?")[0] for r in server.requests} == {"/Authenticate"}
     assert any(f"lac={LAC}" in r.path and f"id={TOKEN_OK}" in r.path for r in server.requests)
     verified = await consent_view(client, org, ok)
@@ -249,7 +257,7 @@ async def test_jornaya_authenticate(
 async def test_no_key_waits_then_checks(
     client: httpx.AsyncClient,
     org: Org,
-    conn: AsyncConnection,
+    engine: AsyncEngine,
     session: AsyncSession,
     trustedform: tuple[LocalServer, TrustedForm],
 ) -> None:
@@ -258,11 +266,10 @@ async def test_no_key_waits_then_checks(
     peer.email["cert0later005"] = who.email
     lead = await post(client, org, lead_with(
         who, certificate_url="https://cert.trustedform.com/cert0later005"))  # fmt: skip
-    assert await run_checks(conn) == 1
+    assert await run_checks(engine) == 1
     assert server.requests == []  # no key yet: nothing sent, retried later
     await client.put("/v1/integrations/trustedform", json={"api_key": TF_KEY}, headers=org.headers)
-    await session.execute(text("UPDATE jobs SET run_at = now() WHERE kind = 'consent.verify'"))
-    await session.commit()
-    assert await run_checks(conn) == 1
+    await due_now(session, org)
+    assert await run_checks(engine) == 1
     assert (await consent_view(client, org, lead))["verifications"][0]["status"] == "verified"
     assert uuid.UUID(lead)

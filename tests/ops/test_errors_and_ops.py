@@ -6,11 +6,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import get_session
 from app.errors import RateLimited
-from app.main import create_app
 from app.ratelimit import WindowLimiter
-from tests.conftest import Org, _client, make_settings
+from tests.conftest import ClientWith, Org
 
 PROBLEM = "application/problem+json"
 
@@ -105,16 +103,8 @@ def test_rate_limiter_answers_429_with_retry_after() -> None:
     limiter.hit("k", 3, now=161.0)  # a new window
 
 
-async def test_rate_limit_per_key_over_http(engine, conn, org: Org) -> None:  # type: ignore[no-untyped-def]
-    app = create_app(make_settings(rate_limit_per_minute=2), manage_database=False)
-
-    async def same_conn():  # type: ignore[no-untyped-def]
-        async with AsyncSession(bind=conn, join_transaction_mode="create_savepoint") as s:
-            yield s
-            await s.commit()
-
-    app.dependency_overrides[get_session] = same_conn
-    async with _client(app) as c:
+async def test_rate_limit_per_key_over_http(client_with: ClientWith, org: Org) -> None:
+    async with client_with(rate_limit_per_minute=2) as c:
         codes = [(await c.get("/v1/api-keys", headers=org.headers)).status_code for _ in range(3)]
         assert codes[:2] == [200, 200]
         last = await c.get("/v1/api-keys", headers=org.headers)
@@ -131,4 +121,4 @@ async def test_audit_events_refuse_update_and_delete(session: AsyncSession, org:
     for stmt in ("UPDATE audit_events SET action = 'x'", "DELETE FROM audit_events"):
         with pytest.raises(DBAPIError, match="append-only"):
             async with session.begin_nested():
-                await session.execute(text(stmt))
+                await session.execute(text(stmt + " WHERE organization_id = :o"), {"o": org.id})

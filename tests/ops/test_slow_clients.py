@@ -6,12 +6,10 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import Org
 from tests.support.service import Service, service_env
@@ -104,23 +102,10 @@ async def test_stalled_body_and_huge_head_are_cut(served: Service) -> None:
     assert "Traceback" not in served.log()
 
 
-@pytest.fixture
-async def leaves_no_jobs(engine: AsyncEngine, committed_org: Org) -> AsyncIterator[None]:
-    """The lead's jobs go with the test: other tests' workers share this database."""
-    yield
-    async with engine.begin() as conn:
-        await conn.execute(
-            text("DELETE FROM jobs WHERE organization_id = :org"), {"org": committed_org.id}
-        )
-
-
-@pytest.mark.usefixtures("leaves_no_jobs")
-async def test_slow_bodies_do_not_hold_the_intake_slots(
-    served: Service, committed_org: Org
-) -> None:
+async def test_slow_bodies_do_not_hold_the_intake_slots(served: Service, org: Org) -> None:
     """Twice as many senders as a process has intake slots stall in their leads' bodies; a
     lead sent meanwhile is taken at once, not when their body deadline frees the slots."""
-    auth = f"Authorization: Bearer {committed_org.admin_key}\r\n".encode()
+    auth = f"Authorization: Bearer {org.admin_key}\r\n".encode()
     head = b"POST /v1/leads HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
     cut_at: list[float] = []
 
@@ -137,7 +122,7 @@ async def test_slow_bodies_do_not_hold_the_intake_slots(
     await asyncio.sleep(0.5)
     lead = {"first_name": "Ana", "email": f"{uuid.uuid4().hex}@example.org"}
     async with httpx.AsyncClient(base_url=served.base, timeout=10) as client:
-        r = await client.post("/v1/leads", json=lead, headers=committed_org.headers)
+        r = await client.post("/v1/leads", json=lead, headers=org.headers)
     answered_at = time.monotonic()
     assert r.status_code == 201, r.text
     assert await asyncio.gather(*stalled) == [b""] * 8  # cut at the body deadline

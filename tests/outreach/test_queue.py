@@ -36,9 +36,8 @@ async def _claim(client: httpx.AsyncClient, org: Org, **body: object) -> httpx.R
 
 
 async def test_two_members_claiming_at_once_get_different_leads(
-    committed_client: httpx.AsyncClient, committed_org: Org
+    client: httpx.AsyncClient, org: Org
 ) -> None:
-    client, org = committed_client, committed_org
     team, ids = await _queued_leads(client, org, 7100, 4)
     ana = await add_member(client, org, str(team["id"]), "Ana", external_id="agent-ana")
     ben = await add_member(client, org, str(team["id"]), "Ben", external_id="agent-ben")

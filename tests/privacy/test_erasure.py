@@ -64,12 +64,11 @@ async def _history(client: httpx.AsyncClient, org: Org, lead_id: str, who: Perso
 
 
 async def test_erased_lead_leaves_no_personal_data_and_reports_do_not_move(
-    committed_client: httpx.AsyncClient,
-    committed_org: Org,
+    client: httpx.AsyncClient,
+    org: Org,
     engine: AsyncEngine,
     database_url: str,
 ) -> None:
-    client, org = committed_client, committed_org
     who = Person.new()
     # a configured practice: the lead is scored and qualified, its assessment quotes it
     await setup_practice(client, org)

@@ -11,8 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import worker
-from tests.conftest import Org
-from tests.privacy.conftest import ClientWith
+from tests.conftest import ClientWith, Org
 from tests.privacy.helpers import Person
 
 
@@ -110,10 +109,10 @@ async def test_request_input_errors(client: httpx.AsyncClient, org: Org) -> None
 
 
 async def test_queued_request_is_overdue_until_the_worker_completes_it(
-    committed_client_with: ClientWith, committed_org: Org, engine: AsyncEngine
+    client_with: ClientWith, org: Org, engine: AsyncEngine
 ) -> None:
-    org, who = committed_org, Person.new()
-    async with committed_client_with(erasure_inline_limit=0) as client:
+    org, who = org, Person.new()
+    async with client_with(erasure_inline_limit=0) as client:
         lead = (await client.post("/v1/leads", json=who.lead(), headers=org.headers)).json()
         # received 50 days ago (by post, say) and only now entered: already overdue
         body = _request(email=who.email.upper(), days_ago=50)

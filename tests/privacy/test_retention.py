@@ -87,12 +87,11 @@ async def _row(engine: AsyncEngine, sql: str, **params: Any) -> Any:
 
 
 async def test_purge_dry_run_lists_then_the_run_erases_once(
-    committed_client: httpx.AsyncClient,
-    committed_org: Org,
+    client: httpx.AsyncClient,
+    org: Org,
     engine: AsyncEngine,
     database_url: str,
 ) -> None:
-    client, org = committed_client, committed_org
     path, secret = await webhook_source(client, org)
     ids = {}
     for name in ("inactive", "read", "called", "recent"):

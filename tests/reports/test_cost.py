@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncSession
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.auth import service as auth_service
 from app.auth.scopes import Scope
 from tests.conftest import Org
 from tests.reports.conftest import January, get
+
+
+@pytest.fixture
+async def january(january: January, engine: AsyncEngine) -> AsyncIterator[January]:
+    """The shared January data set; the spend a test imports into it goes with the test."""
+    yield january
+    async with engine.begin() as c:
+        await c.execute(text("DELETE FROM spend WHERE organization_id = :o"), {"o": january.org.id})
+
 
 FIRST = [
     {"date": "2026-01-05", "source": "Google", "campaign": "knee", "amount": "100.00",

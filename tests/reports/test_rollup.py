@@ -78,6 +78,9 @@ DIMENSIONS: list[Dimension | None] = [None, *Dimension]
 
 
 async def _driver(session: AsyncSession) -> Any:
+    """The session's asyncpg connection, inside the session's transaction (which SQLAlchemy
+    begins at its first statement): nothing the test writes through it is committed."""
+    await session.execute(text("SELECT 1"))
     raw = await (await session.connection()).get_raw_connection()
     return raw.driver_connection
 

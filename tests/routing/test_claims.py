@@ -1,8 +1,8 @@
 """Routing in its own short transaction: member claims keep capacity exact (migration 0011).
 
-The committed tests run the production path: real commits, separate connections, the
-rotation lock held only for the member choice. The rolled-back ones check how member loads
-count claims, which every routing path reads.
+Most tests run the production path: real commits, separate connections, the rotation lock
+held only for the member choice. The last runs routing inside its caller's transaction
+(one connection, rolled back), which counts claims in member loads the same way.
 """
 
 from __future__ import annotations
@@ -11,13 +11,18 @@ import asyncio
 import datetime as dt
 import uuid
 from collections import Counter
+from collections.abc import AsyncIterator
 
 import httpx
+import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from app.config import Settings
+from app.db import get_session
+from app.main import create_app
 from app.routing.queries import CLAIM_TTL
-from tests.conftest import Org
+from tests.conftest import Org, _client
 from tests.intake.helpers import person, post_lead
 from tests.routing.http_helpers import add_member, default_rule, make_team, publish_rules
 
@@ -51,9 +56,8 @@ async def _claims(engine: AsyncEngine, org: Org) -> list[uuid.UUID]:
 
 
 async def test_capacity_holds_exactly_under_concurrent_leads(
-    committed_client: httpx.AsyncClient, committed_org: Org, engine: AsyncEngine
+    client: httpx.AsyncClient, org: Org, engine: AsyncEngine
 ) -> None:
-    client, org = committed_client, committed_org
     team = await make_team(client, org, capacity_per_member=4)
     members = [await add_member(client, org, team["id"], n) for n in ("Ana", "Ben", "Cleo")]
     await publish_rules(client, org, [default_rule(team["id"])])
@@ -72,9 +76,8 @@ async def test_capacity_holds_exactly_under_concurrent_leads(
 
 
 async def test_claim_of_a_lead_that_never_committed_counts_until_it_expires(
-    committed_client: httpx.AsyncClient, committed_org: Org, engine: AsyncEngine
+    client: httpx.AsyncClient, org: Org, engine: AsyncEngine
 ) -> None:
-    client, org = committed_client, committed_org
     team = await make_team(client, org, capacity_per_member=1)
     ana, ben = [await add_member(client, org, team["id"], n) for n in ("Ana", "Ben")]
     await publish_rules(client, org, [default_rule(team["id"])])
@@ -92,9 +95,36 @@ async def test_claim_of_a_lead_that_never_committed_counts_until_it_expires(
     assert expired not in await _claims(engine, org)
 
 
+@pytest.fixture
+async def one_transaction(
+    engine: AsyncEngine, settings: Settings
+) -> AsyncIterator[tuple[AsyncConnection, httpx.AsyncClient]]:
+    """A client whose requests share one connection's transaction, rolled back at the end.
+    Kept for the one test below: an intake request routes inside its own transaction only
+    when its session has no engine to commit the member choice apart on."""
+    app = create_app(settings, manage_database=False)
+    async with engine.connect() as conn:
+        trans = await conn.begin()
+
+        async def one_connection() -> AsyncIterator[AsyncSession]:
+            async with AsyncSession(
+                bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
+            ) as s:
+                yield s
+                await s.commit()
+
+        app.dependency_overrides[get_session] = one_connection
+        try:
+            async with _client(app) as c:
+                yield conn, c
+        finally:
+            await trans.rollback()
+
+
 async def test_member_loads_count_live_claims_inside_a_transaction(
-    client: httpx.AsyncClient, org: Org, conn: AsyncConnection
+    one_transaction: tuple[AsyncConnection, httpx.AsyncClient], org: Org
 ) -> None:
+    conn, client = one_transaction
     # Routing inside a caller's transaction (SLA escalation, reassignment, simulation)
     # reads the same loads.
     team = await make_team(client, org, capacity_per_member=1)

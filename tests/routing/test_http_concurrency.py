@@ -45,9 +45,8 @@ async def _post_all(client: httpx.AsyncClient, org: Org, count: int, offset: int
 
 
 async def test_round_robin_999_concurrent_leads_split_exactly(
-    committed_client: httpx.AsyncClient, committed_org: Org
+    client: httpx.AsyncClient, org: Org
 ) -> None:
-    client, org = committed_client, committed_org
     team = await make_team(client, org, strategy="round_robin")
     members = [await add_member(client, org, team["id"], n) for n in ("Ana", "Ben", "Cleo")]
     await publish_rules(client, org, [default_rule(team["id"])])
@@ -58,9 +57,8 @@ async def test_round_robin_999_concurrent_leads_split_exactly(
 
 
 async def test_weighted_2_1_1_over_1000_concurrent_leads(
-    committed_client: httpx.AsyncClient, committed_org: Org
+    client: httpx.AsyncClient, org: Org
 ) -> None:
-    client, org = committed_client, committed_org
     team = await make_team(client, org, strategy="weighted")
     heavy = await add_member(client, org, team["id"], "Heavy", weight=2)
     light = [await add_member(client, org, team["id"], n) for n in ("L1", "L2")]

@@ -30,7 +30,8 @@ async def test_simulation_equals_what_posting_the_lead_yields(
     team, _ = await team_with_members(client, org, ["Ana", "Ben", "Cleo"])
     await publish_rules(client, org, [default_rule(team["id"])])
     await post_lead(client, org, person(1))
-    before = await session.scalar(text("SELECT count(*) FROM leads"))
+    count = text("SELECT count(*) FROM leads WHERE organization_id = :o")
+    before = await session.scalar(count, {"o": org.id})
 
     for n in (2, 3, 4):
         sim = await _simulate(client, org, lead=person(n))
@@ -42,7 +43,7 @@ async def test_simulation_equals_what_posting_the_lead_yields(
         assert decision["member_id"] == stored["member_id"]
         assert decision["rules"] == stored["rules"]
         assert "trace" not in decision and "trace" not in stored
-    assert await session.scalar(text("SELECT count(*) FROM leads")) == before + 3
+    assert await session.scalar(count, {"o": org.id}) == before + 3
 
 
 async def test_simulation_with_a_draft_changes_nothing(client: httpx.AsyncClient, org: Org) -> None:
@@ -165,12 +166,11 @@ def _loads(decision: dict[str, Any]) -> dict[str, int]:
 
 
 async def test_simulating_spends_no_turn_and_claims_no_member(
-    committed_client: httpx.AsyncClient, committed_org: Org
+    client: httpx.AsyncClient, org: Org
 ) -> None:
     """Committed requests, as in production: a simulation neither moves the rotation nor
     leaves a claim counting against a member, so the lead posted afterwards goes where the
     simulations said."""
-    client, org = committed_client, committed_org
     team, (ana, ben) = await team_with_members(client, org, ["Ana", "Ben"])
     await publish_rules(client, org, [default_rule(team["id"])])
     idle = {ana["id"]: 0, ben["id"]: 0}

@@ -36,9 +36,8 @@ TABLES = ("webhook_subscriptions", "webhook_messages", "jobs", "leads", "inbox_d
 
 @pytest.fixture
 async def stored(
-    committed_client: httpx.AsyncClient, committed_org: Org, engine: AsyncEngine
+    client: httpx.AsyncClient, org: Org, engine: AsyncEngine
 ) -> AsyncIterator[list[str]]:
-    client, org = committed_client, committed_org
     await setup_practice(client, org)
     team = await make_team(client, org, name="North side")
     zip_rule = {"id": "north", "name": "north side", "team_id": team["id"],
@@ -71,10 +70,10 @@ async def stored(
 
 
 async def test_the_lead_shows_the_words_to_a_reader(
-    committed_client: httpx.AsyncClient, committed_org: Org, stored: list[str]
+    client: httpx.AsyncClient, org: Org, stored: list[str]
 ) -> None:
     for lead_id, (_, words) in zip(stored, LEADS, strict=True):
-        r = await committed_client.get(f"/v1/leads/{lead_id}", headers=committed_org.headers)
+        r = await client.get(f"/v1/leads/{lead_id}", headers=org.headers)
         concepts = r.json()["assessment"]["concepts"]
         shown = " ".join(c["words"] for c in concepts)
         assert words.split()[0] in shown, concepts
