@@ -41,7 +41,7 @@ from bench.bench_intake import (
     seed_demo,
     start_server,
 )
-from bench.loadgen import Pool, build_request, percentile
+from bench.loadgen import Pool, build_request, percentile, send_paced
 
 
 class Receiver:
@@ -139,22 +139,14 @@ async def run(
     answered: dict[str, float] = {}
     statuses: dict[int, int] = {}
 
-    async def send(request: bytes) -> None:
+    async def send(request: bytes, due: float) -> None:
         status, body = await pool.send(request)
         statuses[status] = statuses.get(status, 0) + 1
         if status in (200, 201):
             answered[json.loads(body)["lead_id"]] = time.perf_counter()
 
     async def paced(batch: list[bytes]) -> float:
-        start = time.perf_counter()
-        tasks = []
-        for i, request in enumerate(batch):
-            delay = start + i / args.rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(send(request)))
-        await asyncio.gather(*tasks)
-        sent_for = time.perf_counter() - start
+        sent_for = await send_paced(batch, args.rate, send)
         deadline = time.perf_counter() + 15
         while time.perf_counter() < deadline and not set(answered) <= set(receiver.arrivals):
             await asyncio.sleep(0.1)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 
@@ -113,12 +114,28 @@ def run(host: str, port: int, requests: list[bytes], connections: int, duration:
     return asyncio.run(_run(host, port, requests, connections, duration))
 
 
+async def send_paced(
+    requests: list[bytes], rate: float, send: Callable[[bytes, float], Awaitable[None]]
+) -> float:
+    """Open loop: request i goes to `send` with its due time, start + i / rate, whether or
+    not earlier ones have been answered; the seconds from the first send to the last answer."""
+    start = time.perf_counter()
+    tasks = []
+    for i, request in enumerate(requests):
+        due = start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(send(request, due)))
+    await asyncio.gather(*tasks)
+    return time.perf_counter() - start
+
+
 async def _run_open(
     host: str, port: int, requests: list[bytes], rate: float, duration: float
 ) -> Result:
-    """Open loop: request i is sent at start + i / rate whether or not earlier ones have
-    been answered, and its latency runs from that moment, so a server that falls behind
-    shows it in the latency a sender sees rather than in a slower sending rate."""
+    """Open loop (`send_paced`): a request's latency runs from its due time, so a server that
+    falls behind shows it in the latency a sender sees rather than in a slower sending rate."""
     pool = Pool(host, port)
     latencies: list[float] = []
     statuses: dict[int, int] = {}
@@ -129,16 +146,7 @@ async def _run_open(
         statuses[status] = statuses.get(status, 0) + 1
 
     count = min(len(requests), int(rate * duration))
-    start = time.perf_counter()
-    tasks = []
-    for i in range(count):
-        due = start + i / rate
-        delay = due - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(send(requests[i], due)))
-    await asyncio.gather(*tasks)
-    elapsed = time.perf_counter() - start
+    elapsed = await send_paced(requests[:count], rate, send)
     pool.close()
     return Result(latencies, statuses, elapsed)
 
