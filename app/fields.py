@@ -150,6 +150,14 @@ def _drop_null(prop: dict[str, Any]) -> None:
         prop["anyOf"] = rest
 
 
+def given(*names: str, exactly: bool = False) -> dict[str, Any]:
+    """The JSON Schema of "one of these fields, not null" (`exactly`: one and only one), for a
+    model whose validator says so: published, a generated request keeps the rule too."""
+    given_ = {"not": {"type": "null"}, "minLength": 1}  # (minLength: strings only)
+    branches = [{"required": [n], "properties": {n: given_}} for n in names]
+    return {"oneOf" if exactly else "anyOf": branches}
+
+
 Item = TypeVar("Item", bound=BaseModel)
 
 

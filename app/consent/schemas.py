@@ -12,7 +12,7 @@ from pydantic import (
     model_validator,
 )
 
-from app.fields import Instant, IpAddress
+from app.fields import Instant, IpAddress, given
 
 ChannelName = Literal["voice", "sms", "email"]
 PurposeName = Literal["scheduling", "marketing"]
@@ -22,7 +22,11 @@ Via = Literal["sms_reply", "call", "email", "form", "agent", "api"]
 class RevocationIn(BaseModel):
     """Who revoked (one or more of lead id, phone, email), on which channels, and how."""
 
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        hide_input_in_errors=True,
+        json_schema_extra=given("lead_id", "phone", "email"),
+    )
 
     lead_id: uuid.UUID | None = None
     phone: Annotated[str, StringConstraints(max_length=50)] | None = None

@@ -38,7 +38,7 @@ from app.consent import eligibility
 from app.consent import service as consent_service
 from app.db import utcnow
 from app.errors import AppError, Conflict, NotFound, Unprocessable
-from app.fields import DataList
+from app.fields import DataList, given
 from app.handoff import packet
 from app.leads.models import Lead
 from app.outbox.service import record_event
@@ -95,7 +95,9 @@ class QueueList(DataList[QueueItem]):
 
 
 class ClaimIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra=given("member_id", "member_external_id", exactly=True)
+    )
 
     member_id: uuid.UUID | None = None
     member_external_id: str | None = Field(default=None, min_length=1, max_length=200)

@@ -6,11 +6,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from app.fields import DataList, Instant
+from app.fields import DataList, Instant, given
 
 
 class ErasureRequestIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=given("phone", "email"))
 
     phone: Annotated[str, StringConstraints(max_length=64)] | None = Field(
         default=None, description="The person's phone number, any common format."

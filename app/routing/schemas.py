@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.fields import INT32_MAX, Count32, DataList, Day, Instant, PatchModel
+from app.fields import INT32_MAX, Count32, DataList, Day, Instant, PatchModel, given
 
 SlaMinutes = dict[str, Count32]
 
@@ -224,6 +224,10 @@ class SimulateIn(_Strict):
 
 
 class ReassignIn(_Strict):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra=given("team_id", "member_id", exactly=True)
+    )
+
     team_id: uuid.UUID | None = Field(
         default=None, description="Let this team's strategy pick a member (or queue the lead)."
     )
