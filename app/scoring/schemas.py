@@ -58,7 +58,7 @@ class RescoreOut(BaseModel):
     lead_id: uuid.UUID
     status: str
     changed: list[str] = Field(description="The fields that were sent.")
-    service: str | None
+    service_code: str | None
     location_id: uuid.UUID | None
     urgency: str
     emergency: bool

@@ -279,7 +279,7 @@ async def assess(
     offer = scoring_availability.record(lead, a, loaded.compiled.settings, now)
     _keep_evidence(lead, pii, a)
     answer: dict[str, Any] = {
-        "service": a.service.code,
+        "service_code": a.service.code,
         "location_id": a.location.location_id,
         "urgency": a.urgency,
         "emergency": a.emergency,
@@ -335,7 +335,7 @@ def assessment_view(assessment: dict[str, Any], pii: dict[str, Any]) -> dict[str
 def stored_answer(lead: Lead) -> dict[str, Any]:
     """The decisions already on the lead, shaped like `assess`'s answer."""
     answer: dict[str, Any] = {
-        "service": lead.service_code,
+        "service_code": lead.service_code,
         "location_id": str(lead.location_id) if lead.location_id else None,
         "urgency": lead.urgency,
         "emergency": lead.emergency,

@@ -39,7 +39,7 @@ async def test_corrected_facts_re_score_and_re_route_a_lead_nobody_has_reached(
     await stock(client, org, locs)
     # Sent as knee pain from Forest Park: orthopedics (no schedules), the nearest location.
     first = (await post_lead(client, org, person(1, postal_code="60130"))).json()
-    assert first["service"] == "orthopedics" and first["location_id"] == locs["near"]
+    assert first["service_code"] == "orthopedics" and first["location_id"] == locs["near"]
     assert first["offered_slots"] == []
 
     # The call reveals a sleep study: the earliest free slot is at Naperville.

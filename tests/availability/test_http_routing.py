@@ -32,7 +32,7 @@ async def test_a_sleep_lead_goes_where_the_first_free_slot_is_and_is_offered_it(
     tomorrow = await stock(client, org, locs)
 
     answer = (await post_lead(client, org, sleep_lead(1))).json()
-    assert answer["service"] == "sleep-medicine"
+    assert answer["service_code"] == "sleep-medicine"
     assert answer["location_id"] == locs["far"]
     assert answer["flags"] == []
     offered = answer["offered_slots"]

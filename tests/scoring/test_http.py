@@ -46,7 +46,7 @@ async def test_knee_pain_near_a_is_orthopedics_at_a_qualified_and_explained(
     r = await post_lead(client, org, knee_lead(1))
     assert r.status_code == 201, r.text
     answer = r.json()
-    assert answer["service"] == "orthopedics"
+    assert answer["service_code"] == "orthopedics"
     assert answer["location_id"] == made["a"]["id"]
     assert answer["qualified"] is True and answer["not_qualified_reasons"] == []
     assert answer["emergency"] is False and "safety_instruction" not in answer
@@ -70,7 +70,7 @@ async def test_knee_pain_near_a_is_orthopedics_at_a_qualified_and_explained(
 
 async def test_the_same_lead_scores_identically(client: httpx.AsyncClient, org: Org) -> None:
     await setup_practice(client, org)
-    decisions = ("service", "location_id", "urgency", "emergency", "qualified", "score",
+    decisions = ("service_code", "location_id", "urgency", "emergency", "qualified", "score",
                  "score_band", "not_qualified_reasons")  # fmt: skip
     first = (await post_lead(client, org, knee_lead(2))).json()
     again = await post_lead(client, org, knee_lead(2))
@@ -143,7 +143,7 @@ async def test_no_practice_configured_still_answers_and_detects_emergencies(
     r = await post_lead(client, org, knee_lead(7))
     assert r.status_code == 201, r.text
     answer = r.json()
-    assert answer["service"] is None and answer["location_id"] is None
+    assert answer["service_code"] is None and answer["location_id"] is None
     assert answer["qualified"] is None and answer["status"] == "new"
     assert [x["code"] for x in answer["not_qualified_reasons"]] == ["practice_not_configured"]
     assert isinstance(answer["score"], int) and answer["score"] > 0
@@ -158,7 +158,7 @@ async def test_a_service_change_is_seen_by_the_next_lead(
     made = await setup_practice(client, org)
     body = knee_lead(9, service={"text": "teeth grinding at night"})
     before = (await post_lead(client, org, body)).json()
-    assert before["service"] is None
+    assert before["service_code"] is None
     r = await client.patch(
         f"/v1/services/{made['sleep']['id']}",
         json={"synonyms": ["snoring", "teeth grinding"]},
@@ -166,7 +166,7 @@ async def test_a_service_change_is_seen_by_the_next_lead(
     )
     assert r.status_code == 200
     after = (await post_lead(client, org, knee_lead(10, service=body["service"]))).json()
-    assert after["service"] == "sleep-medicine"
+    assert after["service_code"] == "sleep-medicine"
     detail = await lead_detail(client, org, after["lead_id"])
     assert detail["assessment"]["practice_version"] == 5
 
@@ -198,7 +198,7 @@ async def test_rescore_via_facts_is_audited_by_field_name(
     )
     assert r.status_code == 200, r.text
     out = r.json()
-    assert out["service"] == "sleep-medicine" and out["location_id"] == made["b"]["id"]
+    assert out["service_code"] == "sleep-medicine" and out["location_id"] == made["b"]["id"]
     assert out["changed"] == ["postal_code", "service_code"] and out["qualified"] is True
     detail = await lead_detail(client, org, lead_id)
     assert detail["location_facts"]["postal_code"] == "60540"

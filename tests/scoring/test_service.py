@@ -55,7 +55,7 @@ async def test_services_without_locations_are_not_configured(
     )
     assert r.status_code == 201
     answer = (await post_lead(client, org, person(1, service={"code": "orthopedics"}))).json()
-    assert answer["service"] == "orthopedics" and answer["qualified"] is None
+    assert answer["service_code"] == "orthopedics" and answer["qualified"] is None
     assert [x["code"] for x in answer["not_qualified_reasons"]] == ["practice_not_configured"]
 
 
@@ -72,11 +72,12 @@ async def test_demo_practice_scores_leads(
     assert "2026-12-25" in streeterville["holidays"]
     body = person(2, postal_code="60657", service={"text": "torn ACL"}, language="es")
     answer = (await post_lead(client, org, body)).json()
-    assert answer["service"] == "orthopedics" and answer["location_id"] == streeterville["id"]
+    assert answer["service_code"] == "orthopedics" and answer["location_id"] == streeterville["id"]
     assert answer["qualified"] is True
     snoring = person(3, postal_code="60565", service={"text": "my husband's snoring"})
     answer = (await post_lead(client, org, snoring)).json()
-    assert answer["service"] == "sleep-medicine" and answer["location_id"] == locations[0]["id"]
+    assert answer["service_code"] == "sleep-medicine"
+    assert answer["location_id"] == locations[0]["id"]
     settings = (await client.get("/v1/scoring-settings", headers=org.headers)).json()
     assert "coughing up blood" in settings["red_flag_phrases"]
 
