@@ -35,7 +35,7 @@ from app.errors import Unprocessable
 from app.leads import status as lead_status
 from app.leads.identity import Identity
 from app.leads.models import Lead
-from app.outbox import service as handoff
+from app.outbox import service as outbox
 from app.tenancy import get_owned, scoped
 
 # Clocks of capturing systems drift; beyond this a consent "from the future" is a mistake.
@@ -136,7 +136,7 @@ async def grant(session: AsyncSession, caller: Caller, body: GrantIn) -> GrantOu
     facts = {"channel": body.channel, "purpose": body.purpose, "lifted": was_blocked,
              "event_id": str(event_id), "method": body.method}  # fmt: skip
     await audit.record(session, caller, "consent.grant", "lead", lead.id, facts)
-    await handoff.emit(
+    await outbox.emit(
         session,
         caller.org_id,
         "consent.granted",

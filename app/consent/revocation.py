@@ -29,7 +29,7 @@ from app.db import utcnow
 from app.errors import Unprocessable
 from app.leads.identity import Identity
 from app.leads.models import Lead
-from app.outbox import service as handoff
+from app.outbox import service as outbox
 from app.tenancy import get_owned, scoped
 
 # Calls and texts: the channels the TCPA's revoke-all rule speaks of.
@@ -153,7 +153,7 @@ async def _honour(
     # usable is left (app.handoff.queue, app.outreach.sla).
     await refresh_contact_channels(session, lead)
     await audit.record(session, caller, "consent.revoke", "lead", lead.id, _facts(spec))
-    await handoff.emit(
+    await outbox.emit(
         session,
         caller.org_id,
         "consent.revoked",

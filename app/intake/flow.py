@@ -46,7 +46,7 @@ from app.leads.context import StepContext
 from app.leads.identity import Identity, encrypt_pii
 from app.leads.models import Lead, LeadSubmission, Source
 from app.leads.normalize import NormalizedLead, normalize
-from app.outbox import service as handoff
+from app.outbox import service as outbox
 from app.outreach import service as outreach
 from app.outreach import twilio as outreach_twilio
 from app.routing import service as routing
@@ -383,7 +383,7 @@ async def emit(ctx: StepContext, answer: dict[str, Any]) -> None:
     if ctx.resubmission:
         return
     lead, org_id = ctx.lead, ctx.lead.organization_id
-    data = handoff.lead_data(lead)
+    data = outbox.lead_data(lead)
     events: list[tuple[str, dict[str, Any], dt.datetime | None]] = [
         ("lead.received", data, ctx.now)
     ]
@@ -391,7 +391,7 @@ async def emit(ctx: StepContext, answer: dict[str, Any]) -> None:
         # The routed event carries the slots to offer on the first call (ids and times).
         routed = {**data, "offered_slots": ctx.offered_slots} if ctx.offered_slots else data
         events.append(("lead.routed", routed, None))
-    await handoff.emit_many(ctx.session, org_id, events, lead_id=lead.id)
+    await outbox.emit_many(ctx.session, org_id, events, lead_id=lead.id)
 
 
 # --- a simulation: the same steps, rolled back ---------------------------------------------

@@ -22,7 +22,7 @@ from app.db import utcnow
 from app.errors import Conflict, Unprocessable
 from app.leads import status as lead_status
 from app.leads.models import Lead
-from app.outbox import service as handoff
+from app.outbox import service as outbox
 from app.outreach import history as lead_history
 from app.tenancy import get_owned, scoped
 
@@ -121,7 +121,7 @@ async def submit(
     await session.flush()
     await _follow_slots(session, appt, data)
     status = await lead_history.recompute(session, lead)
-    await handoff.emit(
+    await outbox.emit(
         session, org_id, "appointment.booked", _event_data(appt, status), lead_id=lead.id
     )
     return Applied(appt, "created", status)
@@ -226,7 +226,7 @@ async def _change(
     await session.flush()
     await _follow_slots(session, appt, data)
     status = await lead_history.recompute(session, lead)
-    await handoff.emit(
+    await outbox.emit(
         session,
         lead.organization_id,
         "appointment.updated",

@@ -14,7 +14,7 @@ from app.db import utcnow
 from app.errors import Conflict
 from app.leads.models import Lead
 from app.leads.status import refresh
-from app.outbox import service as handoff
+from app.outbox import service as outbox
 from app.routing import service
 from app.routing.models import Member, Team
 from app.routing.rules import compile_ruleset
@@ -88,11 +88,11 @@ async def reassign(
     await audit.record(
         session, caller, "lead.reassign", "lead", lead.id, {"from": before, "to": after}
     )
-    await handoff.emit(
+    await outbox.emit(
         session,
         caller.org_id,
         "lead.reassigned",
-        {**handoff.lead_data(lead), "from": before},
+        {**outbox.lead_data(lead), "from": before},
         lead_id=lead.id,
         at=now,
     )

@@ -22,7 +22,7 @@ from app.db import db, utcnow
 from app.jobs.models import Job
 from app.jobs.service import registry
 from app.leads.models import Lead
-from app.outbox import service as handoff
+from app.outbox import service as outbox
 from app.routing import service as routing_service
 from app.scoring import service as scoring_service
 
@@ -84,9 +84,9 @@ async def redecide(
     apart = db.routing_engine(session.bind)
     routed = await routing_service.route_lead(session, lead, kind, now, apart=apart)
     lead.routing_trace = {**lead.routing_trace, "previous": previous, "reason": reason}
-    data = {**handoff.lead_data(lead), "rerouted": True, "previous": previous[-1]}
+    data = {**outbox.lead_data(lead), "rerouted": True, "previous": previous[-1]}
     data["previous"] = {k: v for k, v in previous[-1].items() if k != "trace"}
-    await handoff.emit(session, lead.organization_id, "lead.routed", data, lead_id=lead.id)
+    await outbox.emit(session, lead.organization_id, "lead.routed", data, lead_id=lead.id)
     await session.flush()
     return {**answer, **routed, "rerouted": True}
 

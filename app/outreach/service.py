@@ -31,7 +31,7 @@ from app.errors import AppError, Conflict, Unprocessable
 from app.intake.adapters.callrail import CallInfo
 from app.leads import status as lead_status
 from app.leads.models import Lead
-from app.outbox import service as handoff
+from app.outbox import service as outbox
 from app.outreach import history as lead_history
 from app.outreach.models import ContactAttempt
 from app.outreach.schemas import AttemptIn, AttemptOut
@@ -288,7 +288,7 @@ async def record_attempt(
             lead_id=lead.id, channel="all", purpose="all", via=_REVOCATION_VIA[spec.channel]
         )
         await revocation.revoke(session, caller, body, now=spec.started_at)
-    await handoff.emit(
+    await outbox.emit(
         session,
         lead.organization_id,
         "contact.attempted",

@@ -26,7 +26,7 @@ from app.db import utcnow
 from app.jobs import service as jobs
 from app.jobs.models import Job
 from app.leads.models import Lead
-from app.outbox import service as handoff
+from app.outbox import service as outbox
 from app.routing import service as routing
 from app.routing.core import Decision, RoutingError
 from app.routing.models import Team
@@ -79,18 +79,18 @@ async def breach(session: AsyncSession, lead: Lead, now: dt.datetime) -> None:
     missed = lead.sla_due_at if lead.sla_breached_at is None else lead.escalation_due_at
     lead.sla_breached_at = lead.sla_breached_at or lead.sla_due_at
     lead.escalation_due_at = None
-    await handoff.emit(
+    await outbox.emit(
         session,
         lead.organization_id,
         "lead.sla_breached",
-        {**handoff.lead_data(lead), "missed_due_at": missed,
+        {**outbox.lead_data(lead), "missed_due_at": missed,
          "escalation_count": lead.escalation_count},
         lead_id=lead.id,
         at=now,
     )  # fmt: skip
     team = await session.get(Team, lead.team_id) if lead.team_id else None
     if team is None or lead.escalation_count >= team.max_escalations:
-        await handoff.record_event(
+        await outbox.record_event(
             session, lead, "lead.escalation_exhausted",
             {"escalation_count": lead.escalation_count}, at=now,
         )  # fmt: skip
@@ -137,7 +137,7 @@ async def _decide(
 async def escalate(session: AsyncSession, lead: Lead, team: Team, now: dt.datetime) -> bool:
     decision = await _decide(session, lead, team, now)
     if decision is None:
-        await handoff.record_event(
+        await outbox.record_event(
             session, lead, "lead.escalation_skipped", {"reason": "nobody_available"}, at=now
         )
         return False
@@ -161,11 +161,11 @@ async def escalate(session: AsyncSession, lead: Lead, team: Team, now: dt.dateti
         {"from": before, "to": after, "escalation": lead.escalation_count},
         org_id=lead.organization_id,
     )  # fmt: skip
-    await handoff.emit(
+    await outbox.emit(
         session,
         lead.organization_id,
         "lead.reassigned",
-        {**handoff.lead_data(lead), "from": before, "reason": ESCALATION,
+        {**outbox.lead_data(lead), "from": before, "reason": ESCALATION,
          "escalation": lead.escalation_count},
         lead_id=lead.id,
         at=now,

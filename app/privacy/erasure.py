@@ -36,7 +36,7 @@ from app.crypto import keyed_hash
 from app.db import Base
 from app.intake.models import InboxDelivery
 from app.leads.models import Lead, LeadSubmission
-from app.outbox import service as handoff
+from app.outbox import service as outbox
 from app.outreach.models import ContactAttempt
 from app.privacy import scrub
 
@@ -97,7 +97,7 @@ async def erase_lead(
     await audit.record(
         session, caller, "lead.erase", "lead", lead.id, details, org_id=lead.organization_id
     )
-    await handoff.emit(
+    await outbox.emit(
         session,
         lead.organization_id,
         "lead.erased",

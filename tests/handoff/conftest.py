@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app import worker
 from app.config import Settings
 from app.handoff import delivery
-from app.outbox import service as handoff
+from app.outbox import service as outbox
 from app.outbox.models import WebhookDelivery
 from tests.conftest import Org
 from tests.conftest import make_settings as make_settings
@@ -164,7 +164,7 @@ async def org_deliveries(engine: AsyncEngine, org_id: uuid.UUID) -> list[Webhook
 async def emit_many(engine: AsyncEngine, org_id: uuid.UUID, count: int) -> None:
     async with AsyncSession(engine) as s, s.begin():
         for _ in range(count):
-            await handoff.emit(s, org_id, "lead.routed", {"team_id": None})
+            await outbox.emit(s, org_id, "lead.routed", {"team_id": None})
 
 
 async def drain(

@@ -24,7 +24,7 @@ from app.config import Settings
 from app.db import db
 from app.handoff import delivery
 from app.handoff.targets import Target
-from app.outbox import service as handoff
+from app.outbox import service as outbox
 from app.outbox.models import WebhookSubscription
 from app.signatures import generate_whsec, sign_standard_webhook, verify_standard_webhook
 from tests.conftest import Org, make_settings
@@ -48,7 +48,7 @@ pytestmark = pytest.mark.usefixtures("fast_retries")
 POLL_NEVER, LIVENESS = 3600.0, 30.0
 # What a test counts the worker running: the periodic jobs (the SLA sweep, the feeds' poll)
 # that an earlier test's worker queued fall due too.
-DELIVERIES = [handoff.DELIVER]
+DELIVERIES = [outbox.DELIVER]
 
 
 @contextlib.asynccontextmanager

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.handoff.targets import address_allowed
 from app.jobs.models import Job
-from app.outbox import service as handoff
+from app.outbox import service as outbox
 from app.outbox.models import WebhookDelivery, WebhookMessage
 from tests.conftest import ClientWith, Org
 from tests.handoff.conftest import subscribe
@@ -109,8 +109,8 @@ async def test_emit_fans_out_to_matching_active_subscriptions(
     )
     await subscribe(client, other_org, HOOK, ["lead.routed"])
 
-    msg_id = await handoff.emit(session, org.id, "lead.routed", {"team_id": None})
-    await handoff.emit(session, org.id, "lead.received", {})
+    msg_id = await outbox.emit(session, org.id, "lead.routed", {"team_id": None})
+    await outbox.emit(session, org.id, "lead.received", {})
 
     deliveries = (
         (
@@ -130,7 +130,7 @@ async def test_emit_fans_out_to_matching_active_subscriptions(
     ]
     assert all(d.webhook_id.startswith(msg_id) for d in deliveries if d.event_type == "lead.routed")
     assert len({d.webhook_id for d in deliveries}) == 3
-    ours = select(Job).where(Job.organization_id == org.id, Job.kind == handoff.DELIVER)
+    ours = select(Job).where(Job.organization_id == org.id, Job.kind == outbox.DELIVER)
     jobs = (await session.execute(ours)).scalars().all()
     assert {j.payload["delivery_id"] for j in jobs} >= {str(d.id) for d in deliveries}
     message = (
@@ -145,14 +145,14 @@ async def test_emit_fans_out_to_matching_active_subscriptions(
 
 async def test_unknown_event_type_is_a_programming_error(session: AsyncSession, org: Org) -> None:
     with pytest.raises(ValueError):
-        await handoff.emit(session, org.id, "lead.teleported", {})
+        await outbox.emit(session, org.id, "lead.teleported", {})
 
 
 async def test_other_organisations_ids_are_404(
     client: httpx.AsyncClient, org: Org, other_org: Org, session: AsyncSession
 ) -> None:
     sub = await subscribe(client, org, HOOK, ["lead.routed"])
-    await handoff.emit(session, org.id, "lead.routed", {})
+    await outbox.emit(session, org.id, "lead.routed", {})
     await session.commit()
     mine = (await client.get("/v1/webhook-deliveries", headers=org.headers)).json()["data"]
     assert len(mine) == 1
@@ -174,7 +174,7 @@ async def test_deliveries_list_paginates(
 ) -> None:
     await subscribe(client, org, HOOK, ["lead.routed"])
     for _ in range(5):
-        await handoff.emit(session, org.id, "lead.routed", {})
+        await outbox.emit(session, org.id, "lead.routed", {})
     await session.commit()
     seen: list[str] = []
     cursor = None
