@@ -28,6 +28,8 @@ class InboxDelivery(IdMixin, TenantMixin, Base):
     __table_args__ = (
         UniqueConstraint("source_id", "event_id"),
         Index("ix_inbox_deliveries_org_status", "organization_id", "status", "received_at"),
+        # GET /v1/inbox's keyset (newest first, the id breaking ties), unfiltered or by source
+        Index("ix_inbox_deliveries_org_received", "organization_id", "received_at", "id"),
     )
 
     source_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))

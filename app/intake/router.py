@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse, PlainTextResponse
 
+from app import pagination
 from app.audit import service as audit
 from app.crypto import keyed_hash
 from app.db import SessionDep
@@ -31,6 +32,7 @@ from app.ratelimit import webhook_limiter
 from app.tenancy import get_owned, scoped
 
 router = APIRouter(tags=["intake"])
+INBOX_CURSOR = "inbox"
 
 
 def _answer(answer: intake_service.Answer) -> JSONResponse:
@@ -94,16 +96,27 @@ async def list_inbox(
     status_: Annotated[str | None, Query(alias="status")] = None,
     source_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> InboxList:
-    """Raw deliveries, newest first; `?status=quarantined` lists what needs attention."""
-    stmt = scoped(InboxDelivery, caller.org_id).order_by(InboxDelivery.received_at.desc())
+    """Raw deliveries, newest first; `?status=quarantined` lists what needs attention.
+    Pass `next_cursor` back as `cursor` (with the same filters) for older deliveries."""
+    stmt = scoped(InboxDelivery, caller.org_id)
     if status_:
         stmt = stmt.where(InboxDelivery.status == status_)
     if source_id:
         stmt = stmt.where(InboxDelivery.source_id == source_id)
-    rows = list((await session.execute(stmt.limit(limit))).scalars())
-    audit.note(caller, None, ids=[str(r.id) for r in rows])
-    return InboxList(data=[InboxOut.model_validate(r) for r in rows])
+    if cursor:
+        at, key = pagination.decode(INBOX_CURSOR, cursor, uuid.UUID)
+        stmt = stmt.where(pagination.older(InboxDelivery.received_at, InboxDelivery.id, at, key))
+    stmt = stmt.order_by(InboxDelivery.received_at.desc(), InboxDelivery.id.desc())
+    rows = list((await session.execute(stmt.limit(limit + 1))).scalars())
+    page, more = rows[:limit], len(rows) > limit
+    audit.note(caller, None, ids=[str(r.id) for r in page])
+    # `more` means the page is full, so it has a last row.
+    next_cursor = (
+        pagination.encode(INBOX_CURSOR, page[-1].received_at, page[-1].id) if more else None
+    )
+    return InboxList(data=[InboxOut.model_validate(r) for r in page], next_cursor=next_cursor)
 
 
 @router.post("/v1/inbox/{inbox_id}/replay")

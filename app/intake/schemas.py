@@ -90,5 +90,6 @@ class InboxOut(BaseModel):
 
 class InboxList(DataList[InboxOut]):
     next_cursor: str | None = Field(
-        default=None, description="Always null: the answer is the newest `limit` deliveries."
+        default=None,
+        description="Pass as `cursor` for older deliveries; null on the last page.",
     )
