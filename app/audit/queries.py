@@ -4,7 +4,6 @@ ended."""
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
 import uuid
@@ -15,11 +14,11 @@ from sqlalchemy import ColumnElement, and_, bindparam, cast, insert, literal, or
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import pagination
 from app.audit.models import AuditEvent
 from app.audit.schemas import AuditEventList, AuditEventOut
 from app.auth.models import ApiKey
 from app.direct import Direct, Target, fetch
-from app.errors import Unprocessable
 
 MAX_LIMIT = 1000
 
@@ -43,19 +42,6 @@ class Filters:
     outcome: str | None = None
     since: dt.datetime | None = None
     until: dt.datetime | None = None
-
-
-def _encode(row: AuditEvent) -> str:
-    raw = f"{row.created_at.isoformat()}|{row.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode()
-
-
-def _decode(cursor: str) -> tuple[dt.datetime, int]:
-    try:
-        at, _, ident = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return dt.datetime.fromisoformat(at), int(ident)
-    except (ValueError, UnicodeDecodeError):
-        raise Unprocessable("Invalid `cursor`.", type="invalid-cursor") from None
 
 
 def _about(target_id: str, target_type: str | None) -> ColumnElement[bool]:
@@ -100,18 +86,16 @@ async def page(
     if filters.until is not None:
         stmt = stmt.where(AuditEvent.created_at < filters.until)
     if cursor:
-        at, ident = _decode(cursor)
-        stmt = stmt.where(
-            or_(
-                AuditEvent.created_at < at,
-                and_(AuditEvent.created_at == at, AuditEvent.id < ident),
-            )
-        )
+        at, ident = pagination.decode("audit-events", cursor, int)
+        stmt = stmt.where(pagination.older(AuditEvent.created_at, AuditEvent.id, at, ident))
     stmt = stmt.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(limit + 1)
     rows = (await session.execute(stmt)).all()
     more, rows = len(rows) > limit, rows[:limit]
     out = [_out(row, name, prefix) for row, name, prefix in rows]
-    return out, (_encode(rows[-1][0]) if more and rows else None)
+    if not more:
+        return out, None
+    last = rows[-1][0]
+    return out, pagination.encode("audit-events", last.created_at, last.id)
 
 
 def _out(row: AuditEvent, key_name: str | None, key_prefix: str | None) -> AuditEventOut:

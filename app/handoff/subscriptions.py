@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy import update as sa_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import pagination
 from app.config import Settings
 from app.crypto import cipher
 from app.db import utcnow
-from app.errors import Conflict, Unprocessable
+from app.errors import Conflict
 from app.handoff.schemas import SubscriptionCreate, SubscriptionPatch
 from app.handoff.targets import validate_subscription_url
 from app.outbox import service
@@ -87,18 +86,6 @@ async def list_subscriptions(
     return (await session.execute(stmt)).scalars().all()
 
 
-def _encode_cursor(d: WebhookDelivery) -> str:
-    return base64.urlsafe_b64encode(f"{d.created_at.isoformat()}|{d.id}".encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
-    try:
-        at, _, key = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return dt.datetime.fromisoformat(at), uuid.UUID(key)
-    except ValueError:
-        raise Unprocessable("Invalid `cursor`.") from None
-
-
 async def list_deliveries(
     session: AsyncSession,
     org_id: uuid.UUID,
@@ -113,13 +100,8 @@ async def list_deliveries(
         WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc()
     )
     if cursor:
-        at, key = _decode_cursor(cursor)
-        stmt = stmt.where(
-            or_(
-                WebhookDelivery.created_at < at,
-                and_(WebhookDelivery.created_at == at, WebhookDelivery.id < key),
-            )
-        )
+        at, key = pagination.decode("webhook-deliveries", cursor, uuid.UUID)
+        stmt = stmt.where(pagination.older(WebhookDelivery.created_at, WebhookDelivery.id, at, key))
     if status:
         stmt = stmt.where(WebhookDelivery.status == status)
     if subscription_id:
@@ -129,7 +111,9 @@ async def list_deliveries(
     rows = list((await session.execute(stmt.limit(limit + 1))).scalars())
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, (_encode_cursor(rows[-1]) if more and rows else None)
+    if not more:
+        return rows, None
+    return rows, pagination.encode("webhook-deliveries", rows[-1].created_at, rows[-1].id)
 
 
 async def redeliver(

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import pagination
 from app.audit import service as audit
 from app.auth.service import Caller
-from app.errors import Unprocessable
 from app.leads.identity import decrypt_pii, postal_code
 from app.leads.models import Lead, LeadSubmission
 from app.leads.schemas import LeadList, LeadListItem, LeadOut, Submission
@@ -135,18 +132,6 @@ async def get_lead(session: AsyncSession, caller: Caller, lead_id: uuid.UUID) ->
     return await lead_out(session, lead)
 
 
-def _encode_cursor(lead: Lead) -> str:
-    return base64.urlsafe_b64encode(f"{lead.received_at.isoformat()}|{lead.id}".encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
-    try:
-        at, _, lid = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return dt.datetime.fromisoformat(at), uuid.UUID(lid)
-    except ValueError:
-        raise Unprocessable("Invalid `cursor`.") from None
-
-
 async def list_leads(
     session: AsyncSession,
     caller: Caller,
@@ -167,8 +152,8 @@ async def list_leads(
         else:
             stmt = stmt.where(getattr(Lead, column) == value)
     if cursor:
-        at, lid = _decode_cursor(cursor)
-        stmt = stmt.where(or_(Lead.received_at < at, and_(Lead.received_at == at, Lead.id < lid)))
+        at, lid = pagination.decode("leads", cursor, uuid.UUID)
+        stmt = stmt.where(pagination.older(Lead.received_at, Lead.id, at, lid))
     rows = list(
         (
             await session.execute(
@@ -182,5 +167,7 @@ async def list_leads(
     await audit.record(session, caller, "lead.list", "lead", None, {"count": len(page), "ids": ids})
     return LeadList(
         data=[LeadListItem.model_validate(r, from_attributes=True) for r in page],
-        next_cursor=_encode_cursor(page[-1]) if more and page else None,
+        next_cursor=(
+            pagination.encode("leads", page[-1].received_at, page[-1].id) if more else None
+        ),
     )

@@ -10,15 +10,15 @@ Washington MHMDA 19.373.040): /metrics and the daily purge report it.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import uuid
 from typing import Any
 
 import structlog
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import pagination
 from app.audit import service as audit
 from app.auth.service import Caller
 from app.config import Settings
@@ -190,10 +190,6 @@ async def get(session: AsyncSession, caller: Caller, request_id: uuid.UUID) -> E
     return to_out(await get_owned(session, ErasureRequest, request_id, caller.org_id))
 
 
-def _cursor(req: ErasureRequest) -> str:
-    return base64.urlsafe_b64encode(f"{req.received_at.isoformat()}|{req.id}".encode()).decode()
-
-
 async def list_requests(
     session: AsyncSession, caller: Caller, *, limit: int, cursor: str | None, status: str | None
 ) -> ErasureRequestList:
@@ -205,16 +201,9 @@ async def list_requests(
     elif status is not None:
         stmt = stmt.where(ErasureRequest.status == status)
     if cursor:
-        try:
-            at, _, rid = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-            when, key = dt.datetime.fromisoformat(at), uuid.UUID(rid)
-        except ValueError:
-            raise Unprocessable("Invalid `cursor`.") from None
+        when, key = pagination.decode("erasure-requests", cursor, uuid.UUID)
         stmt = stmt.where(
-            or_(
-                ErasureRequest.received_at < when,
-                and_(ErasureRequest.received_at == when, ErasureRequest.id < key),
-            )
+            pagination.older(ErasureRequest.received_at, ErasureRequest.id, when, key)
         )
     rows = list(
         (
@@ -229,7 +218,11 @@ async def list_requests(
     now = utcnow()
     return ErasureRequestList(
         data=[to_out(r, now) for r in page],
-        next_cursor=_cursor(page[-1]) if len(rows) > limit and page else None,
+        next_cursor=(
+            pagination.encode("erasure-requests", page[-1].received_at, page[-1].id)
+            if len(rows) > limit
+            else None
+        ),
     )
 
 
