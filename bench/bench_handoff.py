@@ -42,6 +42,7 @@ from bench.bench_intake import (
     start_server,
 )
 from bench.loadgen import Pool, build_request, percentile, send_paced
+from tests.support.http import read_request
 
 
 class Receiver:
@@ -55,14 +56,8 @@ class Receiver:
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
-                head = await reader.readuntil(b"\r\n\r\n")
+                headers, body = await read_request(reader)
                 arrived = time.perf_counter()
-                headers = {}
-                for line in head.split(b"\r\n")[1:]:
-                    if b":" in line:
-                        k, v = line.split(b":", 1)
-                        headers[k.decode().strip().lower()] = v.decode().strip()
-                body = await reader.readexactly(int(headers.get("content-length", "0")))
                 try:
                     verify_standard_webhook(body, headers, [self.secret["value"]], _now())
                     lead_id = json.loads(body)["data"]["lead_id"]

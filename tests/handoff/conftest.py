@@ -22,6 +22,7 @@ from app.outbox import service as outbox
 from app.outbox.models import WebhookDelivery
 from tests.conftest import Org
 from tests.conftest import make_settings as make_settings
+from tests.support.http import read_request
 
 FAST_SCHEDULE = (0.3, 0.5, 0.8, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0)
 
@@ -71,15 +72,9 @@ class Receiver:
     async def _one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
         """Answers one request; False when the client closed the connection instead."""
         try:
-            head = await reader.readuntil(b"\r\n\r\n")
+            headers, body = await read_request(reader)
         except asyncio.IncompleteReadError:
             return False
-        lines = head.decode("latin-1").split("\r\n")[1:]
-        headers = {
-            k.strip().lower(): v.strip()
-            for k, _, v in (line.partition(":") for line in lines if line)
-        }
-        body = await reader.readexactly(int(headers.get("content-length", "0")))
         hit = Hit(headers, body, time.monotonic(), 0)
         wid = hit.webhook_id
         if self.in_flight[wid]:

@@ -22,6 +22,8 @@ from typing import Any
 import asyncpg
 import httpx
 
+from tests.support.http import read_request
+
 
 def lead_body(run: str, i: int) -> dict[str, Any]:
     """A lead of its own person (unique email), so that none is a resubmission of another."""
@@ -200,13 +202,7 @@ class WebhookReceiver:
         self._writers.add(writer)
         try:
             while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")[1:]
-                headers = {
-                    k.strip().lower(): v.strip()
-                    for k, _, v in (line.partition(":") for line in lines if line)
-                }
-                body = await reader.readexactly(int(headers.get("content-length", "0")))
+                headers, body = await read_request(reader)
                 if self.delay:
                     await asyncio.sleep(self.delay)
                 ok = standard_signature_ok(self.secret, headers, body)

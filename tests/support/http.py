@@ -1,11 +1,13 @@
 """A real HTTP server on 127.0.0.1 for tests that talk to outside peers (Graph API, receivers).
 
 Runs in a thread so it answers while the test's event loop is busy; never binds anything but
-loopback.
+loopback. `read_request` is the request reader of the asyncio receivers (tests and benches)
+that answer webhook deliveries on keep-alive connections.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -24,6 +26,17 @@ class Recorded:
 
 
 Responder = Callable[[Recorded], tuple[int, Any]]
+
+
+async def read_request(reader: asyncio.StreamReader) -> tuple[dict[str, str], bytes]:
+    """The next request on a connection: its headers (names in lower case) and its body.
+    Raises asyncio.IncompleteReadError when the client closed the connection instead."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")[1:]
+    headers = {
+        k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines if line)
+    }
+    return headers, await reader.readexactly(int(headers.get("content-length", "0")))
 
 
 @dataclass
