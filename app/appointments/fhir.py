@@ -67,7 +67,8 @@ def _participants(resource: dict[str, Any], out: list[Problem]) -> dict[str, Any
             out.append({"field": f"participant[{i}]", "message": "must be an object"})
             continue
         status = p.get("status")
-        if not isinstance(status, str) or status not in PARTICIPANT_STATUSES:
+        known_status = isinstance(status, str) and status in PARTICIPANT_STATUSES
+        if not known_status:
             out.append({"field": f"participant[{i}].status", "message": "required code"})
         actor = p.get("actor")
         ref = actor.get("reference") if isinstance(actor, dict) else None
@@ -79,7 +80,7 @@ def _participants(resource: dict[str, Any], out: list[Problem]) -> dict[str, Any
             isinstance(ref, str)
             and ref.startswith(PROVIDER_TYPES)
             and "provider" not in refs
-            and status in PARTICIPANT_STATUSES
+            and known_status
         ):
             refs["provider"] = ref[:200]
             refs["provider_participant"] = _as_sent(p)
