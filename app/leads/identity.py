@@ -33,6 +33,10 @@ def email_hash(email: str) -> str:
     return keyed_hash("email", email.lower())
 
 
+# In the lead's document: the free-text reasons of its reassignments, by routing event id.
+REASSIGN_REASONS = "reassign_reasons"
+
+
 def encrypt_pii(lead_id: uuid.UUID, doc: dict[str, Any]) -> bytes:
     return cipher().encrypt(json.dumps(doc, separators=(",", ":")), pii_context(lead_id))
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import pagination
 from app.audit import service as audit
 from app.auth.service import Caller
-from app.leads.identity import decrypt_pii, postal_code
+from app.leads.identity import REASSIGN_REASONS, decrypt_pii, postal_code
 from app.leads.models import Lead, LeadSubmission
 from app.leads.schemas import LeadList, LeadListItem, LeadOut, Submission
 from app.routing import trace as routing_trace
@@ -73,7 +73,7 @@ def to_out(lead: Lead, submissions: list[LeadSubmission]) -> LeadOut:
             for s in submissions
         ],
         assessment=_assessment(lead, pii),
-        routing=_routing(lead),
+        routing=_routing(lead, pii),
         contact_summary={
             "do_not_contact": lead.do_not_contact,
             "first_attempt_at": lead.first_attempt_at,
@@ -101,7 +101,7 @@ def _assessment(lead: Lead, pii: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _routing(lead: Lead) -> dict[str, Any]:
+def _routing(lead: Lead, pii: dict[str, Any]) -> dict[str, Any]:
     return {
         "team_id": lead.team_id,
         "member_id": lead.member_id,
@@ -110,7 +110,7 @@ def _routing(lead: Lead) -> dict[str, Any]:
         "routed_at": lead.routed_at,
         "callback_at": lead.callback_at,
         "sla_due_at": lead.sla_due_at,
-        "trace": routing_trace.flat(lead.routing_trace),
+        "trace": routing_trace.flat(lead.routing_trace, pii.get(REASSIGN_REASONS)),
     }
 
 

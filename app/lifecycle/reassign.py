@@ -12,6 +12,7 @@ from app.audit import service as audit
 from app.auth.service import Caller
 from app.db import utcnow
 from app.errors import Conflict
+from app.leads.identity import REASSIGN_REASONS, decrypt_pii, encrypt_pii
 from app.leads.models import Lead
 from app.leads.status import refresh
 from app.outbox import service as outbox
@@ -76,15 +77,20 @@ async def reassign(
         "team_id": str(lead.team_id) if lead.team_id else None,
         "member_id": str(lead.member_id) if lead.member_id else None,
     }
-    event = {"type": "reassign", "at": now.isoformat(), "reason": body.reason,
+    event_id = uuid.uuid4().hex[:12]
+    event = {"type": "reassign", "id": event_id, "at": now.isoformat(),
              "from": before, "to": after, "decision": decision}  # fmt: skip
+    # The reason is free text and may name the patient: it is kept in the lead's encrypted
+    # document (erased with it), and joined to its event when the lead is read.
+    pii = decrypt_pii(lead)
+    pii[REASSIGN_REASONS] = {**pii.get(REASSIGN_REASONS, {}), event_id: body.reason}
+    lead.pii = encrypt_pii(lead.id, pii)
     trace = dict(lead.routing_trace or {})
     trace["events"] = [*trace.get("events", []), event]
     lead.routing_trace = trace
     lead.routed_at = lead.routed_at or now
     refresh(lead)
     await session.flush()
-    # The reason is free text and may name the patient: it stays with the lead only.
     await audit.record(
         session, caller, "lead.reassign", "lead", lead.id, {"from": before, "to": after}
     )

@@ -82,6 +82,7 @@ async def erase_lead(
         setattr(lead, column, None)
     lead.attribution = scrub.attribution(lead.attribution)
     lead.assessment = scrub.assessment(lead.assessment)
+    lead.routing_trace = scrub.routing_trace(lead.routing_trace)
     lead.erased_at = now
     await session.flush()
     inbox_ids = await _erase_submissions(session, lead)

@@ -95,3 +95,16 @@ def _code(value: Any) -> bool:
 
 def _plain(value: Any) -> bool:
     return value is None or isinstance(value, bool | int | float)
+
+
+def routing_trace(doc: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The routing decisions without the free text of reassignments: their reasons live in
+    the lead's encrypted document, but a reassignment recorded before that kept its reason
+    in the trace."""
+    out = dict(doc or {})
+    if isinstance(out.get("events"), list):
+        out["events"] = [
+            {k: v for k, v in e.items() if k != "reason"} if isinstance(e, Mapping) else e
+            for e in out["events"]
+        ]
+    return out

@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 
-def flat(doc: dict[str, Any] | None) -> dict[str, Any]:
+def flat(doc: dict[str, Any] | None, reasons: dict[str, str] | None = None) -> dict[str, Any]:
     """The decision with its trace's fields lifted beside its own (they agree where both
-    name `ruleset_version` and `emergency`); earlier and reassigning decisions alike."""
+    name `ruleset_version` and `emergency`); earlier and reassigning decisions alike.
+    `reasons`: the reassignments' free-text reasons, kept encrypted apart, by event id."""
     if not doc:
         return {}
     out = {k: v for k, v in doc.items() if k != "trace"}
@@ -22,7 +23,7 @@ def flat(doc: dict[str, Any] | None) -> dict[str, Any]:
     if isinstance(out.get("previous"), list):
         out["previous"] = [_earlier(p) for p in out["previous"]]
     if isinstance(out.get("events"), list):
-        out["events"] = [_event(e) for e in out["events"]]
+        out["events"] = [_event(e, reasons or {}) for e in out["events"]]
     return out
 
 
@@ -32,7 +33,12 @@ def _earlier(entry: Any) -> Any:
     return {**entry, "trace": flat(entry["trace"])}
 
 
-def _event(event: Any) -> Any:
-    if not isinstance(event, dict) or not isinstance(event.get("decision"), dict):
+def _event(event: Any, reasons: dict[str, str]) -> Any:
+    if not isinstance(event, dict):
         return event
-    return {**event, "decision": flat(event["decision"])}
+    out = dict(event)
+    if out.get("id") in reasons:
+        out["reason"] = reasons[out["id"]]
+    if isinstance(out.get("decision"), dict):
+        out["decision"] = flat(out["decision"])
+    return out

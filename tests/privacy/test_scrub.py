@@ -80,3 +80,21 @@ def test_attribution_keeps_campaign_codes_only() -> None:
 )  # fmt: skip
 def test_assessment_keeps_codes_and_points(given: dict[str, Any], kept: dict[str, Any]) -> None:
     assert scrub.assessment(given) == kept
+
+
+@pytest.mark.parametrize(
+    ("trace", "kept"),
+    [
+        (None, {}),
+        ({"team_id": "t"}, {"team_id": "t"}),
+        # a reassignment recorded with its reason in the trace loses the reason, not the move
+        ({"events": [{"type": "reassign", "reason": "Maria asked for Ben", "to": {"m": 1}}]},
+         {"events": [{"type": "reassign", "to": {"m": 1}}]}),
+        ({"events": [{"type": "reassign", "id": "e1", "to": {}}, "odd"]},
+         {"events": [{"type": "reassign", "id": "e1", "to": {}}, "odd"]}),
+    ],
+)  # fmt: skip
+def test_erasure_keeps_routing_moves_without_their_free_text(
+    trace: dict[str, object] | None, kept: dict[str, object]
+) -> None:
+    assert scrub.routing_trace(trace) == kept

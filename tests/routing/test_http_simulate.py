@@ -131,6 +131,18 @@ async def test_reassign_to_a_member_or_a_team_is_traced_and_audited(
     )
     assert len(details) == 2
     assert all("Maria" not in d and "clinical" not in d for d in details)
+    # The reasons are the lead's to show, and kept encrypted: the row holds neither.
+    assert [e["reason"] for e in events] == ["Maria asked for Ben", "clinical question"]
+    row = (
+        await session.execute(text("SELECT l::text FROM leads l WHERE id = :id"), {"id": lead_id})
+    ).scalar_one()
+    assert "Maria" not in row and "clinical" not in row
+    # Erased with the lead.
+    r = await client.delete(f"/v1/leads/{lead_id}", headers=org.headers)
+    assert r.status_code == 200, r.text
+    events = (await get_lead(client, org, lead_id))["routing"]["trace"]["events"]
+    assert [e["to"]["member_id"] for e in events] == [ben["id"], nina["id"]]
+    assert all("reason" not in e for e in events)
 
 
 async def test_reassign_checks_scope_tenancy_and_body(
