@@ -79,7 +79,8 @@ def find_python() -> str:
     """A Python 3.12 or later: on PATH, or under pyenv."""
     for name in ("python3.13", "python3.12"):
         found = shutil.which(name)
-        if found:
+        # A pyenv shim is on PATH for every installed version, but runs only the active ones.
+        if found and subprocess.run([found, "-c", ""], capture_output=True).returncode == 0:
             return found
     pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
     for version in sorted(pyenv.glob("3.1[2-9]*"), reverse=True):
@@ -510,7 +511,7 @@ def main() -> None:
         for service in ("lead-router", "BottleCRM"):
             rows = [r for r in results if r["phase"] == phase and r["service"] == service]
             med = {
-                k: statistics.median(r[k] for r in rows)
+                k: round(statistics.median(r[k] for r in rows), 2)
                 for k in (
                     "leads_per_s",
                     "p50_ms",
