@@ -82,6 +82,15 @@ async def demo(client: httpx.AsyncClient, org: Org, session: AsyncSession) -> di
     await practice_demo.seed(session, org.id)
     await routing_demo.seed(session, org.id)
     await session.commit()
+    # Open around the clock: these tests are about slots, and the demo's opening hours (and
+    # holidays) would otherwise send a lead to the after-hours team depending on when the
+    # suite runs.
+    teams = (await client.get("/v1/teams", headers=org.headers, params={"limit": 100})).json()
+    for team in teams["data"]:
+        r = await client.patch(
+            f"/v1/teams/{team['id']}", json={"hours": None, "holidays": []}, headers=org.headers
+        )
+        assert r.status_code == 200, r.text
     locations = (await client.get("/v1/locations", headers=org.headers)).json()["data"]
     by_name = {loc["name"]: loc["id"] for loc in locations}
     return {"near": by_name["Lakeshore Streeterville"], "far": by_name["Lakeshore Naperville"]}
